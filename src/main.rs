@@ -42,6 +42,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let args = Args::parse();
     let result = match args.command {
         Some(Command::Run(run)) => cli::run(&run),
@@ -60,7 +61,12 @@ fn main() -> ExitCode {
 
 #[cfg(feature = "app")]
 fn open_app(scene: Option<PathBuf>, screenshot: Option<PathBuf>, after: usize) -> anyhow::Result<ExitCode> {
-    sdflow::app::run(sdflow::app::AppOptions { scene, screenshot, after })?;
+    let options = sdflow::app::AppOptions { scene, screenshot, after };
+    if let Err(e) = sdflow::app::preflight(&options) {
+        eprintln!("{e}");
+        return Ok(ExitCode::from(2));
+    }
+    sdflow::app::run(options)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -69,4 +75,15 @@ fn open_app(_: Option<PathBuf>, _: Option<PathBuf>, _: usize) -> anyhow::Result<
     anyhow::bail!(
         "this sdflow was built without the `app` feature; use `sdflow run SCENE` or rebuild with default features"
     )
+}
+
+/// `sdflow bench --json | head` closes the pipe early: end quietly, as Unix
+/// tools do, instead of panicking inside `println!`.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of one signal before any thread
+    // starts; no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

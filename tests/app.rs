@@ -11,9 +11,10 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 
 use sdflow::app::HeadlessPlugins;
+use sdflow::app::controls::KeyboardCapture;
 use sdflow::app::render::{CloudEntities, CloudRole, PointIndex};
 use sdflow::app::scene_loading::{ActiveScene, Draft, SceneErrors, SceneRequest};
-use sdflow::app::simulation::{MovingPositions, Playback, RunStatus, SimRequest, WorkerLink, project3};
+use sdflow::app::simulation::{MovingPositions, Playback, RunState, RunStatus, SimRequest, WorkerLink, project3};
 use sdflow::engine::Schedule;
 use sdflow::scene::SceneFile;
 
@@ -41,13 +42,17 @@ fn scene_text(name: &str) -> String {
 const PATH: &str = "test_scene.ron";
 
 /// An app with the headless plugins, 25 ms per update (the fixed step is
-/// 1/30 s), the test scene requested and not yet playing.
+/// 1/30 s), the test scene requested and not yet playing, no first-view hold.
 fn app() -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .add_plugins(HeadlessPlugins)
         .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
-    app.world_mut().resource_mut::<Playback>().playing = false;
+    {
+        let mut playback = app.world_mut().resource_mut::<Playback>();
+        playback.playing = false;
+        playback.hold_after_load = Duration::ZERO;
+    }
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("test") });
     wait(&mut app, "the scene to load", |w| w.resource::<RunStatus>().moving_count > 0);
     app
@@ -317,4 +322,100 @@ fn a_fast_flow_takes_more_steps_than_frames() {
     assert!(app.world().resource::<RunStatus>().step_index >= 100, "the flow stalled");
     assert!(frames < 100, "{frames} frames for 100 steps: the rate is capped at one step per frame");
     assert!(app.world().resource::<WorkerLink>().steps_in_flight() <= sdflow::app::simulation::MAX_STEPS_PER_REQUEST);
+}
+
+/// Presses and releases a key across one update (no input plugin clears it here).
+fn press(app: &mut App, key: KeyCode) {
+    app.world_mut().resource_mut::<ButtonInput<KeyCode>>().press(key);
+    app.update();
+    let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+    keys.release(key);
+    keys.clear();
+}
+
+fn run_state(app: &App) -> RunState {
+    let w = app.world();
+    w.resource::<RunStatus>().state(w.resource::<Playback>(), w.resource::<WorkerLink>())
+}
+
+#[test]
+fn shortcuts_are_ignored_while_a_text_field_has_focus() {
+    let mut app = app();
+    let steps = run_steps(&mut app, 3);
+    app.world_mut().resource_mut::<KeyboardCapture>().text_field_focused = true;
+    // Typing "r" and a space into the field: no reset, no play.
+    press(&mut app, KeyCode::KeyR);
+    press(&mut app, KeyCode::Space);
+    for _ in 0..30 {
+        app.update();
+    }
+    assert_eq!(app.world().resource::<RunStatus>().step_index, steps, "a key reached the shortcuts");
+    assert!(!app.world().resource::<Playback>().playing);
+
+    // The field lets go of the keyboard: the same key is a shortcut again.
+    app.world_mut().resource_mut::<KeyboardCapture>().text_field_focused = false;
+    press(&mut app, KeyCode::KeyR);
+    wait(&mut app, "the reset by R", |w| w.resource::<RunStatus>().step_index == 0);
+    press(&mut app, KeyCode::Space);
+    assert!(app.world().resource::<Playback>().playing);
+}
+
+#[test]
+fn paused_and_finished_runs_send_no_work_to_the_worker() {
+    let mut app = app();
+    run_steps(&mut app, 2);
+    assert_eq!(run_state(&app), RunState::Paused);
+    let sent = app.world().resource::<WorkerLink>().work_sent();
+    for _ in 0..200 {
+        app.update();
+    }
+    assert_eq!(app.world().resource::<WorkerLink>().work_sent(), sent, "a paused run sent work");
+
+    app.world_mut().write_message(SceneRequest::Text {
+        path: PATH.into(),
+        text: scene_text("short").replace("steps: 400", "steps: 4"),
+    });
+    wait(&mut app, "the short scene", |w| w.resource::<ActiveScene>().scene().is_some_and(|s| s.name == "short"));
+    app.world_mut().resource_mut::<Playback>().playing = true;
+    wait(&mut app, "the end of the run", |w| w.resource::<RunStatus>().finished && !w.resource::<WorkerLink>().busy());
+    assert_eq!(run_state(&app), RunState::Finished);
+    let sent = app.world().resource::<WorkerLink>().work_sent();
+    for _ in 0..200 {
+        app.update();
+    }
+    assert_eq!(app.world().resource::<WorkerLink>().work_sent(), sent, "a finished run sent work");
+    assert!(app.world().resource::<Playback>().playing, "still set to play, yet resting");
+}
+
+#[test]
+fn the_first_view_holds_before_the_flow_starts() {
+    let mut app = app();
+    app.world_mut().resource_mut::<Playback>().hold_after_load = Duration::from_secs(1);
+    app.world_mut().resource_mut::<Playback>().playing = true;
+    app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("held") });
+    wait(&mut app, "the new scene", |w| w.resource::<ActiveScene>().scene().is_some_and(|s| s.name == "held"));
+    // 0.5 s of a 1 s hold: the starting clouds stay.
+    for _ in 0..20 {
+        app.update();
+    }
+    assert_eq!(app.world().resource::<RunStatus>().step_index, 0);
+    assert_eq!(run_state(&app), RunState::Starting);
+    wait(&mut app, "the flow to start", |w| w.resource::<RunStatus>().step_index > 0);
+    assert_eq!(run_state(&app), RunState::Playing);
+}
+
+#[test]
+fn fast_runs_record_every_step_and_mark_setting_changes() {
+    let mut app = app();
+    app.world_mut().resource_mut::<Playback>().steps_per_second = 1000.0;
+    run_steps(&mut app, 40);
+    let steps: Vec<usize> = app.world().resource::<RunStatus>().history.iter().map(|h| h.step).collect();
+    let last = *steps.last().expect("samples");
+    // The starting state, then every step.
+    assert_eq!(steps, (0..=last).collect::<Vec<_>>(), "a computed step is missing from the plots");
+
+    app.world_mut().resource_mut::<Draft>().scene.as_mut().expect("draft").method = sdflow::engine::Method::Mmd;
+    app.update();
+    let status = app.world().resource::<RunStatus>();
+    assert_eq!(status.markers, vec![(status.step_index, "method Mmd".to_string())]);
 }

@@ -124,3 +124,64 @@ fn bad_scenes_give_every_problem_with_its_position_and_never_panic() {
     assert!(stderr.contains("ragged.csv:3:"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[cfg(feature = "app")]
+#[test]
+fn the_app_says_what_is_wrong_before_any_window() {
+    let no_display = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sdflow"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .expect("sdflow runs")
+    };
+    let out = no_display(&["scenes/two_moons_from_ring.ron"]);
+    let err = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(err.contains("no display found") && err.contains("sdflow run SCENE"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let out = no_display(&["frobnicate"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no such scene file: frobnicate"), "{err}");
+
+    let dir = temp_dir("bad-first");
+    let bad = dir.join("bad.ron");
+    let good = std::fs::read_to_string("scenes/two_moons_from_ring.ron").expect("preset");
+    let line = good.lines().position(|l| l.trim_start().starts_with("steps:")).expect("a steps line") + 1;
+    std::fs::write(&bad, good.replacen("steps:", "steps: 0, //", 1)).expect("write");
+    let out = no_display(&[bad.to_str().expect("utf-8 path")]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("bad.ron:{line}:")), "no file:line:col in {err}");
+    assert!(!err.contains("panicked") && !err.contains("no display"), "{err}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sdflow"))
+        .args(["bench", "--quick", "--json", "--repeats", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sdflow runs");
+    // What `| head -1` does: read one line, then close the pipe.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("a line");
+    let out = child.wait_with_output().expect("sdflow ends");
+    let err = text(&out.stderr);
+    assert!(!first.is_empty());
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        // Ended by SIGPIPE as Unix tools are, or finished before noticing.
+        assert!(out.status.success() || out.status.signal() == Some(13), "{:?}", out.status);
+    }
+}

@@ -1,25 +1,45 @@
-//! Keyboard shortcuts and screenshots.
+//! The window's own input: screenshots (key S, and `--screenshot PATH
+//! --after N`) and wheel zoom. The other shortcuts live in
+//! [`super::controls`], which works headless.
 //!
-//! Keys are ignored while egui wants the keyboard (a text field has focus).
-//! `--screenshot PATH --after N` runs N steps, saves the window as a PNG and
-//! exits.
+//! Screenshots go to `screenshots/` (created on demand). The saved path is
+//! shown for a few seconds once the image is captured, so it never appears
+//! in the image itself.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use bevy::input::mouse::{MouseScrollUnit, MouseWheel};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
-use bevy_egui::input::EguiWantsInput;
+use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
-use super::render::{CloudBounds, ViewSettings};
+use super::controls::AppCommand;
 use super::scene_loading::{ActiveScene, SceneErrors};
-use super::simulation::{Playback, RunStatus, SimRequest, WorkerLink};
-use super::ui::UiState;
+use super::simulation::{Playback, RunStatus, WorkerLink};
 
-/// Where the last screenshot went (shown in the status line).
+/// Folder the S key saves into.
+pub const SCREENSHOT_DIR: &str = "screenshots";
+/// How long the saved path stays in the status line.
+pub const SHOT_NOTICE: Duration = Duration::from_secs(4);
+/// Radius factor of one wheel notch: small, and the same in both directions.
+pub const ZOOM_PER_NOTCH: f32 = 1.12;
+/// Pixels of a trackpad scroll that count as one notch.
+const PIXELS_PER_NOTCH: f32 = 40.0;
+
+/// The last saved screenshot, shown for [`SHOT_NOTICE`].
 #[derive(Resource, Default, Debug)]
 pub struct ScreenshotLog {
-    pub last: Option<String>,
+    /// (absolute path, real time in seconds when it was written)
+    pub last: Option<(String, f64)>,
     count: usize,
+}
+
+impl ScreenshotLog {
+    /// The path to show now, if the notice is still due.
+    pub fn notice(&self, now: f64) -> Option<&str> {
+        self.last.as_ref().filter(|(_, at)| now - at < SHOT_NOTICE.as_secs_f64()).map(|(p, _)| p.as_str())
+    }
 }
 
 /// `--screenshot PATH --after N`: the steps to wait for, then save and exit.
@@ -51,54 +71,66 @@ pub struct InputPlugin;
 impl Plugin for InputPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<ScreenshotLog>()
-            .add_systems(Update, (keyboard, run_screenshot_plan.run_if(resource_exists::<ScreenshotPlan>)));
+            .add_systems(Update, (screenshot_on_command, run_screenshot_plan.run_if(resource_exists::<ScreenshotPlan>)))
+            .add_systems(PostUpdate, wheel_zoom.before(PanOrbitCameraSystemSet));
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn keyboard(
-    keys: Res<ButtonInput<KeyCode>>,
-    wants: Res<EguiWantsInput>,
-    mut playback: ResMut<Playback>,
-    mut view: ResMut<ViewSettings>,
-    mut ui: ResMut<UiState>,
+/// The next free `screenshots/sdflow-<n>.png`.
+pub fn next_screenshot_path(dir: &Path, count: &mut usize) -> PathBuf {
+    loop {
+        *count += 1;
+        let path = dir.join(format!("sdflow-{:03}.png", *count));
+        if !path.exists() {
+            return path;
+        }
+    }
+}
+
+fn screenshot_on_command(
+    mut commands_in: MessageReader<AppCommand>,
     mut log: ResMut<ScreenshotLog>,
-    mut requests: MessageWriter<SimRequest>,
     mut commands: Commands,
-    bounds: Res<CloudBounds>,
 ) {
-    if wants.wants_any_keyboard_input() {
+    if !commands_in.read().any(|c| *c == AppCommand::Screenshot) {
         return;
     }
-    if keys.just_pressed(KeyCode::Space) {
-        playback.playing = !playback.playing;
+    let dir = Path::new(SCREENSHOT_DIR);
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        error!("cannot create {}: {e}", dir.display());
+        return;
     }
-    if keys.just_pressed(KeyCode::ArrowRight) {
-        playback.playing = false;
-        playback.single_step = true;
+    let path = next_screenshot_path(dir, &mut log.count);
+    let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone()).display().to_string();
+    commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path)).observe(
+        move |_: On<ScreenshotCaptured>, mut log: ResMut<ScreenshotLog>, time: Res<Time<Real>>| {
+            log.last = Some((shown.clone(), time.elapsed_secs_f64()));
+        },
+    );
+}
+
+/// Radius after `notches` wheel notches (positive: closer). n notches in and
+/// n out give back the same radius.
+pub fn zoomed_radius(radius: f32, notches: f32) -> f32 {
+    radius * ZOOM_PER_NOTCH.powf(-notches.clamp(-10.0, 10.0))
+}
+
+fn wheel_zoom(mut wheel: MessageReader<MouseWheel>, mut cameras: Query<&mut PanOrbitCamera>) {
+    let notches: f32 = wheel
+        .read()
+        .map(|e| match e.unit {
+            MouseScrollUnit::Line => e.y,
+            MouseScrollUnit::Pixel => e.y / PIXELS_PER_NOTCH,
+        })
+        .sum();
+    if notches == 0.0 {
+        return;
     }
-    if keys.just_pressed(KeyCode::KeyR) {
-        requests.write(SimRequest::Reset);
-    }
-    if keys.just_pressed(KeyCode::KeyF) {
-        view.fit_requested = true;
-    }
-    if keys.just_pressed(KeyCode::KeyA) && !bounds.flat {
-        view.auto_rotate = !view.auto_rotate;
-    }
-    if keys.just_pressed(KeyCode::KeyH) {
-        ui.show_help = !ui.show_help;
-    }
-    if keys.just_pressed(KeyCode::Escape) {
-        ui.show_help = false;
-    }
-    if keys.just_pressed(KeyCode::KeyS) {
-        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        log.count += 1;
-        let path = PathBuf::from(format!("sdflow-{secs}-{}.png", log.count));
-        let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
-        log.last = Some(shown.display().to_string());
-        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path));
+    for mut cam in &mut cameras {
+        // Disabled while the pointer is on a panel (the panel scrolls instead).
+        if cam.enabled {
+            cam.target_radius = zoomed_radius(cam.target_radius, notches).max(cam.zoom_lower_limit);
+        }
     }
 }
 
@@ -167,5 +199,40 @@ fn run_screenshot_plan(
                 plan.stage = PlanStage::Saving(frames + 1);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wheel_zoom_is_small_and_symmetric() {
+        let r = 10.0;
+        let one = zoomed_radius(r, 1.0);
+        assert!(one < r && one > r / 1.15, "{one}");
+        let mut x = r;
+        for _ in 0..5 {
+            x = zoomed_radius(x, 1.0);
+        }
+        for _ in 0..5 {
+            x = zoomed_radius(x, -1.0);
+        }
+        assert!((x - r).abs() < 1e-4, "{x}");
+    }
+
+    #[test]
+    fn screenshots_get_fresh_numbered_names() {
+        let dir = std::env::temp_dir().join(format!("sdflow-shots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut count = 0;
+        let first = next_screenshot_path(&dir, &mut count);
+        std::fs::write(dir.join("sdflow-002.png"), b"x").expect("write");
+        let second = next_screenshot_path(&dir, &mut count);
+        assert_eq!(first.file_name().and_then(|n| n.to_str()), Some("sdflow-001.png"));
+        assert_eq!(second.file_name().and_then(|n| n.to_str()), Some("sdflow-003.png"));
+        let log = ScreenshotLog { last: Some(("a.png".into(), 10.0)), count: 0 };
+        assert_eq!(log.notice(11.0), Some("a.png"));
+        assert_eq!(log.notice(20.0), None);
     }
 }

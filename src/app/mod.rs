@@ -6,13 +6,17 @@
 //! - [`scene_loading`]: scenes from the command line, presets, drops, edits on disk;
 //! - [`render`]: point entities, mesh/material, camera;
 //! - [`ui`]: egui panels, plots and the help overlay;
-//! - [`input`]: keys and screenshots.
+//! - [`controls`]: every key and button action as one command list (headless);
+//! - [`input`]: screenshots and wheel zoom (needs the window);
+//! - [`rest`]: reactive updates while nothing moves.
 //!
 //! [`HeadlessPlugins`] is everything that runs without a window (tests use
 //! it with `MinimalPlugins`).
 
+pub mod controls;
 pub mod input;
 pub mod render;
+pub mod rest;
 pub mod scene_loading;
 pub mod simulation;
 pub mod ui;
@@ -47,6 +51,46 @@ impl PluginGroup for HeadlessPlugins {
             .add(simulation::SimulationPlugin)
             .add(scene_loading::SceneLoadingPlugin)
             .add(render::CloudsPlugin)
+            .add(controls::ControlsPlugin)
+    }
+}
+
+/// Why the app cannot start: said before any window opens.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("no such scene file: {0}\n(to run a scene without a window: `sdflow run SCENE`; see `sdflow --help`)")]
+    NoSuchScene(PathBuf),
+    #[error("{0}")]
+    BadScene(crate::scene::SceneError),
+    #[error(
+        "no display found: use `sdflow run SCENE` for the headless runner, or set DISPLAY to an X11 display (the app needs X11 and a Vulkan driver)"
+    )]
+    NoDisplay,
+}
+
+/// Checks what would make the window fail, so the terminal gets a clear
+/// message instead of a panic inside the window library: the first scene
+/// must exist and be valid, and an X11 display must be set.
+pub fn preflight(options: &AppOptions) -> Result<(), StartError> {
+    if let Some(path) = &options.scene {
+        if !path.is_file() {
+            return Err(StartError::NoSuchScene(path.clone()));
+        }
+        crate::scene::SceneFile::read(path).and_then(|f| f.clouds().map(|_| ())).map_err(StartError::BadScene)?;
+    }
+    if !has_display(|name| std::env::var_os(name)) {
+        return Err(StartError::NoDisplay);
+    }
+    Ok(())
+}
+
+/// Whether a window can open: the app is built for X11 (no Wayland), so it
+/// needs a non-empty DISPLAY on Linux and the BSDs; other systems have one.
+fn has_display(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    if cfg!(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd", target_os = "netbsd")) {
+        var("DISPLAY").is_some_and(|d| !d.is_empty())
+    } else {
+        true
     }
 }
 
@@ -68,7 +112,7 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins(bevy_egui::EguiPlugin::default())
     .add_plugins(bevy_panorbit_camera::PanOrbitCameraPlugin)
     .add_plugins(HeadlessPlugins)
-    .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin))
+    .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
     .insert_resource(InitialScene(initial));
     if let Some(path) = options.screenshot {
         app.insert_resource(input::ScreenshotPlan::new(path, options.after));
@@ -76,5 +120,32 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     match app.run() {
         AppExit::Success => Ok(()),
         AppExit::Error(code) => anyhow::bail!("the app exited with code {code}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_display_is_needed_on_linux() {
+        if cfg!(target_os = "linux") {
+            assert!(!has_display(|_| None));
+            assert!(!has_display(|_| Some("".into())));
+            assert!(has_display(|_| Some(":0".into())));
+        }
+    }
+
+    #[test]
+    fn a_missing_or_bad_first_scene_is_refused_before_any_window() {
+        let missing = AppOptions { scene: Some("frobnicate".into()), ..default() };
+        assert!(matches!(preflight(&missing), Err(StartError::NoSuchScene(_))));
+        let dir = std::env::temp_dir().join(format!("sdflow-preflight-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let bad = dir.join("bad.ron");
+        std::fs::write(&bad, "(name: \"x\", steps: )").expect("write");
+        let e = preflight(&AppOptions { scene: Some(bad), ..default() }).expect_err("bad scene");
+        assert!(matches!(e, StartError::BadScene(_)));
+        assert!(e.to_string().contains("bad.ron:1:"), "{e}");
     }
 }

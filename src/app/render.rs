@@ -12,6 +12,7 @@ use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::prelude::*;
 use bevy_panorbit_camera::PanOrbitCamera;
 
+use super::scene_loading::ActiveScene;
 use super::simulation::{FixedPositions, MovingPositions, SimSystems};
 
 /// Okabe-Ito blue: the fixed cloud (what the flow aims at).
@@ -74,7 +75,8 @@ impl CloudBounds {
         self.radius * 0.007
     }
 
-    fn of(fixed: &[f32], moving: &[f32]) -> Self {
+    /// Bounds of both clouds (x, y, z per point).
+    pub fn of(fixed: &[f32], moving: &[f32]) -> Self {
         let mut min = Vec3::splat(f32::INFINITY);
         let mut max = Vec3::splat(f32::NEG_INFINITY);
         let mut flat = true;
@@ -161,7 +163,10 @@ fn setup_assets(
 fn spawn_camera(mut commands: Commands) {
     commands.spawn((
         Transform::from_xyz(0.0, 0.0, 10.0),
-        PanOrbitCamera { zoom_lower_limit: 1e-3, ..default() },
+        // The orbit camera's own wheel zoom moves by a share of the radius
+        // (so in and out do not cancel) and by a lot per notch: the input
+        // plugin zooms by a fixed factor per notch instead.
+        PanOrbitCamera { zoom_lower_limit: 1e-3, zoom_sensitivity: 0.0, ..default() },
         // Colours as given, so the Okabe-Ito pair stays exact.
         Tonemapping::None,
     ));
@@ -260,10 +265,34 @@ fn apply_view_settings(
     }
 }
 
+/// Starting angles (yaw, pitch) in radians: the scene's camera hint, else
+/// slightly from the side and above, so depth shows.
+pub fn view_angles(scene: Option<&crate::scene::Scene>) -> (f32, f32) {
+    scene
+        .and_then(|s| s.camera)
+        .map_or((0.35, 0.2), |c| (c.yaw_deg.to_radians() as f32, c.pitch_deg.to_radians() as f32))
+}
+
+/// Camera distance that frames the clouds in a view of vertical field of
+/// view `fov` (radians) and width/height `aspect`.
+pub fn fit_distance(bounds: &CloudBounds, fov: f32, aspect: f32) -> f32 {
+    let tan_v = (fov * 0.5).tan().max(1e-3);
+    let tan_h = tan_v * aspect;
+    if bounds.flat {
+        // Facing the plane: fit the box's width and height, with a margin.
+        let h = bounds.half_extents;
+        (h.y / tan_v).max(h.x / tan_h) * 1.1
+    } else {
+        // Any orientation: fit the bounding sphere in the narrower angle.
+        bounds.radius / tan_v.min(tan_h)
+    }
+}
+
 /// Frames both clouds; 2-D scenes face the camera with orbiting locked.
 fn fit_view(
     mut view: ResMut<ViewSettings>,
     bounds: Res<CloudBounds>,
+    active: Res<ActiveScene>,
     mut cameras: Query<(&mut PanOrbitCamera, &Projection, &Camera)>,
 ) {
     if !view.fit_requested {
@@ -281,16 +310,7 @@ fn fit_view(
             _ => std::f32::consts::FRAC_PI_4,
         };
         let aspect = camera.logical_viewport_size().map_or(1.0, |s| (s.x / s.y.max(1.0)).max(0.1));
-        let tan_v = (fov * 0.5).tan().max(1e-3);
-        let tan_h = tan_v * aspect;
-        let distance = if bounds.flat {
-            // Facing the plane: fit the box's width and height.
-            let h = bounds.half_extents;
-            (h.y / tan_v).max(h.x / tan_h) * 1.1
-        } else {
-            // Any orientation: fit the bounding sphere in the narrower angle.
-            bounds.radius / tan_v.min(tan_h) * 1.0
-        };
+        let distance = fit_distance(&bounds, fov, aspect);
         cam.target_focus = bounds.center;
         cam.target_radius = distance.max(1e-3);
         if bounds.flat {
@@ -301,9 +321,7 @@ fn fit_view(
             cam.pitch_upper_limit = Some(0.0);
             cam.pitch_lower_limit = Some(0.0);
         } else {
-            // Slightly from the side and above, so depth shows.
-            cam.target_yaw = 0.35;
-            cam.target_pitch = 0.2;
+            (cam.target_yaw, cam.target_pitch) = view_angles(active.scene());
             cam.yaw_upper_limit = None;
             cam.yaw_lower_limit = None;
             cam.pitch_upper_limit = None;
@@ -325,5 +343,29 @@ fn auto_rotate(
     }
     for mut cam in &mut cameras {
         cam.target_yaw += 0.2 * time.delta_secs();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_and_fit_distance() {
+        let flat = CloudBounds::of(&[-2.0, -1.0, 0.0, 2.0, 1.0, 0.0], &[0.0, 0.0, 0.0]);
+        assert!(flat.flat);
+        assert_eq!(flat.center, Vec3::ZERO);
+        assert_eq!(flat.half_extents.truncate(), Vec2::new(2.0, 1.0));
+        // 90 degrees vertical field of view, square view: the wider half-extent (2) at tan 45 = 1.
+        let d = fit_distance(&flat, std::f32::consts::FRAC_PI_2, 1.0);
+        assert!((d - 2.2).abs() < 1e-5, "{d}");
+        // A wide view fits the height instead.
+        let d = fit_distance(&flat, std::f32::consts::FRAC_PI_2, 4.0);
+        assert!((d - 1.1).abs() < 1e-5, "{d}");
+        let solid = CloudBounds::of(&[0.0, 0.0, -3.0, 0.0, 0.0, 3.0], &[]);
+        assert!(!solid.flat);
+        assert!((fit_distance(&solid, std::f32::consts::FRAC_PI_2, 0.5) - 6.0).abs() < 1e-4);
+        // No finite point: a unit default instead of NaN.
+        assert_eq!(CloudBounds::of(&[f32::NAN; 3], &[]).radius, 1.0);
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use bevy::prelude::*;
 use bevy::window::FileDragAndDrop;
 
-use super::simulation::{SimSystems, WorkerLink};
+use super::simulation::{RunStatus, SimSystems, WorkerLink};
 use crate::engine::FlowSettings;
 use crate::scene::{Scene, SceneFile};
 
@@ -254,8 +254,9 @@ fn load_requested(
     }
 }
 
-/// Sends valid edited flow settings to the worker; records problems otherwise.
-fn apply_draft(mut draft: ResMut<Draft>, mut link: ResMut<WorkerLink>) {
+/// Sends valid edited flow settings to the worker and marks the step where
+/// they took effect (the plots draw the marks); records problems otherwise.
+fn apply_draft(mut draft: ResMut<Draft>, mut link: ResMut<WorkerLink>, mut status: ResMut<RunStatus>) {
     if !draft.is_changed() {
         return;
     }
@@ -264,8 +265,61 @@ fn apply_draft(mut draft: ResMut<Draft>, mut link: ResMut<WorkerLink>) {
     let settings = scene.flow_settings();
     let draft = draft.bypass_change_detection();
     if problems.is_empty() && draft.applied.as_ref() != Some(&settings) {
+        if let Some(old) = &draft.applied {
+            let change = describe_change(old, &settings);
+            let step = status.step_index;
+            match status.markers.last_mut() {
+                // Dragging a value sends many small changes: one mark per step.
+                Some((at, text)) if *at == step => *text = change,
+                _ => status.markers.push((step, change)),
+            }
+        }
         link.set_settings(settings.clone());
         draft.applied = Some(settings);
     }
     draft.problems = problems;
+}
+
+/// What changed between two settings, in a few words ("method Mmd", "eta 0.2").
+pub fn describe_change(old: &FlowSettings, new: &FlowSettings) -> String {
+    let mut parts = Vec::new();
+    if old.method != new.method {
+        parts.push(format!("method {}", new.method.name()));
+    }
+    if old.schedule != new.schedule {
+        parts.push(format!("schedule {}", new.schedule.kind_name()));
+    }
+    if old.steps != new.steps {
+        parts.push(format!("T {}", new.steps));
+    }
+    if old.step_size != new.step_size {
+        parts.push(match new.step_size {
+            crate::engine::StepSize::Fixed { eta } => format!("eta {eta:.3}"),
+            crate::engine::StepSize::Auto { first_norm } => format!("auto step {first_norm:.3}"),
+        });
+    }
+    if old.batch != new.batch {
+        parts.push(new.batch.map_or("no batch".into(), |b| format!("batch {b}")));
+    }
+    if old.bandwidth != new.bandwidth {
+        parts.push("bandwidth".into());
+    }
+    if old.cutoff != new.cutoff {
+        parts.push(format!("cut-off {:?}", new.cutoff));
+    }
+    if parts.is_empty() { "settings".into() } else { parts.join(", ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Method, StepSize};
+
+    #[test]
+    fn changes_are_described_in_a_few_words() {
+        let old = FlowSettings::default();
+        let new = FlowSettings { method: Method::Mmd, step_size: StepSize::Fixed { eta: 0.25 }, ..old.clone() };
+        assert_eq!(describe_change(&old, &new), "method Mmd, eta 0.250");
+        assert_eq!(describe_change(&old, &FlowSettings { batch: Some(64), ..old.clone() }), "batch 64");
+    }
 }

@@ -71,6 +71,9 @@ pub struct Reply {
     pub step_ms: f64,
     /// Metrics and moving-to-target nearest-neighbour distances, when computed.
     pub metrics: Option<(Metrics, Vec<f64>)>,
+    /// Every step's metrics computed while serving this request (small
+    /// clouds: each step), so fast runs still plot every step.
+    pub samples: Vec<MetricSample>,
     pub eta: Option<f64>,
 }
 
@@ -116,20 +119,33 @@ impl Worker {
                 None
             }
             Command::Step(count) => {
-                let (_, sim, _) = self.sim.as_mut()?;
+                let (_, sim, probe) = self.sim.as_mut()?;
+                let every_step = sim.moving().len() + sim.fixed().len() < METRICS_EVERY_STEP_BELOW;
                 let start = Instant::now();
-                let (mut report, mut steps) = (None, 0);
+                let (mut report, mut steps, mut step_seconds) = (None, 0, 0.0);
+                let mut samples = Vec::new();
+                let mut last = None;
                 while steps < count.max(1) && (steps == 0 || start.elapsed() < STEP_BUDGET) {
-                    match self.pool.install(|| sim.step()) {
-                        Some(r) => {
-                            report = Some(r);
-                            steps += 1;
-                        }
-                        None => break,
+                    let t = Instant::now();
+                    let Some(r) = self.pool.install(|| sim.step()) else { break };
+                    step_seconds += t.elapsed().as_secs_f64();
+                    report = Some(r);
+                    steps += 1;
+                    // Small clouds: metrics after every step, not only the last.
+                    if every_step && !sim.is_finished() && steps < count.max(1) {
+                        let (m, nn) = self.pool.install(|| probe.evaluate(sim.moving()));
+                        samples.push(MetricSample::of(sim.step_index(), &m));
+                        last = Some((m, nn));
                     }
                 }
-                let ms = start.elapsed().as_secs_f64() * 1e3 / steps.max(1) as f64;
+                let ms = step_seconds * 1e3 / steps.max(1) as f64;
                 let mut reply = self.reply(ReplyKind::Stepped, report, ms, false)?;
+                if reply.metrics.is_none() {
+                    reply.metrics = last;
+                }
+                samples.extend(reply.metrics.as_ref().map(|(m, _)| MetricSample::of(reply.step_index, m)));
+                samples.dedup_by_key(|s| s.step);
+                reply.samples = samples;
                 reply.steps = steps;
                 Some(reply)
             }
@@ -164,18 +180,22 @@ impl Worker {
             report,
             steps: 0,
             step_ms,
+            samples: metrics.iter().map(|(m, _)| MetricSample::of(sim.step_index(), m)).collect(),
             metrics,
             eta: sim.eta(),
         })
     }
 }
 
-/// Bevy's end of the channels to the worker.
-#[derive(Resource)]
+/// Bevy's end of the channels to the worker. Created idle with the plugin;
+/// the thread starts in `Startup` ([`start_worker`]). If the thread stops,
+/// [`WorkerLink::stopped`] says why and the window shows it; the next load
+/// starts a fresh one.
+#[derive(Resource, Default)]
 pub struct WorkerLink {
-    tx: Sender<Command>,
-    /// Receiver is not Sync; the mutex is never contended (one system at a time reads it).
-    rx: Mutex<Receiver<Reply>>,
+    channels: Option<Channels>,
+    /// Why the worker is not running (None while it runs or before start).
+    stopped: Option<String>,
     /// Commands sent that still owe a reply.
     pending: usize,
     /// Generation of the last `Load` sent; older replies are stale.
@@ -184,12 +204,22 @@ pub struct WorkerLink {
     steps_in_flight: usize,
     /// Steps T in the settings last sent (a longer T revives a finished run).
     pub steps: usize,
+    /// Commands that make the worker compute (load, step, reset) sent so far.
+    work_sent: usize,
+    /// A panic message the worker left before it stopped.
+    last_words: std::sync::Arc<Mutex<Option<String>>>,
+}
+
+struct Channels {
+    tx: Sender<Command>,
+    /// Receiver is not Sync; the mutex is never contended (one system at a time reads it).
+    rx: Mutex<Receiver<Reply>>,
 }
 
 impl WorkerLink {
     /// Starts the worker thread with a pool of max(1, cores - 1) threads,
     /// leaving a core for Bevy.
-    pub fn spawn() -> std::io::Result<Self> {
+    pub fn start(&mut self) -> std::io::Result<()> {
         let (tx, commands) = mpsc::channel::<Command>();
         let (replies, rx) = mpsc::channel::<Reply>();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).max(1);
@@ -198,18 +228,42 @@ impl WorkerLink {
             .thread_name(|i| format!("sdflow-flow-{i}"))
             .build()
             .map_err(std::io::Error::other)?;
+        let last_words = self.last_words.clone();
         std::thread::Builder::new().name("sdflow-worker".into()).spawn(move || {
             let mut worker = Worker { sim: None, pool, last_metrics: None };
-            // Ends when Bevy drops its Sender (app exit).
+            // Ends when Bevy drops its Sender (app exit), or on a panic, whose
+            // message the window then shows.
             while let Ok(command) = commands.recv() {
-                if let Some(reply) = worker.handle(command)
-                    && replies.send(reply).is_err()
-                {
-                    break;
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.handle(command))) {
+                    Ok(Some(reply)) => {
+                        if replies.send(reply).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(payload) => {
+                        let message = payload
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| payload.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown cause".into());
+                        if let Ok(mut words) = last_words.lock() {
+                            *words = Some(message);
+                        }
+                        break;
+                    }
                 }
             }
         })?;
-        Ok(Self { tx, rx: Mutex::new(rx), pending: 0, generation: 0, steps: 0, steps_in_flight: 0 })
+        self.channels = Some(Channels { tx, rx: Mutex::new(rx) });
+        self.stopped = None;
+        self.pending = 0;
+        Ok(())
+    }
+
+    /// Why the worker is not running, once it has stopped or failed to start.
+    pub fn stopped(&self) -> Option<&str> {
+        self.stopped.as_deref()
     }
 
     /// True while a command still owes its reply.
@@ -217,15 +271,39 @@ impl WorkerLink {
         self.pending > 0
     }
 
+    /// Loads, steps and resets sent so far (a paused or finished run sends none).
+    pub fn work_sent(&self) -> usize {
+        self.work_sent
+    }
+
     fn send(&mut self, command: Command) {
         let replies = !matches!(command, Command::SetSettings(_));
-        if self.tx.send(command).is_ok() && replies {
+        let Some(channels) = &self.channels else { return };
+        if channels.tx.send(command).is_err() {
+            self.mark_stopped();
+        } else if replies {
             self.pending += 1;
+            self.work_sent += 1;
         }
     }
 
-    /// Loads a new simulation; returns its generation.
+    fn mark_stopped(&mut self) {
+        self.channels = None;
+        self.pending = 0;
+        let why = self.last_words.lock().ok().and_then(|mut w| w.take()).unwrap_or_else(|| "no reason given".into());
+        self.stopped = Some(format!(
+            "The flow worker stopped unexpectedly ({why}). Open a scene or press Apply and restart to start a new one."
+        ));
+    }
+
+    /// Loads a new simulation; returns its generation. Starts a new worker
+    /// if the old one stopped.
     pub fn load(&mut self, scene: Scene, clouds: Clouds, seed: u64) -> u64 {
+        if self.stopped.is_some()
+            && let Err(e) = self.start()
+        {
+            self.stopped = Some(format!("cannot start the flow worker thread: {e}"));
+        }
         self.generation += 1;
         self.steps = scene.steps;
         let generation = self.generation;
@@ -255,7 +333,7 @@ impl WorkerLink {
 
     /// The next reply, if one has arrived.
     fn try_recv(&mut self) -> Option<Reply> {
-        let rx = self.rx.get_mut().ok()?;
+        let rx = self.channels.as_mut()?.rx.get_mut().ok()?;
         match rx.try_recv() {
             Ok(reply) => {
                 self.pending = self.pending.saturating_sub(1);
@@ -263,10 +341,17 @@ impl WorkerLink {
             }
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => {
-                self.pending = 0;
+                self.mark_stopped();
                 None
             }
         }
+    }
+}
+
+/// Startup: starts the worker thread (a failure is shown in the window).
+pub fn start_worker(mut link: ResMut<WorkerLink>) {
+    if let Err(e) = link.start() {
+        link.stopped = Some(format!("cannot start the flow worker thread: {e}"));
     }
 }
 
@@ -279,11 +364,20 @@ pub struct Playback {
     pub single_step: bool,
     /// Never go past this many steps in total (for `--screenshot --after N`).
     pub stop_at_total: Option<usize>,
+    /// After a load, the starting clouds stay still this long before playing
+    /// starts, so the first view shows where the flow begins.
+    pub hold_after_load: Duration,
 }
 
 impl Default for Playback {
     fn default() -> Self {
-        Self { playing: true, steps_per_second: 30.0, single_step: false, stop_at_total: None }
+        Self {
+            playing: true,
+            steps_per_second: 30.0,
+            single_step: false,
+            stop_at_total: None,
+            hold_after_load: Duration::from_millis(1500),
+        }
     }
 }
 
@@ -303,11 +397,76 @@ pub struct FixedPositions {
 }
 
 /// One row of the metric history.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MetricSample {
     pub step: usize,
     pub cfd: f64,
     pub outlier_fraction: f64,
+}
+
+impl MetricSample {
+    pub fn of(step: usize, m: &Metrics) -> Self {
+        Self { step, cfd: m.cfd, outlier_fraction: m.outlier_fraction }
+    }
+}
+
+/// Steps per second actually reached, over the last second or so of wall
+/// time (the setting is a wish; a slow step or a busy core caps it).
+#[derive(Clone, Debug, Default)]
+pub struct RateMeter {
+    /// (seconds, total steps) samples, oldest first.
+    samples: std::collections::VecDeque<(f64, usize)>,
+}
+
+impl RateMeter {
+    /// Window the rate is measured over.
+    const WINDOW: f64 = 1.5;
+
+    pub fn record(&mut self, seconds: f64, total_steps: usize) {
+        self.samples.push_back((seconds, total_steps));
+        while self.samples.len() > 2 && self.samples.front().is_some_and(|(t, _)| seconds - t > Self::WINDOW) {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Steps per second over the window at time `now`; 0 once steps stop.
+    pub fn rate(&self, now: f64) -> f64 {
+        match (self.samples.front(), self.samples.back()) {
+            (Some(&(t0, s0)), Some(&(t1, s1))) if t1 > t0 && now - t1 < Self::WINDOW => (s1 - s0) as f64 / (t1 - t0),
+            _ => 0.0,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.samples.clear();
+    }
+}
+
+/// What the run is doing, for the status line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// No scene loaded yet.
+    Loading,
+    /// Showing the starting clouds for a moment after a load.
+    Starting,
+    Playing,
+    Paused,
+    Finished,
+    /// The worker thread is gone.
+    Stopped,
+}
+
+impl RunState {
+    pub fn label(self) -> &'static str {
+        match self {
+            RunState::Loading => "loading",
+            RunState::Starting => "starting",
+            RunState::Playing => "playing",
+            RunState::Paused => "paused",
+            RunState::Finished => "finished",
+            RunState::Stopped => "worker stopped",
+        }
+    }
 }
 
 /// What the UI shows about the run.
@@ -327,6 +486,31 @@ pub struct RunStatus {
     pub fixed_count: usize,
     /// Steps completed since the app started (across loads); for tests and `--after`.
     pub total_steps: usize,
+    /// Steps per second reached.
+    pub rate: RateMeter,
+    /// Steps where the flow settings were changed mid-run, with what changed.
+    pub markers: Vec<(usize, String)>,
+    /// Holding the first view after a load.
+    pub holding: bool,
+}
+
+impl RunStatus {
+    /// What the run is doing now.
+    pub fn state(&self, playback: &Playback, link: &WorkerLink) -> RunState {
+        if link.stopped().is_some() {
+            RunState::Stopped
+        } else if link.generation == 0 || self.generation != link.generation {
+            RunState::Loading
+        } else if self.finished {
+            RunState::Finished
+        } else if !playback.playing {
+            RunState::Paused
+        } else if self.holding {
+            RunState::Starting
+        } else {
+            RunState::Playing
+        }
+    }
 }
 
 /// Requests handled by the simulation plugin.
@@ -350,12 +534,9 @@ pub struct SimulationPlugin;
 
 impl Plugin for SimulationPlugin {
     fn build(&self, app: &mut App) {
-        let link = match WorkerLink::spawn() {
-            Ok(link) => link,
-            Err(e) => panic!("cannot start the flow worker thread: {e}"),
-        };
         let playback = Playback::default();
-        app.insert_resource(link)
+        app.init_resource::<WorkerLink>()
+            .add_systems(Startup, start_worker)
             .insert_resource(Time::<Fixed>::from_hz(playback.steps_per_second))
             .insert_resource(playback)
             .init_resource::<MovingPositions>()
@@ -376,24 +557,36 @@ pub fn receive_replies(
     mut status: ResMut<RunStatus>,
     mut moving: ResMut<MovingPositions>,
     mut fixed: ResMut<FixedPositions>,
+    time: Res<Time<Real>>,
 ) {
     while let Some(reply) = link.try_recv() {
         if reply.generation != link.generation {
             continue;
         }
-        apply_reply(reply, &mut status, &mut moving, &mut fixed);
+        apply_reply(reply, &mut status, &mut moving, &mut fixed, time.elapsed_secs_f64());
     }
 }
 
-fn apply_reply(reply: Reply, status: &mut RunStatus, moving: &mut MovingPositions, fixed: &mut FixedPositions) {
+fn apply_reply(
+    reply: Reply,
+    status: &mut RunStatus,
+    moving: &mut MovingPositions,
+    fixed: &mut FixedPositions,
+    now: f64,
+) {
     if reply.kind != ReplyKind::Stepped {
         status.history.clear();
         status.last_report = None;
         status.step_ms = 0.0;
+        status.rate.clear();
+    }
+    if reply.kind == ReplyKind::Loaded {
+        status.markers.clear();
     }
     if reply.kind == ReplyKind::Stepped && reply.report.is_some() {
         status.total_steps += reply.steps;
         status.step_ms = reply.step_ms;
+        status.rate.record(now, status.total_steps);
     }
     if let Some(report) = reply.report {
         status.last_report = Some(report);
@@ -406,12 +599,8 @@ fn apply_reply(reply: Reply, status: &mut RunStatus, moving: &mut MovingPosition
     if let Some(nn) = reply.fixed_nn {
         status.fixed_nn = nn;
     }
+    status.history.extend(reply.samples);
     if let Some((metrics, nn)) = reply.metrics {
-        status.history.push(MetricSample {
-            step: reply.step_index,
-            cfd: metrics.cfd,
-            outlier_fraction: metrics.outlier_fraction,
-        });
         status.latest = Some(metrics);
         status.moving_nn = nn;
     }
@@ -428,18 +617,30 @@ fn apply_reply(reply: Reply, status: &mut RunStatus, moving: &mut MovingPosition
 }
 
 /// FixedUpdate: each tick while playing owes a step; the debt (capped) is
-/// sent as one request when the worker is free.
+/// sent as one request when the worker is free. A paused or finished run
+/// sends nothing. After a load the first view holds for
+/// [`Playback::hold_after_load`].
 pub fn request_step(
     mut link: ResMut<WorkerLink>,
     mut playback: ResMut<Playback>,
     mut status: ResMut<RunStatus>,
+    time: Res<Time>,
     mut owed: Local<usize>,
+    mut loaded: Local<(u64, f64)>,
 ) {
     if status.finished && status.step_index < link.steps && status.generation == link.generation {
         // Steps T was raised after the run ended: it can go on.
         status.finished = false;
     }
-    *owed = if playback.playing { (*owed + 1).min(MAX_STEPS_PER_REQUEST) } else { 0 };
+    let now = time.elapsed_secs_f64();
+    if loaded.0 != link.generation {
+        *loaded = (link.generation, now);
+    }
+    let holding = status.step_index == 0 && now - loaded.1 < playback.hold_after_load.as_secs_f64();
+    if status.holding != holding {
+        status.holding = holding;
+    }
+    *owed = if playback.playing && !holding { (*owed + 1).min(MAX_STEPS_PER_REQUEST) } else { 0 };
     if link.busy() || link.generation == 0 || status.finished {
         return;
     }

@@ -65,6 +65,19 @@ pub struct Scene {
     /// Number K of CFD frequencies (App. E.1 uses 256).
     #[serde(default = "cfd_frequencies")]
     pub cfd_frequencies: usize,
+    /// Where the app's camera starts for 3-D scenes (2-D scenes face it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<CameraHint>,
+}
+
+/// A starting view for the app: the camera's angles around the clouds'
+/// centre. Yaw turns about the vertical (y) axis, pitch raises the camera
+/// above the x-z plane; (0, 0) looks along -z at the x-y plane.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraHint {
+    pub yaw_deg: f64,
+    pub pitch_deg: f64,
 }
 
 fn cfd_frequencies() -> usize {
@@ -262,6 +275,17 @@ impl Scene {
                     ),
                 ));
             }
+        }
+        if let Some(c) = self.camera
+            && !(c.yaw_deg.is_finite() && c.pitch_deg.is_finite() && c.pitch_deg.abs() <= 90.0)
+        {
+            out.push((
+                vec!["camera"],
+                format!(
+                    "camera angles ({}, {}) are not usable; give finite degrees with |pitch_deg| <= 90",
+                    c.yaw_deg, c.pitch_deg
+                ),
+            ));
         }
         if self.cfd_frequencies == 0 {
             out.push((vec!["cfd_frequencies"], "`cfd_frequencies` is 0; use at least 1 (the paper uses 256)".into()));

@@ -16,25 +16,23 @@ use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui};
 use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
+use super::controls::{AppCommand, HelpOverlay, KeyboardCapture};
 use super::input::ScreenshotLog;
 use super::render::{CloudBounds, ViewSettings};
 use super::scene_loading::{ActiveScene, Draft, Presets, SceneErrors, SceneRequest};
-use super::simulation::{Playback, RunStatus, SimRequest};
+use super::simulation::{Playback, RunStatus, WorkerLink};
 
 /// State that belongs to the UI only.
-#[derive(Resource, Debug)]
+#[derive(Resource, Debug, Default)]
 pub struct UiState {
     /// Text of the "open file" field.
     pub open_path: String,
-    pub show_help: bool,
     /// Smoothed frames per second.
     pub fps: f64,
-}
-
-impl Default for UiState {
-    fn default() -> Self {
-        Self { open_path: String::new(), show_help: false, fps: 0.0 }
-    }
+    /// The last sigma² min typed, so Constant -> Cosine gives it back.
+    pub sigma2_min_memory: Option<f64>,
+    /// A text field had the keyboard last frame.
+    pub typing_last_frame: bool,
 }
 
 /// The part of the window left for the 3-D view, in logical pixels.
@@ -55,8 +53,12 @@ pub struct UiParams<'w> {
     pub state: ResMut<'w, UiState>,
     pub shots: Res<'w, ScreenshotLog>,
     pub histograms: Res<'w, plots::NnHistograms>,
+    pub link: Res<'w, WorkerLink>,
+    pub help: ResMut<'w, HelpOverlay>,
+    pub capture: ResMut<'w, KeyboardCapture>,
+    pub time: Res<'w, Time<Real>>,
     pub scene_requests: MessageWriter<'w, SceneRequest>,
-    pub sim_requests: MessageWriter<'w, SimRequest>,
+    pub commands: MessageWriter<'w, AppCommand>,
 }
 
 pub struct UiPlugin;
@@ -93,13 +95,8 @@ fn spawn_ui_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSettin
     ));
 }
 
-fn ui_system(
-    mut contexts: EguiContexts,
-    mut p: UiParams,
-    time: Res<Time<Real>>,
-    mut viewport: ResMut<ViewportRect>,
-) -> Result {
-    let dt = time.delta_secs_f64();
+fn ui_system(mut contexts: EguiContexts, mut p: UiParams, mut viewport: ResMut<ViewportRect>) -> Result {
+    let dt = p.time.delta_secs_f64();
     if dt > 0.0 {
         let fps = 1.0 / dt;
         p.state.fps = if p.state.fps == 0.0 { fps } else { 0.95 * p.state.fps + 0.05 * fps };
@@ -124,13 +121,23 @@ fn ui_system(
         },
     );
     egui::Panel::bottom("status").show(&mut root, |ui| panels::status_line(ui, &p));
+    let frame = egui::Frame::new()
+        .fill(egui::Color32::from_rgb(0x5a, 0x10, 0x10))
+        .stroke(egui::Stroke::new(2.0, egui::Color32::from_rgb(0xff, 0x55, 0x55)))
+        .inner_margin(8.0);
+    if let Some(stopped) = p.link.stopped() {
+        egui::Panel::top("worker-stopped").frame(frame).show(&mut root, |ui| {
+            panels::error_box(ui, "The flow has stopped.", stopped);
+        });
+    }
     if let Some(error) = p.errors.error.clone() {
-        let frame = egui::Frame::new()
-            .fill(egui::Color32::from_rgb(0x5a, 0x10, 0x10))
-            .stroke(egui::Stroke::new(2.0, egui::Color32::from_rgb(0xff, 0x55, 0x55)))
-            .inner_margin(8.0);
+        let title = if p.active.file.is_some() {
+            "Scene not loaded; the previous scene keeps running."
+        } else {
+            "Scene not loaded."
+        };
         egui::Panel::top("scene-error").frame(frame).show(&mut root, |ui| {
-            if panels::error_box(ui, &error) {
+            if panels::error_box(ui, title, &error) {
                 p.errors.error = None;
             }
         });
@@ -138,7 +145,7 @@ fn ui_system(
     let rect = root.available_rect_before_wrap();
     viewport.set_if_neq(ViewportRect((rect.width() > 8.0 && rect.height() > 8.0).then_some(rect)));
 
-    if p.state.show_help {
+    if p.help.0 {
         let mut open = true;
         egui::Window::new("Keys")
             .open(&mut open)
@@ -146,8 +153,16 @@ fn ui_system(
             .resizable(false)
             .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
             .show(ctx, panels::help_ui);
-        p.state.show_help = open;
+        if !open {
+            p.help.0 = false;
+        }
     }
+    // Shortcuts stay off while a text field has the keyboard, and for one
+    // frame after (egui reports focus changes a frame late).
+    let typing = ctx.egui_wants_keyboard_input();
+    let capture = KeyboardCapture { text_field_focused: typing || p.state.typing_last_frame };
+    p.state.typing_last_frame = typing;
+    p.capture.set_if_neq(capture);
     Ok(())
 }
 

@@ -2,29 +2,23 @@
 //! line, the error box and the help text. Each section is a plain
 //! `fn(&mut egui::Ui, ...)`; edits go to a copy of the draft scene that is
 //! written back only when it changed, so nothing is re-validated per frame.
+//!
+//! Layout rules: messages about the run live in the status line, so they
+//! never push controls around; a change that needs a restart says so right
+//! under the control that changed, with the button to apply it.
 
 use bevy_egui::egui::{self, Color32, RichText};
-use egui_plot::{Line, Plot, PlotPoints, VLine};
+use egui_plot::{Line, PlotPoints, VLine};
 
 use super::UiParams;
 use crate::app::render::{FIXED_COLOR, MOVING_COLOR};
+use crate::app::controls::{AppCommand, CONTROLS, MOUSE_HELP};
 use crate::app::scene_loading::{ActiveScene, Presets, SceneRequest};
-use crate::app::simulation::{Playback, RunStatus, SimRequest};
+use crate::app::simulation::{Playback, RunState, RunStatus};
 use crate::engine::{Bandwidth, CutOff, Dataset, Direction, Method, Schedule, StepSize};
 use crate::scene::Scene;
 
-/// Every key the app knows, for the help overlay.
-pub const KEYS: [(&str, &str); 9] = [
-    ("Space", "play / pause"),
-    ("Right arrow", "single step"),
-    ("R", "reset to the start positions"),
-    ("F", "fit view to both clouds"),
-    ("A", "auto-rotate on / off (3-D scenes)"),
-    ("S", "save a screenshot (PNG)"),
-    ("H", "show / hide this help"),
-    ("Esc", "close this help"),
-    ("Mouse", "left drag: orbit, right drag: pan, wheel: zoom"),
-];
+use super::UiState;
 
 pub const WARN: Color32 = Color32::from_rgb(0xff, 0xb0, 0x40);
 pub const BAD: Color32 = Color32::from_rgb(0xff, 0x70, 0x70);
@@ -41,15 +35,16 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     });
     ui.horizontal(|ui| {
         ui.label(RichText::new("Press H for the keys.").weak());
-        if ui.small_button("?").on_hover_text("show the keys").clicked() {
-            p.state.show_help = !p.state.show_help;
+        if ui.small_button("?").on_hover_text(AppCommand::ToggleHelp.tooltip()).clicked() {
+            p.commands.write(AppCommand::ToggleHelp);
         }
     });
     ui.separator();
 
     // Edit a copy so change detection fires only on a real change.
     let mut playback = p.playback.clone();
-    playback_ui(ui, &mut playback, &p.status, &mut p.sim_requests);
+    let rate = p.status.rate.rate(p.time.elapsed_secs_f64());
+    playback_ui(ui, &mut playback, &p.status, rate, &mut p.commands);
     if playback != *p.playback {
         *p.playback = playback;
     }
@@ -61,51 +56,94 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
 
     // Edit a copy; write back only on change (change detection drives validation).
     let Some(mut scene) = p.draft.scene.clone() else { return };
-    egui::CollapsingHeader::new("Flow").default_open(true).show(ui, |ui| flow_ui(ui, &mut scene));
-    egui::CollapsingHeader::new("Noise schedule")
+    let Some(running) = p.active.scene().cloned() else { return };
+    let restart = RestartNeeds::of(&scene, &running, p.active.seed);
+    let mut requests = Vec::new();
+    egui::CollapsingHeader::new("Flow")
         .default_open(true)
-        .show(ui, |ui| schedule_ui(ui, &mut scene, p.status.step_index));
+        .show(ui, |ui| flow_ui(ui, &mut scene, restart, &mut requests));
+    egui::CollapsingHeader::new("Noise schedule").default_open(true).show(ui, |ui| {
+        schedule_ui(ui, &mut scene, p.status.step_index, &mut p.state, &p.draft.problems);
+    });
     egui::CollapsingHeader::new("Parameters")
         .default_open(true)
-        .show(ui, |ui| parameters_ui(ui, &mut scene, p.status.eta));
+        .show(ui, |ui| parameters_ui(ui, &mut scene, p.status.eta, restart, &mut requests));
     if p.draft.scene.as_ref() != Some(&scene) {
         p.draft.scene = Some(scene);
     }
-
-    for problem in &p.draft.problems {
-        ui.colored_label(BAD, format!("Not applied: {problem}"));
+    for request in requests {
+        p.scene_requests.write(request);
     }
-    restart_ui(ui, p.draft.needs_restart(&p.active), &mut p.scene_requests);
+}
+
+/// Which edited values only a restart can apply (they rebuild the clouds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestartNeeds {
+    pub direction: bool,
+    pub points: bool,
+    pub seed: bool,
+}
+
+impl RestartNeeds {
+    pub fn of(edited: &Scene, running: &Scene, running_seed: u64) -> Self {
+        Self {
+            direction: edited.direction != running.direction,
+            points: edited.target.points() != running.target.points()
+                || edited.source.points() != running.source.points(),
+            seed: edited.seed != running_seed,
+        }
+    }
+}
+
+/// The notice and the button that applies a change needing a restart,
+/// shown right under the control that changed.
+fn apply_restart_ui(ui: &mut egui::Ui, what: &str, requests: &mut Vec<SceneRequest>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.colored_label(WARN, format!("{what} changed: the run goes on with the old value until"));
+        if ui
+            .button(RichText::new("Apply and restart").strong().color(WARN))
+            .on_hover_text("rebuild the clouds with the edited values and start again from step 0")
+            .clicked()
+        {
+            requests.push(SceneRequest::Restart { new_seed: false });
+        }
+    });
 }
 
 fn playback_ui(
     ui: &mut egui::Ui,
     playback: &mut Playback,
     status: &RunStatus,
-    requests: &mut bevy::prelude::MessageWriter<SimRequest>,
+    rate: f64,
+    commands: &mut bevy::prelude::MessageWriter<AppCommand>,
 ) {
-    let edit = playback;
     ui.horizontal(|ui| {
-        let label = if edit.playing { "Pause" } else { "Play" };
-        if ui.button(label).on_hover_text("Space").clicked() {
-            edit.playing = !edit.playing;
+        let label = if playback.playing { "Pause" } else { "Play" };
+        if ui.button(label).on_hover_text(AppCommand::PlayPause.tooltip()).clicked() {
+            commands.write(AppCommand::PlayPause);
         }
-        if ui.add_enabled(!status.finished, egui::Button::new("Step")).on_hover_text("Right arrow").clicked() {
-            edit.playing = false;
-            edit.single_step = true;
+        if ui
+            .add_enabled(!status.finished, egui::Button::new("Step"))
+            .on_hover_text(AppCommand::Step.tooltip())
+            .clicked()
+        {
+            commands.write(AppCommand::Step);
         }
-        if ui.button("Reset").on_hover_text("R: back to the start positions").clicked() {
-            requests.write(SimRequest::Reset);
+        if ui.button("Back to step 0").on_hover_text(AppCommand::BackToStart.tooltip()).clicked() {
+            commands.write(AppCommand::BackToStart);
         }
     });
     ui.horizontal(|ui| {
-        ui.label("Steps per second");
-        ui.add(egui::Slider::new(&mut edit.steps_per_second, 1.0..=1000.0).logarithmic(true).max_decimals(0))
-            .on_hover_text("fixed-timestep rate; a tick that finds the worker busy is skipped");
+        ui.label("Steps/s");
+        ui.add(egui::Slider::new(&mut playback.steps_per_second, 1.0..=1000.0).logarithmic(true).max_decimals(0))
+            .on_hover_text(
+                "the rate asked for; the worker takes as many steps as fit, so slow steps or a busy core cap it",
+            );
     });
-    if status.finished {
-        ui.label(RichText::new("All steps done: Reset to watch again.").color(WARN));
-    }
+    // Always one line, so nothing below moves when the run starts or stops.
+    let reached = if playback.playing && !status.finished { format!("reached: {rate:.0} steps/s") } else { "reached: -".into() };
+    ui.label(RichText::new(reached).weak())
+        .on_hover_text("steps per second actually taken over the last second and a half");
 }
 
 fn scene_ui(
@@ -116,14 +154,25 @@ fn scene_ui(
     requests: &mut bevy::prelude::MessageWriter<SceneRequest>,
 ) {
     let current = active.file.as_ref().map(|f| f.path.clone());
-    egui::ComboBox::from_label("Preset")
-        .width((ui.available_width() - 60.0).max(80.0))
+    let preset_name = presets.0.iter().find(|(path, _)| current.as_deref() == Some(path.as_path()));
+    // A file that is not a preset is named by its file name, so the box never
+    // shows a preset that is not running.
+    let selected = match (preset_name, &current) {
+        (Some((_, name)), _) => name.clone(),
+        (None, Some(path)) => {
+            format!("file: {}", path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into()))
+        }
+        (None, None) => "(none)".into(),
+    };
+    ui.label("Preset");
+    egui::ComboBox::from_id_salt("preset")
+        .width(ui.available_width() - 8.0)
         .truncate()
-        .selected_text(active.scene().map_or("(none)", |s| s.name.as_str()))
+        .selected_text(selected)
         .show_ui(ui, |ui| {
             for (path, name) in &presets.0 {
-                let selected = current.as_deref() == Some(path.as_path());
-                if ui.selectable_label(selected, name).on_hover_text(path.display().to_string()).clicked() {
+                let is_current = current.as_deref() == Some(path.as_path());
+                if ui.selectable_label(is_current, name).on_hover_text(path.display().to_string()).clicked() {
                     requests.write(SceneRequest::Open(path.clone()));
                 }
             }
@@ -147,7 +196,13 @@ fn scene_ui(
         }
     }
     ui.horizontal(|ui| {
-        let edit = ui.add(egui::TextEdit::singleline(open_path).hint_text("path/to/scene.ron").desired_width(170.0));
+        // A fixed id: the field keeps focus whatever is shown above it.
+        let edit = ui.add(
+            egui::TextEdit::singleline(open_path)
+                .id_salt("open-scene-path")
+                .hint_text("path/to/scene.ron")
+                .desired_width((ui.available_width() - 60.0).max(80.0)),
+        );
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button("Open").clicked() || enter) && !open_path.trim().is_empty() {
             requests.write(SceneRequest::Open(open_path.trim().into()));
@@ -160,11 +215,39 @@ fn scene_ui(
     );
 }
 
-fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene) {
-    egui::ComboBox::from_label("Method").selected_text(scene.method.name()).show_ui(ui, |ui| {
-        for m in Method::ALL {
-            ui.selectable_value(&mut scene.method, m, m.name());
+/// The paper's form and one sentence for each method, for its tooltip.
+pub fn method_help(method: Method) -> &'static str {
+    match method {
+        Method::Sd => {
+            "Score-difference flow, eq. 13 / Algorithm 1: dz = 1/2 (D_p(z) - D_q(z)), the difference of the two \
+             kernel-weighted means (optimal denoisers, eq. 15). The direction that lowers KL(q||p) fastest."
         }
+        Method::SdDenoiser => {
+            "Denoiser form, eq. 16: y <- (1 - rho) y + rho D_p(z). SD flow with D_q(z) replaced by y: the reverse \
+             step of a diffusion model (Section 5). Lands points on the target but has no self-repulsion."
+        }
+        Method::Mmd => {
+            "MMD gradient flow with noise injection, eq. 42 (Arbel et al. 2019): the same kernel means with \
+             unnormalised weights. Far from the target the attraction fades while self-repulsion stays, so the \
+             variance blows up (Remark 1)."
+        }
+        Method::MmdNormalized => {
+            "MMD flow with normalised weights, eq. 43: the mean kernel values drop out and it equals SD flow \
+             (Remark 1). Here to show that the normalisation is the whole difference."
+        }
+    }
+}
+
+fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene, restart: RestartNeeds, requests: &mut Vec<SceneRequest>) {
+    ui.horizontal(|ui| {
+        ui.label("Method");
+        egui::ComboBox::from_id_salt("method").selected_text(scene.method.name()).show_ui(ui, |ui| {
+            for m in Method::ALL {
+                ui.selectable_value(&mut scene.method, m, m.name()).on_hover_text(method_help(m));
+            }
+        })
+        .response
+        .on_hover_text(method_help(scene.method));
     });
     if !scene.method.allows_fixed_bandwidth() {
         scene.bandwidth = Bandwidth::Tied;
@@ -172,58 +255,74 @@ fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene) {
     ui.horizontal(|ui| {
         ui.label("Direction");
         ui.radio_value(&mut scene.direction, Direction::Forward, "forward")
-            .on_hover_text("the source moves onto the target");
+            .on_hover_text("the source moves onto the target (applies on restart)");
         ui.radio_value(&mut scene.direction, Direction::Reverse, "reverse")
-            .on_hover_text("the target moves onto the source");
+            .on_hover_text("the target moves onto the source, dx = -dz with the roles swapped (applies on restart)");
     });
+    if restart.direction {
+        apply_restart_ui(ui, "Direction", requests);
+    }
 }
 
-fn schedule_ui(ui: &mut egui::Ui, scene: &mut Scene, step: usize) {
+fn schedule_ui(ui: &mut egui::Ui, scene: &mut Scene, step: usize, state: &mut UiState, problems: &[String]) {
+    // The user's sigma² values survive a change of kind (Constant keeps the
+    // max; going back restores the min).
     let (max, min) = match scene.schedule {
-        Schedule::Constant { sigma2 } => (sigma2, sigma2),
-        Schedule::Cosine { sigma2_max, sigma2_min }
-        | Schedule::Linear { sigma2_max, sigma2_min }
-        | Schedule::Geometric { sigma2_max, sigma2_min } => (sigma2_max, sigma2_min),
-    };
-    let kinds = [
-        Schedule::Cosine { sigma2_max: max, sigma2_min: min },
-        Schedule::Linear { sigma2_max: max, sigma2_min: min },
-        Schedule::Geometric { sigma2_max: max, sigma2_min: min },
-        Schedule::Constant { sigma2: max },
-    ];
-    egui::ComboBox::from_label("Kind").selected_text(scene.schedule.kind_name()).show_ui(ui, |ui| {
-        for k in kinds {
-            if ui.selectable_label(k.kind_name() == scene.schedule.kind_name(), k.kind_name()).clicked() {
-                scene.schedule = k;
-            }
-        }
-    });
-    // Ranges keep sigma2 > 0 and min <= max whatever is typed.
-    match &mut scene.schedule {
-        Schedule::Constant { sigma2 } => {
-            drag(ui, "sigma²", sigma2, 1e-6..=1e6);
-        }
+        Schedule::Constant { sigma2 } => (sigma2, state.sigma2_min_memory.unwrap_or(sigma2).min(sigma2)),
         Schedule::Cosine { sigma2_max, sigma2_min }
         | Schedule::Linear { sigma2_max, sigma2_min }
         | Schedule::Geometric { sigma2_max, sigma2_min } => {
-            let lo = *sigma2_min;
-            drag(ui, "sigma² max", sigma2_max, lo.max(1e-6)..=1e6);
-            let hi = *sigma2_max;
-            drag(ui, "sigma² min", sigma2_min, 1e-6..=hi);
+            state.sigma2_min_memory = Some(sigma2_min);
+            (sigma2_max, sigma2_min)
         }
+    };
+    let kinds = [
+        (Schedule::Cosine { sigma2_max: max, sigma2_min: min }, "App. E.1: sigma2_max cos(pi t / 2), ends at sigma2_min"),
+        (Schedule::Linear { sigma2_max: max, sigma2_min: min }, "straight line from sigma2_max to sigma2_min"),
+        (Schedule::Geometric { sigma2_max: max, sigma2_min: min }, "a constant factor per step from max to min"),
+        (Schedule::Constant { sigma2: max }, "the same sigma² at every step"),
+    ];
+    ui.horizontal(|ui| {
+        ui.label("Kind");
+        egui::ComboBox::from_id_salt("schedule-kind").selected_text(scene.schedule.kind_name()).show_ui(ui, |ui| {
+            for (k, help) in kinds {
+                let selected = k.kind_name() == scene.schedule.kind_name();
+                if ui.selectable_label(selected, k.kind_name()).on_hover_text(help).clicked() && !selected {
+                    scene.schedule = k;
+                }
+            }
+        });
+    });
+    let noise_help = "noise variance of the smoothed proxies p_sigma, q_sigma (eq. 13); also the kernel variance";
+    match &mut scene.schedule {
+        Schedule::Constant { sigma2 } => drag(ui, "sigma²", sigma2, noise_help),
+        Schedule::Cosine { sigma2_max, sigma2_min }
+        | Schedule::Linear { sigma2_max, sigma2_min }
+        | Schedule::Geometric { sigma2_max, sigma2_min } => {
+            drag(ui, "sigma² max", sigma2_max, "noise variance at the first step");
+            drag(ui, "sigma² min", sigma2_min, "noise variance at the last step");
+            if *sigma2_min > *sigma2_max {
+                ui.colored_label(BAD, "sigma² min is above sigma² max: not applied; lower the min or raise the max.");
+            }
+        }
+    }
+    for problem in problems.iter().filter(|p| !p.contains("sigma2_min")) {
+        ui.colored_label(BAD, format!("Not applied: {problem}"));
     }
     ui.horizontal(|ui| {
         ui.label("Steps T");
-        ui.add(egui::DragValue::new(&mut scene.steps).range(1..=1_000_000).speed(5));
+        ui.add(egui::DragValue::new(&mut scene.steps).range(1..=1_000_000).speed(5))
+            .on_hover_text("number of steps of the run; the schedule is spread over them");
     });
     schedule_plot(ui, &scene.schedule, scene.steps, step);
 }
 
-fn drag(ui: &mut egui::Ui, label: &str, value: &mut f64, range: std::ops::RangeInclusive<f64>) {
+/// A positive number; typing outside (0, 1e6] is held at the range's edge.
+fn drag(ui: &mut egui::Ui, label: &str, value: &mut f64, help: &str) {
     ui.horizontal(|ui| {
-        ui.label(label);
+        ui.label(label).on_hover_text(help);
         let speed = (value.abs() * 0.01).max(1e-4);
-        ui.add(egui::DragValue::new(value).range(range).speed(speed).max_decimals(6));
+        ui.add(egui::DragValue::new(value).range(1e-6..=1e6).speed(speed).max_decimals(6)).on_hover_text(help);
     });
     if !value.is_finite() {
         *value = 1.0;
@@ -240,36 +339,39 @@ fn schedule_plot(ui: &mut egui::Ui, schedule: &Schedule, steps: usize, step: usi
             [t as f64, schedule.sigma2(t, steps)]
         })
         .collect();
-    Plot::new("schedule-plot")
-        .height(100.0)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .x_axis_label("step")
-        .y_axis_label("sigma²")
-        .include_y(0.0)
-        .show(ui, |plot| {
-            plot.line(Line::new("sigma²(t)", points).color(Color32::LIGHT_BLUE));
-            plot.vline(VLine::new("now", step.min(last) as f64).color(egui_color(MOVING_COLOR)));
-        });
+    super::plots::small_plot("schedule-plot", "sigma²", 100.0).include_y(0.0).show(ui, |plot| {
+        plot.line(Line::new("sigma²(t)", points).color(Color32::LIGHT_BLUE));
+        plot.vline(VLine::new("now", step.min(last) as f64).color(egui_color(MOVING_COLOR)));
+    });
 }
 
-fn parameters_ui(ui: &mut egui::Ui, scene: &mut Scene, eta_now: Option<f64>) {
+fn parameters_ui(
+    ui: &mut egui::Ui,
+    scene: &mut Scene,
+    eta_now: Option<f64>,
+    restart: RestartNeeds,
+    requests: &mut Vec<SceneRequest>,
+) {
     // Step size.
     ui.horizontal(|ui| {
         ui.label("Step size");
         let auto = matches!(scene.step_size, StepSize::Auto { .. });
-        if ui.radio(auto, "auto").on_hover_text("eta fixed by the first step's mean displacement").clicked() && !auto {
+        if ui
+            .radio(auto, "auto")
+            .on_hover_text("eta chosen at the first step so the mean displacement is `first norm` (the paper: 0.5)")
+            .clicked()
+            && !auto
+        {
             scene.step_size = StepSize::Auto { first_norm: 0.5 };
         }
-        if ui.radio(!auto, "fixed eta").clicked() && auto {
+        if ui.radio(!auto, "fixed eta").on_hover_text("y <- y + eta dz with this eta at every step").clicked() && auto {
             let eta = eta_now.filter(|e| e.is_finite() && *e > 0.0).unwrap_or(1.0);
             scene.step_size = StepSize::Fixed { eta };
         }
     });
     match &mut scene.step_size {
-        StepSize::Auto { first_norm } => drag(ui, "first norm", first_norm, 1e-6..=1e3),
-        StepSize::Fixed { eta } => drag(ui, "eta", eta, 1e-6..=1e6),
+        StepSize::Auto { first_norm } => drag(ui, "first norm", first_norm, "mean length of the first step's moves"),
+        StepSize::Fixed { eta } => drag(ui, "eta", eta, "step size: y <- y + eta dz"),
     }
     if let Some(eta) = eta_now {
         ui.label(RichText::new(format!("eta in force: {eta:.4}")).weak());
@@ -280,18 +382,21 @@ fn parameters_ui(ui: &mut egui::Ui, scene: &mut Scene, eta_now: Option<f64>) {
         ui.horizontal(|ui| {
             ui.label("Bandwidth");
             let tied = scene.bandwidth == Bandwidth::Tied;
-            if ui.radio(tied, "tied").on_hover_text("kernel variance = noise variance").clicked() {
+            if ui.radio(tied, "tied").on_hover_text("kernel variance = noise variance sigma²(t)").clicked() {
                 scene.bandwidth = Bandwidth::Tied;
             }
-            if ui.radio(!tied, "fixed").clicked() && tied {
+            if ui.radio(!tied, "fixed").on_hover_text("a fixed kernel variance (Arbel et al.'s MMD setting)").clicked()
+                && tied
+            {
                 scene.bandwidth = Bandwidth::Fixed { sigma2: 1.0 };
             }
         });
         if let Bandwidth::Fixed { sigma2 } = &mut scene.bandwidth {
-            drag(ui, "kernel sigma²", sigma2, 1e-6..=1e6);
+            drag(ui, "kernel sigma²", sigma2, "kernel variance of the MMD kernel");
         }
     } else {
-        ui.label(RichText::new("Bandwidth: tied to the noise level").weak());
+        ui.label(RichText::new("Bandwidth: tied to the noise level").weak())
+            .on_hover_text("SD flow's kernel means are the denoisers at the noise level, so the two are one");
     }
 
     // Batch.
@@ -301,7 +406,11 @@ fn parameters_ui(ui: &mut egui::Ui, scene: &mut Scene, eta_now: Option<f64>) {
     };
     ui.horizontal(|ui| {
         let mut batched = scene.batch.is_some();
-        if ui.checkbox(&mut batched, "Batch").on_hover_text("Algorithm 1: move B random points per step").changed() {
+        if ui
+            .checkbox(&mut batched, "Batch")
+            .on_hover_text("Algorithm 1: B random points move per step, against B random target points")
+            .changed()
+        {
             scene.batch = batched.then(|| moving_points.unwrap_or(256).clamp(1, 256));
         }
         if let Some(b) = &mut scene.batch {
@@ -313,20 +422,29 @@ fn parameters_ui(ui: &mut egui::Ui, scene: &mut Scene, eta_now: Option<f64>) {
     let mut cut = scene.cutoff == CutOff::Auto;
     if ui
         .checkbox(&mut cut, "Kernel cut-off (auto)")
-        .on_hover_text("cell list where it pays; off: every pair")
+        .on_hover_text("a cell list where it pays (d <= 3, small sigma); every neglected weight < 1e-6 of the largest")
         .changed()
     {
         scene.cutoff = if cut { CutOff::Auto } else { CutOff::Off };
     }
 
     ui.separator();
-    ui.label(RichText::new("Needs a restart:").weak());
+    ui.label(RichText::new("Clouds (applied on restart)").weak());
     points_ui(ui, "target points", &mut scene.target);
     points_ui(ui, "source points", &mut scene.source);
+    if restart.points {
+        apply_restart_ui(ui, "Point count", requests);
+    }
     ui.horizontal(|ui| {
-        ui.label("seed");
+        ui.label("seed").on_hover_text("seeds the clouds, the noise and the CFD frequencies");
         ui.add(egui::DragValue::new(&mut scene.seed).range(0..=u64::MAX).speed(1));
+        if ui.button("New seed").on_hover_text("restart at once with fresh random clouds and noise").clicked() {
+            requests.push(SceneRequest::Restart { new_seed: true });
+        }
     });
+    if restart.seed {
+        apply_restart_ui(ui, "Seed", requests);
+    }
 }
 
 fn points_ui(ui: &mut egui::Ui, label: &str, data: &mut Dataset) {
@@ -345,25 +463,6 @@ fn points_ui(ui: &mut egui::Ui, label: &str, data: &mut Dataset) {
     });
 }
 
-fn restart_ui(ui: &mut egui::Ui, needed: bool, requests: &mut bevy::prelude::MessageWriter<SceneRequest>) {
-    if needed {
-        ui.colored_label(WARN, "Direction, points or seed changed: press Restart to apply.");
-    }
-    ui.horizontal(|ui| {
-        let restart = egui::Button::new(if needed {
-            RichText::new("Restart").strong().color(WARN)
-        } else {
-            RichText::new("Restart")
-        });
-        if ui.add(restart).on_hover_text("rebuild the clouds with the values above").clicked() {
-            requests.write(SceneRequest::Restart { new_seed: false });
-        }
-        if ui.button("New seed").on_hover_text("restart with fresh random clouds and noise").clicked() {
-            requests.write(SceneRequest::Restart { new_seed: true });
-        }
-    });
-}
-
 pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     let mut view = p.view.clone();
     ui.horizontal(|ui| {
@@ -378,11 +477,11 @@ pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         ui.checkbox(&mut view.show_moving, RichText::new(format!("{moving} (moving)")).color(egui_color(MOVING_COLOR)));
     });
     ui.horizontal(|ui| {
-        if ui.button("Fit view").on_hover_text("F").clicked() {
-            view.fit_requested = true;
+        if ui.button("Fit view").on_hover_text(AppCommand::FitView.tooltip()).clicked() {
+            p.commands.write(AppCommand::FitView);
         }
         ui.add_enabled(!p.bounds.flat, egui::Checkbox::new(&mut view.auto_rotate, "auto-rotate"))
-            .on_hover_text("A: slow turn for demos (3-D scenes)");
+            .on_hover_text(AppCommand::AutoRotate.tooltip());
     });
     if p.bounds.flat {
         ui.label(RichText::new("2-D scene: shown flat, facing the camera.").weak());
@@ -392,11 +491,25 @@ pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     }
 }
 
-/// Step, sigma², timing, counts and kernel path in one line.
+/// Run state, step, sigma², timing, counts and notices, on one line that
+/// never wraps (a long notice is cut, with the full text on hover).
 pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
     let s = &p.status;
     let steps = p.draft.applied.as_ref().map_or(0, |f| f.steps);
-    ui.horizontal_wrapped(|ui| {
+    let state = s.state(&p.playback, &p.link);
+    let now = p.time.elapsed_secs_f64();
+    ui.horizontal(|ui| {
+        let state_color = match state {
+            RunState::Finished | RunState::Paused | RunState::Starting => WARN,
+            RunState::Stopped => BAD,
+            _ => ui.visuals().text_color(),
+        };
+        ui.label(RichText::new(state.label()).strong().color(state_color)).on_hover_text(match state {
+            RunState::Finished => "all steps done: Back to step 0 (R) to watch again, or raise Steps T",
+            RunState::Starting => "showing the starting clouds for a moment",
+            _ => "Space: play / pause",
+        });
+        ui.separator();
         ui.label(RichText::new(format!("step {} / {steps}", s.step_index)).strong());
         ui.separator();
         match &s.last_report {
@@ -416,20 +529,22 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         ui.separator();
         ui.label(RichText::new(format!("{} moving", s.moving_count)).color(egui_color(MOVING_COLOR)));
         ui.label(RichText::new(format!("{} fixed", s.fixed_count)).color(egui_color(FIXED_COLOR)));
-        ui.separator();
-        ui.label(if p.playback.playing { "playing" } else { "paused" });
-        if let Some(shot) = &p.shots.last {
+        if let Some(shot) = p.shots.notice(now) {
             ui.separator();
-            ui.label(format!("screenshot: {shot}"));
+            ui.add(egui::Label::new(RichText::new(format!("saved {shot}")).color(WARN)).truncate())
+                .on_hover_text(shot);
+        } else if let Some(problem) = p.draft.problems.first() {
+            ui.separator();
+            ui.add(egui::Label::new(RichText::new(format!("not applied: {problem}")).color(BAD)).truncate());
         }
     });
 }
 
-/// The scene error, in full; returns true when dismissed.
-pub fn error_box(ui: &mut egui::Ui, error: &str) -> bool {
+/// A red message box's contents; returns true when dismissed.
+pub fn error_box(ui: &mut egui::Ui, title: &str, error: &str) -> bool {
     let mut dismiss = false;
     ui.horizontal(|ui| {
-        ui.label(RichText::new("Scene not loaded; the previous scene keeps running.").strong().color(Color32::WHITE));
+        ui.label(RichText::new(title).strong().color(Color32::WHITE));
         if ui.button("Dismiss").clicked() {
             dismiss = true;
         }
@@ -440,11 +555,47 @@ pub fn error_box(ui: &mut egui::Ui, error: &str) -> bool {
 
 pub fn help_ui(ui: &mut egui::Ui) {
     egui::Grid::new("keys").striped(true).show(ui, |ui| {
-        for (key, what) in KEYS {
-            ui.label(RichText::new(key).strong().monospace());
-            ui.label(what);
+        for c in &CONTROLS {
+            ui.label(RichText::new(c.key_label).strong().monospace());
+            ui.label(c.what);
             ui.end_row();
         }
+        ui.label(RichText::new(MOUSE_HELP.0).strong().monospace());
+        ui.label(MOUSE_HELP.1);
+        ui.end_row();
     });
     ui.label(RichText::new("Keys are ignored while a text field has focus.").weak());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scene() -> Scene {
+        crate::scene::SceneFile::parse(
+            std::path::Path::new("t.ron"),
+            r#"(name: "t", seed: 3, target: Mystery(points: 50), source: Gaussian(points: 40, mean: [0.0, 0.0, 0.0], std: 1.0), method: Sd,
+                schedule: Cosine(sigma2_max: 4.0, sigma2_min: 0.5), steps: 10)"#
+                .into(),
+        )
+        .expect("parses")
+        .scene
+    }
+
+    #[test]
+    fn restart_needs_name_what_changed() {
+        let running = scene();
+        assert_eq!(RestartNeeds::of(&running, &running, 3), RestartNeeds::default());
+        let mut edited = running.clone();
+        edited.direction = Direction::Reverse;
+        assert_eq!(RestartNeeds::of(&edited, &running, 3), RestartNeeds { direction: true, ..Default::default() });
+        let mut edited = running.clone();
+        edited.source.set_points(41);
+        assert!(RestartNeeds::of(&edited, &running, 3).points);
+        assert!(RestartNeeds::of(&running, &running, 4).seed);
+        // Flow settings apply at once: no restart.
+        let mut edited = running.clone();
+        edited.method = Method::Mmd;
+        assert_eq!(RestartNeeds::of(&edited, &running, 3), RestartNeeds::default());
+    }
 }

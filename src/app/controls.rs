@@ -1,0 +1,168 @@
+//! Every action a key or a button can take, in one list ([`CONTROLS`]): the
+//! key handling, the help overlay and the buttons' tooltips all read it, so
+//! they cannot disagree. Keys and buttons send the same [`AppCommand`]
+//! message; [`apply_commands`] carries it out.
+//!
+//! Shortcuts never fire while a text field has the keyboard
+//! ([`KeyboardCapture`], written by the UI from egui's focus).
+
+use bevy::prelude::*;
+
+use super::render::{CloudBounds, ViewSettings};
+use super::simulation::{Playback, SimRequest};
+
+/// One thing the user can ask for.
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppCommand {
+    PlayPause,
+    Step,
+    BackToStart,
+    FitView,
+    AutoRotate,
+    Screenshot,
+    ToggleHelp,
+    CloseHelp,
+}
+
+/// A command with its key and what it does, for the help and tooltips.
+#[derive(Debug, Clone, Copy)]
+pub struct Control {
+    pub command: AppCommand,
+    pub key: KeyCode,
+    pub key_label: &'static str,
+    pub what: &'static str,
+}
+
+/// Every keyboard shortcut.
+pub const CONTROLS: [Control; 8] = [
+    Control { command: AppCommand::PlayPause, key: KeyCode::Space, key_label: "Space", what: "play / pause" },
+    Control {
+        command: AppCommand::Step,
+        key: KeyCode::ArrowRight,
+        key_label: "Right arrow",
+        what: "one step (pauses first)",
+    },
+    Control {
+        command: AppCommand::BackToStart,
+        key: KeyCode::KeyR,
+        key_label: "R",
+        what: "back to step 0 (same clouds, same settings)",
+    },
+    Control { command: AppCommand::FitView, key: KeyCode::KeyF, key_label: "F", what: "fit the view to both clouds" },
+    Control {
+        command: AppCommand::AutoRotate,
+        key: KeyCode::KeyA,
+        key_label: "A",
+        what: "slow auto-rotation on / off (3-D scenes)",
+    },
+    Control {
+        command: AppCommand::Screenshot,
+        key: KeyCode::KeyS,
+        key_label: "S",
+        what: "save a screenshot to screenshots/",
+    },
+    Control { command: AppCommand::ToggleHelp, key: KeyCode::KeyH, key_label: "H", what: "show / hide this help" },
+    Control { command: AppCommand::CloseHelp, key: KeyCode::Escape, key_label: "Esc", what: "close this help" },
+];
+
+/// The mouse, for the help overlay.
+pub const MOUSE_HELP: (&str, &str) = ("Mouse", "left drag: orbit, right drag: pan, wheel: zoom (small, even steps)");
+
+impl AppCommand {
+    /// The control entry of this command.
+    pub fn control(self) -> Option<&'static Control> {
+        CONTROLS.iter().find(|c| c.command == self)
+    }
+
+    /// "what it does (key)", for a button's tooltip.
+    pub fn tooltip(self) -> String {
+        self.control().map_or_else(String::new, |c| format!("{} ({})", c.what, c.key_label))
+    }
+}
+
+/// Whether a text field has the keyboard (then shortcuts are off). The UI
+/// writes it each frame; headless apps leave it false.
+#[derive(Resource, Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct KeyboardCapture {
+    pub text_field_focused: bool,
+}
+
+/// Whether the keys help overlay is open.
+#[derive(Resource, Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct HelpOverlay(pub bool);
+
+/// Keys and commands; works headless (tests press keys on `ButtonInput`).
+pub struct ControlsPlugin;
+
+impl Plugin for ControlsPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_message::<AppCommand>()
+            .init_resource::<KeyboardCapture>()
+            .init_resource::<HelpOverlay>()
+            .init_resource::<ButtonInput<KeyCode>>()
+            .add_systems(Update, (keyboard_commands.run_if(not_typing), apply_commands).chain());
+    }
+}
+
+/// Run condition: no text field has the keyboard.
+pub fn not_typing(capture: Res<KeyboardCapture>) -> bool {
+    !capture.text_field_focused
+}
+
+/// Turns pressed shortcut keys into commands.
+pub fn keyboard_commands(keys: Res<ButtonInput<KeyCode>>, mut commands: MessageWriter<AppCommand>) {
+    for control in &CONTROLS {
+        if keys.just_pressed(control.key) {
+            commands.write(control.command);
+        }
+    }
+}
+
+/// Carries out commands from keys and buttons (the screenshot is taken by
+/// the input plugin, which has the window).
+pub fn apply_commands(
+    mut commands: MessageReader<AppCommand>,
+    mut playback: ResMut<Playback>,
+    mut view: ResMut<ViewSettings>,
+    mut help: ResMut<HelpOverlay>,
+    mut requests: MessageWriter<SimRequest>,
+    bounds: Res<CloudBounds>,
+) {
+    for command in commands.read() {
+        match command {
+            AppCommand::PlayPause => playback.playing = !playback.playing,
+            AppCommand::Step => {
+                playback.playing = false;
+                playback.single_step = true;
+            }
+            AppCommand::BackToStart => {
+                requests.write(SimRequest::Reset);
+            }
+            AppCommand::FitView => view.fit_requested = true,
+            AppCommand::AutoRotate => {
+                if !bounds.flat {
+                    view.auto_rotate = !view.auto_rotate;
+                }
+            }
+            AppCommand::ToggleHelp => help.0 = !help.0,
+            AppCommand::CloseHelp => help.0 = false,
+            AppCommand::Screenshot => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_one_distinct_key() {
+        for (i, a) in CONTROLS.iter().enumerate() {
+            for b in &CONTROLS[i + 1..] {
+                assert_ne!(a.key, b.key, "{} and {} share a key", a.key_label, b.key_label);
+                assert_ne!(a.command, b.command);
+            }
+        }
+        assert_eq!(AppCommand::BackToStart.tooltip(), "back to step 0 (same clouds, same settings) (R)");
+    }
+}
