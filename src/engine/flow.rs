@@ -17,8 +17,9 @@ pub enum Method {
     /// Denoiser form, eq. 16: y <- (1 - rho) y + rho D_p(z) with rho = eta / 2,
     /// i.e. Sd with D_q(z) replaced by y: a diffusion reverse step (Section 5).
     SdDenoiser,
-    /// MMD gradient flow with noise injection, eq. 42 (Arbel et al. 2019):
-    /// dz = 1/2 (k_p (D_p(z) - z) - k_q (D_q(z) - z)), k the mean kernel value.
+    /// MMD gradient flow with noise injection, exactly eq. 42 (Arbel et al.
+    /// 2019): dz = (k_p (D_p(z) - z) - k_q (D_q(z) - z)) / sigma_k^2, k the
+    /// mean kernel value; the 1/sigma_k^2 of the kernel gradient stays in.
     Mmd,
     /// Eq. 43 with normalised weights (Remark 1): k_p = k_q = 1, which makes
     /// it equal to Sd.
@@ -122,6 +123,8 @@ pub struct KernelTerms<'a> {
     pub mean_q: &'a [f32],
     pub log_mass_q: f64,
     pub count_q: usize,
+    /// 1 / sigma_k^2, the kernel gradient's factor in MMD flow (eq. 42).
+    pub inv_sigma2: f64,
 }
 
 /// The displacement dz of one point (before the step size), written to `dz`.
@@ -140,10 +143,15 @@ pub fn displacement(method: Method, y: &[f32], z: &[f32], k: &KernelTerms, dz: &
         Method::Mmd => {
             // Mean kernel values (1/n) sum_j k(z, c_j), from log space: in
             // (0, 1], and 0 (not NaN) when the clouds are far apart.
-            let kp = (k.log_mass_p - (k.count_p as f64).ln()).exp().min(1.0) as f32;
-            let kq = (k.log_mass_q - (k.count_q as f64).ln()).exp().min(1.0) as f32;
+            // Each is multiplied by 1/sigma_k^2 in f64 and saturated at
+            // f32::MAX, so a zero mean kernel value stays 0.
+            let scale = |log_mass: f64, count: usize| {
+                let k_mean = (log_mass - (count as f64).ln()).exp().min(1.0);
+                (k_mean * k.inv_sigma2).min(f32::MAX as f64) as f32
+            };
+            let (kp, kq) = (scale(k.log_mass_p, k.count_p), scale(k.log_mass_q, k.count_q));
             for (i, d) in dz.iter_mut().enumerate() {
-                *d = 0.5 * (kp * (k.mean_p[i] - z[i]) - kq * (k.mean_q[i] - z[i]));
+                *d = kp * (k.mean_p[i] - z[i]) - kq * (k.mean_q[i] - z[i]);
             }
         }
     }
@@ -166,7 +174,7 @@ mod tests {
     use super::*;
 
     fn terms<'a>(mp: &'a [f32], mq: &'a [f32], lp: f64, lq: f64) -> KernelTerms<'a> {
-        KernelTerms { mean_p: mp, log_mass_p: lp, count_p: 4, mean_q: mq, log_mass_q: lq, count_q: 4 }
+        KernelTerms { mean_p: mp, log_mass_p: lp, count_p: 4, mean_q: mq, log_mass_q: lq, count_q: 4, inv_sigma2: 0.25 }
     }
 
     #[test]
@@ -186,8 +194,8 @@ mod tests {
         displacement(Method::SdDenoiser, &y, &z, &k, &mut den);
         assert_eq!(sd, [1.0, -0.5]);
         assert_eq!(sd, norm);
-        // 1/2 (0.5 * (3-1, 1-1) - 0.25 * (1-1, 2-1)) = (0.5, -0.125)
-        assert_eq!(mmd, [0.5, -0.125]);
+        // Eq. 42 at sigma_k^2 = 4: (0.5 * (3-1, 1-1) - 0.25 * (1-1, 2-1)) / 4 = (0.25, -0.0625)
+        assert_eq!(mmd, [0.25, -0.0625]);
         assert_eq!(den, [1.5, 0.5]);
     }
 

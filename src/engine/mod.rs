@@ -10,6 +10,8 @@ pub mod metrics;
 pub mod neighbors;
 pub mod schedule;
 pub mod simulation;
+#[cfg(test)]
+mod step_reference;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;

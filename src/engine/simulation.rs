@@ -286,8 +286,15 @@ impl Simulation {
                         }
                         None => 0.0,
                     };
-                    let terms =
-                        KernelTerms { mean_p: &s.mean_p, log_mass_p, count_p, mean_q: &s.mean_q, log_mass_q, count_q };
+                    let terms = KernelTerms {
+                        mean_p: &s.mean_p,
+                        log_mass_p,
+                        count_p,
+                        mean_q: &s.mean_q,
+                        log_mass_q,
+                        count_q,
+                        inv_sigma2: 1.0 / kernel_sigma2,
+                    };
                     flow::displacement(method, y, &s.z, &terms, dz);
                 }
                 fallbacks.fetch_add(local_fallbacks, Ordering::Relaxed);
