@@ -123,6 +123,7 @@ fn cut_off_meets_its_error_bound() {
         let bound = cloud.len() as f64 * WEIGHT_EPSILON * diameter;
         let queries = datasets::gaussian(40, &vec![0.0; dim], 3.0, &mut rng);
         let mut worst = 0.0f64;
+        let mut checked = 0;
         for z in queries.points().chain(cloud.points().take(40)) {
             let mut acc = LogSumExp::default();
             let mut weighted = vec![0.0; dim];
@@ -130,6 +131,7 @@ fn cut_off_meets_its_error_bound() {
             if !near {
                 continue;
             }
+            checked += 1;
             let mut mean = vec![0.0; dim];
             acc.finish(&mut weighted, inv, &mut mean);
             let (_, exact) = reference::kernel_mean(&to_f64(z), &to_f64(cloud.as_slice()), dim, sigma2);
@@ -141,6 +143,8 @@ fn cut_off_meets_its_error_bound() {
         }
         // In practice the neglected tail is far below the worst-case bound.
         assert!(worst < 1e-3, "worst cut-off error {worst}");
+        // Queries on the data (40 of 80) must meet the bound on the grid.
+        assert!(checked >= 40, "only {checked} of 80 queries used the cut-off: the bound was hardly tested");
     }
 }
 
@@ -161,15 +165,15 @@ fn run_to_end(mut sim: Simulation) -> Simulation {
 }
 
 #[test]
-fn sd_beats_mmd_on_an_offset_start_and_normalised_mmd_tracks_sd() {
-    // Paper Fig. 2 / Remark 1 on a small mystery_offset.
+fn sd_beats_mmd_on_an_offset_start() {
+    // Paper Fig. 2 / Remark 1 on a small mystery_offset. (MmdNormalized is
+    // checked against eq. 43 written out in f64 in engine::step_reference.)
     let (target, source) = offset_clouds(2, 200);
     let probe = MetricProbe::new(&target, 2, 256);
     let run = |method| run_to_end(Simulation::new(settings(method, 500), target.clone(), source.clone(), 2));
-    let (sd, mmd, norm) = (run(Method::Sd), run(Method::Mmd), run(Method::MmdNormalized));
+    let (sd, mmd) = (run(Method::Sd), run(Method::Mmd));
     let (sd_m, _) = probe.evaluate(sd.moving());
     let (mmd_m, _) = probe.evaluate(mmd.moving());
-    let (norm_m, _) = probe.evaluate(norm.moving());
     let (start_m, _) = probe.evaluate(&source);
     assert!(sd_m.cfd < 0.25 * start_m.cfd, "SD should close most of the gap: {} -> {}", start_m.cfd, sd_m.cfd);
     assert!(sd_m.cfd < mmd_m.cfd, "SD CFD {} vs MMD {}", sd_m.cfd, mmd_m.cfd);
@@ -179,7 +183,6 @@ fn sd_beats_mmd_on_an_offset_start_and_normalised_mmd_tracks_sd() {
         sd_m.outlier_fraction,
         mmd_m.outlier_fraction
     );
-    assert!((norm_m.cfd - sd_m.cfd).abs() < 1e-9, "MmdNormalized {} vs Sd {}", norm_m.cfd, sd_m.cfd);
 }
 
 #[test]
@@ -271,12 +274,33 @@ fn extreme_schedules_never_put_nan_into_points() {
         (Schedule::Constant { sigma2: 1e6 }, StepSize::Auto { first_norm: 0.5 }, Method::Sd),
         (Schedule::Constant { sigma2: 1e-6 }, StepSize::Fixed { eta: 1e6 }, Method::Mmd),
         (Schedule::Constant { sigma2: 1e-30 }, StepSize::Fixed { eta: 1e30 }, Method::Mmd),
-        (Schedule::Constant { sigma2: 1e6 }, StepSize::Fixed { eta: 1e30 }, Method::SdDenoiser),
+        (Schedule::Constant { sigma2: 1e6 }, StepSize::Fixed { eta: 2.0 }, Method::SdDenoiser),
     ] {
         let s = FlowSettings { schedule, step_size, ..settings(method, 20) };
         let sim = run_to_end(Simulation::new(s, target.clone(), source.clone(), 1));
+        // `apply` keeps points finite whatever happens, so check that no
+        // update had to be dropped: the kernel sums themselves stayed finite.
+        assert_eq!(sim.non_finite(), 0, "{schedule:?} {step_size:?} {method:?}");
         assert!(sim.moving().is_finite(), "{schedule:?} {step_size:?} {method:?}");
     }
+}
+
+#[test]
+fn overflowing_updates_are_counted_not_hidden() {
+    // rho = eta / 2 = 5e29: points jump to the coordinate limit, then
+    // y + eta dz overflows f32; the update is dropped,
+    // the point stays finite, and the count says so.
+    let (target, source) = offset_clouds(7, 100);
+    let s = FlowSettings {
+        schedule: Schedule::Constant { sigma2: 1e6 },
+        step_size: StepSize::Fixed { eta: 1e30 },
+        ..settings(Method::SdDenoiser, 3)
+    };
+    let mut sim = Simulation::new(s, target, source, 1);
+    let reported: usize = std::iter::from_fn(|| sim.step()).map(|r| r.non_finite).sum();
+    assert!(reported > 0, "no dropped update reported");
+    assert_eq!(sim.non_finite(), reported as u64);
+    assert!(sim.moving().is_finite());
 }
 
 #[test]

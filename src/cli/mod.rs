@@ -79,6 +79,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let scene = &file.scene;
+    for warning in scene.warnings() {
+        eprintln!("warning: {warning}");
+    }
     let mut sim = scene.simulation(clouds, seed);
     let probe = MetricProbe::new(sim.fixed(), seed, scene.cfd_frequencies);
     let (initial, _) = probe.evaluate(sim.moving());
@@ -161,6 +164,7 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
         paths[1],
         step_seconds * 1e3 / steps as f64
     );
+    println!("non-finite   {} updates dropped", sim.non_finite());
     println!("total time   {:.3} s (metrics included)", total);
     Ok(ExitCode::SUCCESS)
 }

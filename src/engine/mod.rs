@@ -8,6 +8,7 @@ pub mod flow;
 pub mod kernel;
 pub mod metrics;
 pub mod neighbors;
+pub mod rectified;
 pub mod schedule;
 pub mod simulation;
 #[cfg(test)]
@@ -15,7 +16,7 @@ mod step_reference;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;
-pub use flow::{Bandwidth, CutOff, Direction, Method, StepSize};
+pub use flow::{Bandwidth, CutOff, Direction, Method, Rho, StepSize};
 pub use metrics::{MetricProbe, Metrics};
 pub use schedule::Schedule;
 pub use simulation::{FlowSettings, KernelPath, Simulation, StepReport};

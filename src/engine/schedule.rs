@@ -32,6 +32,8 @@ impl Default for Schedule {
 pub enum ScheduleError {
     #[error("`{field}` is {value}; it must be a finite number > 0")]
     NotPositive { field: &'static str, value: f64 },
+    #[error("`{field}` is {value}; f32 kernels represent sigma^2 only from {lo:e} to {hi:e}", lo = super::kernel::SIGMA2_RANGE.0, hi = super::kernel::SIGMA2_RANGE.1)]
+    OutOfRange { field: &'static str, value: f64 },
     #[error("`sigma2_min` ({min}) is larger than `sigma2_max` ({max}); swap them or lower `sigma2_min`")]
     MinAboveMax { min: f64, max: f64 },
 }
@@ -49,8 +51,13 @@ impl Schedule {
 
     /// Every problem with the parameters (empty when valid).
     pub fn problems(&self) -> Vec<ScheduleError> {
+        let (lo, hi) = super::kernel::SIGMA2_RANGE;
         let positive = |field, value: f64| {
-            (!(value.is_finite() && value > 0.0)).then_some(ScheduleError::NotPositive { field, value })
+            if !(value.is_finite() && value > 0.0) {
+                Some(ScheduleError::NotPositive { field, value })
+            } else {
+                (!(lo..=hi).contains(&value)).then_some(ScheduleError::OutOfRange { field, value })
+            }
         };
         match *self {
             Schedule::Constant { sigma2 } => positive("sigma2", sigma2).into_iter().collect(),
@@ -143,6 +150,10 @@ mod tests {
         assert_eq!(bad.problems(), vec![ScheduleError::MinAboveMax { min: 4.0, max: 0.5 }]);
         let zero = Schedule::Constant { sigma2: 0.0 };
         assert_eq!(zero.problems().len(), 1);
+        let huge = Schedule::Constant { sigma2: 1e37 };
+        assert_eq!(huge.problems(), vec![ScheduleError::OutOfRange { field: "sigma2", value: 1e37 }]);
+        let tiny = Schedule::Cosine { sigma2_max: 1.0, sigma2_min: 1e-35 };
+        assert_eq!(tiny.problems(), vec![ScheduleError::OutOfRange { field: "sigma2_min", value: 1e-35 }]);
         assert!(Schedule::default().problems().is_empty());
     }
 }

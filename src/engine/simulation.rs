@@ -27,10 +27,11 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use super::cloud::Cloud;
-use super::flow::{self, Bandwidth, CutOff, KernelTerms, Method, StepSize};
+use super::flow::{self, Bandwidth, CutOff, KernelTerms, Method, Rho, StepSize};
 use super::kernel::cells::CellList;
 use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
 use super::kernel::{Centres, inv_two_sigma2};
+use super::rectified;
 use super::schedule::Schedule;
 
 /// Points per independently seeded noise stream (and per parallel task).
@@ -46,6 +47,8 @@ pub struct FlowSettings {
     pub batch: Option<usize>,
     pub bandwidth: Bandwidth,
     pub cutoff: CutOff,
+    /// SdDenoiser's rho (eq. 16, Section 5); other methods ignore it.
+    pub rho: Rho,
 }
 
 impl Default for FlowSettings {
@@ -58,6 +61,7 @@ impl Default for FlowSettings {
             batch: None,
             bandwidth: Bandwidth::Tied,
             cutoff: CutOff::Auto,
+            rho: Rho::StepSize,
         }
     }
 }
@@ -94,6 +98,8 @@ pub struct StepReport {
     pub moved: usize,
     /// Kernel evaluations done if every sum were full (M (N + M) for Sd).
     pub kernel_evaluations: u64,
+    /// Points whose update was not finite this step and was dropped.
+    pub non_finite: usize,
 }
 
 /// Where one cloud's kernel sums come from this step.
@@ -112,6 +118,8 @@ pub struct Simulation {
     step: usize,
     /// eta fixed by an `Auto` step size at its first step.
     auto_eta: Option<f64>,
+    /// Non-finite updates dropped since the start (see [`StepReport::non_finite`]).
+    non_finite: u64,
     imp: KernelImpl,
     // Buffers reused from step to step (sizes O(N + M)).
     deltas: Vec<f32>,
@@ -139,6 +147,7 @@ impl Simulation {
             fixed,
             step: 0,
             auto_eta: None,
+            non_finite: 0,
             imp: KernelImpl::detect(),
             deltas: Vec::new(),
             fixed_centres: Centres::default(),
@@ -155,9 +164,10 @@ impl Simulation {
         &self.settings
     }
 
-    /// Changes settings mid-run. A new step-size rule re-derives eta.
+    /// Changes settings mid-run. A new step-size rule or method re-derives
+    /// an `Auto` eta: its calibration belongs to one method's displacements.
     pub fn set_settings(&mut self, settings: FlowSettings) {
-        if settings.step_size != self.settings.step_size {
+        if settings.step_size != self.settings.step_size || settings.method != self.settings.method {
             self.auto_eta = None;
         }
         self.settings = settings;
@@ -201,11 +211,18 @@ impl Simulation {
         }
     }
 
+    /// Non-finite updates dropped since the start (or the last reset): the
+    /// summary and the status line report it; 0 in a healthy run.
+    pub fn non_finite(&self) -> u64 {
+        self.non_finite
+    }
+
     /// Back to the starting positions, step 0.
     pub fn reset(&mut self) {
         self.moving.as_mut_slice().copy_from_slice(self.start.as_slice());
         self.step = 0;
         self.auto_eta = None;
+        self.non_finite = 0;
     }
 
     /// Advances one step; None once all steps are done.
@@ -214,6 +231,9 @@ impl Simulation {
             return None;
         }
         let settings = self.settings.clone();
+        if settings.method == Method::RectifiedFlow {
+            return Some(self.rectified_step());
+        }
         let dim = self.moving.dim();
         let sigma2 = settings.schedule.sigma2(self.step, settings.steps);
         let kernel_sigma2 = settings.bandwidth.kernel_sigma2(sigma2);
@@ -301,19 +321,26 @@ impl Simulation {
             },
         );
 
-        let eta = match settings.step_size {
-            StepSize::Fixed { eta } => eta,
-            StepSize::Auto { first_norm } => *self.auto_eta.get_or_insert_with(|| {
+        // SdDenoiser with its own rho: y + 2 rho * 1/2 (D_p - y) is eq. 16.
+        let rho = if method == Method::SdDenoiser {
+            settings.rho.at(&settings.schedule, self.step, settings.steps)
+        } else {
+            None
+        };
+        let eta = match (rho, settings.step_size) {
+            (Some(rho), _) => 2.0 * rho,
+            (None, StepSize::Fixed { eta }) => eta,
+            (None, StepSize::Auto { first_norm }) => *self.auto_eta.get_or_insert_with(|| {
                 let mean_norm = mean_norm(&self.deltas, dim);
                 if mean_norm > 1e-30 { first_norm / mean_norm } else { 1.0 }
             }),
         };
-        // The denoiser form is a convex combination only for rho = eta/2 <= 1.
-        let eta_applied = if method == Method::SdDenoiser { eta.min(2.0) } else { eta } as f32;
+        let mut non_finite = 0;
         for (q, dz) in self.deltas.chunks_exact(dim).enumerate() {
             let i = moving_idx.map_or(q, |ix| ix[q]);
-            flow::apply(self.moving.point_mut(i), dz, eta_applied);
+            non_finite += !flow::apply(self.moving.point_mut(i), dz, eta as f32) as usize;
         }
+        self.non_finite += non_finite as u64;
 
         let path = match (&fixed_src, &moving_src) {
             (Source::Full(_), None | Some(Source::Full(_))) => KernelPath::Full,
@@ -322,10 +349,46 @@ impl Simulation {
             }
         };
         let kernel_evaluations = (queries * (count_p + if uses_q { count_q } else { 0 })) as u64;
-        let report =
-            StepReport { step: self.step, sigma2, kernel_sigma2, eta, path, moved: queries, kernel_evaluations };
+        let report = StepReport {
+            step: self.step,
+            sigma2,
+            kernel_sigma2,
+            eta,
+            path,
+            moved: queries,
+            kernel_evaluations,
+            non_finite,
+        };
         self.step += 1;
         Some(report)
+    }
+
+    /// One Euler step of [`Method::RectifiedFlow`] at t = step / steps; the
+    /// report's sigma^2 is the posterior kernel variance (1 - t)^2, eta is dt.
+    fn rectified_step(&mut self) -> StepReport {
+        let steps = self.settings.steps.max(1);
+        let (t, dt) = (self.step as f64 / steps as f64, 1.0 / steps as f64);
+        let dim = self.moving.dim();
+        self.fixed_centres.fill(dim, self.fixed.as_slice(), None);
+        self.fixed_centres.scale(t as f32);
+        self.fixed_centres_are_all = false;
+        let mean = self.fixed.mean();
+        let non_finite = rectified::euler_step(self.imp, &mut self.moving, &self.fixed_centres, &mean, t, dt);
+        self.non_finite += non_finite as u64;
+        let sigma2 = (1.0 - t) * (1.0 - t);
+        let (m, n) = (self.moving.len(), self.fixed.len());
+        let report = StepReport {
+            step: self.step,
+            sigma2,
+            kernel_sigma2: sigma2,
+            eta: dt,
+            path: KernelPath::Full,
+            moved: m,
+            kernel_evaluations: (m * n) as u64,
+            non_finite,
+        };
+        self.step += 1;
+        report
     }
 }
 

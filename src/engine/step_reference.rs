@@ -29,14 +29,36 @@ fn reference_step(
     seed: u64,
     step: usize,
 ) -> Vec<f64> {
+    let all_p: Vec<usize> = (0..fixed.len()).collect();
+    let all_q: Vec<usize> = (0..before.len()).collect();
+    reference_batch_step(method, fixed, before, &all_p, &all_q, sigma2, eta, seed, step)
+}
+
+/// The same with Algorithm 1's batches: only the points `moving_idx` move, and
+/// the centres are the fixed points `fixed_idx` and the moving points
+/// `moving_idx` at their positions before the step.
+#[allow(clippy::too_many_arguments)]
+fn reference_batch_step(
+    method: Method,
+    fixed: &Cloud,
+    before: &Cloud,
+    fixed_idx: &[usize],
+    moving_idx: &[usize],
+    sigma2: f64,
+    eta: f64,
+    seed: u64,
+    step: usize,
+) -> Vec<f64> {
     let dim = before.dim();
-    let (p, q) = (f64s(fixed.as_slice()), f64s(before.as_slice()));
+    let pick = |c: &Cloud, ix: &[usize]| -> Vec<f64> { ix.iter().flat_map(|&i| f64s(c.point(i))).collect() };
+    let (p, q) = (pick(fixed, fixed_idx), pick(before, moving_idx));
+    let (n, m) = (fixed_idx.len(), moving_idx.len());
     let noise_sigma = sigma2.sqrt() as f32;
-    let mut out = q.clone();
-    for i in 0..before.len() {
-        let mut rng = stream(seed, step, (i / CHUNK) as u64);
+    let mut out = f64s(before.as_slice());
+    for (qi, &i) in moving_idx.iter().enumerate() {
+        let mut rng = stream(seed, step, (qi / CHUNK) as u64);
         // Skip the draws of the earlier points of this chunk.
-        for _ in 0..(i % CHUNK) * dim {
+        for _ in 0..(qi % CHUNK) * dim {
             let _: f32 = StandardNormal.sample(&mut rng);
         }
         let y = before.point(i);
@@ -62,10 +84,11 @@ fn reference_step(
                 Method::SdDenoiser => 0.5 * (dp[k] - y[k] as f64),
                 // Eq. 42: (1/N) sum K (x - z) / sigma^2 - (1/M) sum K (y - z) / sigma^2.
                 Method::Mmd => {
-                    let kp = (log_p - (fixed.len() as f64).ln()).exp();
-                    let kq = (log_q - (before.len() as f64).ln()).exp();
+                    let kp = (log_p - (n as f64).ln()).exp();
+                    let kq = (log_q - (m as f64).ln()).exp();
                     (kp * (dp[k] - z[k]) - kq * (dq[k] - z[k])) / sigma2
                 }
+                Method::RectifiedFlow => unreachable!("not a noise-injection flow"),
             };
             out[i * dim + k] += eta * dz;
         }
@@ -108,5 +131,39 @@ fn one_step_of_each_method_matches_the_f64_reference() {
                 .fold(0.0f32, f32::max);
             assert!(moved as f64 > 1e3 * worst.max(1e-9), "{method:?}: the step barely moved ({moved})");
         }
+    }
+}
+
+#[test]
+fn a_batch_step_uses_the_batch_as_centres() {
+    let mut rng = StdRng::seed_from_u64(22);
+    let fixed = datasets::gaussian(300, &[1.0, 0.0, -1.0], 1.0, &mut rng);
+    let moving = datasets::gaussian(400, &[-1.0, 0.5, 0.0], 1.0, &mut rng);
+    let (seed, eta, sigma2, b) = (8, 0.9, 0.6, 48);
+    for method in [Method::Sd, Method::Mmd] {
+        let settings = FlowSettings {
+            method,
+            schedule: Schedule::Constant { sigma2 },
+            steps: 3,
+            step_size: StepSize::Fixed { eta },
+            batch: Some(b),
+            ..FlowSettings::default()
+        };
+        let mut sim = Simulation::new(settings, fixed.clone(), moving.clone(), seed);
+        sim.step();
+        let before = sim.moving().clone();
+        sim.step();
+        // The engine draws the batch from the stream (seed, step, u64::MAX).
+        let mut brng = stream(seed, 1, u64::MAX);
+        let moving_idx: Vec<usize> = rand::seq::index::sample(&mut brng, moving.len(), b).into_vec();
+        let fixed_idx: Vec<usize> = rand::seq::index::sample(&mut brng, fixed.len(), b).into_vec();
+        let expected = reference_batch_step(method, &fixed, &before, &fixed_idx, &moving_idx, sigma2, eta, seed, 1);
+        let worst =
+            sim.moving().as_slice().iter().zip(&expected).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+        assert!(worst < 1e-4, "{method:?}: worst error {worst}");
+        // With every point as a centre the step differs: the test sees the centres.
+        let full = reference_step(method, &fixed, &before, sigma2, eta, seed, 1);
+        let apart = moving_idx.iter().map(|&i| (full[i * 3] - expected[i * 3]).abs()).fold(0.0, f64::max);
+        assert!(apart > 1e3 * worst.max(1e-7), "{method:?}: batch and full centres agree ({apart})");
     }
 }

@@ -21,6 +21,7 @@
 //! `file:line:column: what to change`.
 
 mod csv_points;
+mod theory;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ pub use csv_points::read_points;
 
 use crate::engine::metrics::CFD_FREQUENCIES;
 use crate::engine::{
-    Bandwidth, Cloud, CutOff, Dataset, Direction, FlowSettings, Method, Schedule, Simulation, StepSize,
+    Bandwidth, Cloud, CutOff, Dataset, Direction, FlowSettings, Method, Rho, Schedule, Simulation, StepSize,
 };
 
 /// One experiment, as written in a `.ron` scene file.
@@ -62,6 +63,9 @@ pub struct Scene {
     pub bandwidth: Bandwidth,
     #[serde(default)]
     pub cutoff: CutOff,
+    /// SdDenoiser's rho: `StepSize` (eta / 2), `Fixed(0.05)` or `Diffusion`.
+    #[serde(default)]
+    pub rho: Rho,
     /// Number K of CFD frequencies (App. E.1 uses 256).
     #[serde(default = "cfd_frequencies")]
     pub cfd_frequencies: usize,
@@ -201,6 +205,7 @@ impl Scene {
             batch: self.batch,
             bandwidth: self.bandwidth,
             cutoff: self.cutoff,
+            rho: self.rho,
         }
     }
 
@@ -227,7 +232,8 @@ impl Scene {
         }
         for e in self.schedule.problems() {
             let field = match e {
-                crate::engine::schedule::ScheduleError::NotPositive { field, .. } => field,
+                crate::engine::schedule::ScheduleError::NotPositive { field, .. }
+                | crate::engine::schedule::ScheduleError::OutOfRange { field, .. } => field,
                 crate::engine::schedule::ScheduleError::MinAboveMax { .. } => "sigma2_min",
             };
             out.push((vec!["schedule", field], format!("schedule: {e}")));
@@ -263,6 +269,7 @@ impl Scene {
                 ));
             }
         }
+        out.extend(self.theory_problems());
         if self.cfd_frequencies == 0 {
             out.push((vec!["cfd_frequencies"], "`cfd_frequencies` is 0; use at least 1 (the paper uses 256)".into()));
         }

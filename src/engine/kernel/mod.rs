@@ -49,6 +49,11 @@ impl Centres {
         }
     }
 
+    /// Multiplies every centre by `factor` (rectified flow's centres t x1_j).
+    pub fn scale(&mut self, factor: f32) {
+        self.coords.iter_mut().for_each(|c| *c *= factor);
+    }
+
     /// Builds from row-major points.
     pub fn from_points(dim: usize, points: &[f32]) -> Self {
         let mut c = Self::default();
@@ -76,6 +81,12 @@ impl Centres {
         &self.coords
     }
 }
+
+/// The kernel variances f32 kernel sums represent faithfully. Below, 1/(2 sigma^2)
+/// saturates and 1/sigma^2 in MMD flow overflows; above, a noisy point's squared
+/// distance (about d sigma^2 times a tail factor) nears f32::MAX and the noise
+/// swamps every coordinate. Scenes reject sigma^2 outside this range.
+pub const SIGMA2_RANGE: (f64, f64) = (1e-30, 1e30);
 
 /// `1 / (2 sigma^2)` as f32, saturated so that tiny sigma^2 gives a huge but
 /// finite factor (0 * factor stays 0, never NaN).
