@@ -4,6 +4,7 @@
 
 pub mod cloud;
 pub mod datasets;
+pub mod divergence;
 pub mod flow;
 pub mod kernel;
 pub mod metrics;
@@ -16,6 +17,7 @@ mod step_reference;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;
+pub use divergence::{DivergenceProbe, Divergences, StepContext};
 pub use flow::{Bandwidth, CutOff, Direction, Method, Rho, StepSize};
 pub use metrics::{MetricProbe, Metrics};
 pub use schedule::Schedule;
