@@ -145,6 +145,7 @@ where
         .axis_desc_style((FAMILY, 15))
         .x_labels(6)
         .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| compact(*y))
         .y_labels(6)
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
@@ -174,4 +175,17 @@ where
         .label_font((FAMILY, 13))
         .draw()?;
     Ok(())
+}
+
+/// A tick label that stays short: plain for moderate values, else 1.2e5.
+fn compact(y: f64) -> String {
+    let a = y.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if (1e-2..1e4).contains(&a) {
+        let s = format!("{y:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{y:.1e}")
+    }
 }

@@ -126,6 +126,13 @@ impl Recorder {
 
     fn evaluate(&mut self, sim: &Simulation, sigma2: f64, report: Option<&StepReport>) -> &Record {
         let settings = sim.settings();
+        // RectifiedFlow's own noise level (1 - t)^2 goes to 0; its proxies use
+        // the scene's schedule instead, the same sigma as an Sd twin's.
+        let sigma2 = if settings.method == Method::RectifiedFlow {
+            settings.schedule.sigma2(sim.step_index().saturating_sub(1), settings.steps)
+        } else {
+            sigma2
+        };
         let sd_like = matches!(settings.method, Method::Sd | Method::MmdNormalized) && settings.batch.is_none();
         let ctx = StepContext {
             steps_done: sim.step_index(),
