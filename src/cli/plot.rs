@@ -46,6 +46,9 @@ const PANELS: [Panel; 8] = [
     Panel { title: "Moments", y_label: "error", series: &["mean_error", "cov_error"], log: true },
 ];
 
+/// (run index, series index in its panel, points).
+type Curve = (usize, usize, Vec<(f64, f64)>);
+
 const COLOURS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44)];
 
 /// The value called `name` in a record.
@@ -81,7 +84,7 @@ fn draw(path: &Path, runs: &[(&str, &Vec<Record>)]) -> Result<(), Box<dyn std::e
     top.draw(&Text::new(title, (20, 10), (FAMILY, 22).into_font()))?;
     let x_max = runs.iter().flat_map(|(_, h)| h.iter().map(|r| r.step)).max().unwrap_or(1).max(1) as f64;
     for (area, panel) in body.split_evenly((2, 4)).iter().zip(&PANELS) {
-        let curves: Vec<(usize, usize, Vec<(f64, f64)>)> = runs
+        let curves: Vec<Curve> = runs
             .iter()
             .enumerate()
             .flat_map(|(run, (_, h))| {
@@ -123,7 +126,7 @@ fn panel_chart<Y>(
     panel: &Panel,
     x_max: f64,
     y: Y,
-    curves: &[(usize, usize, Vec<(f64, f64)>)],
+    curves: &[Curve],
     runs: usize,
 ) -> Result<(), Box<dyn std::error::Error>>
 where

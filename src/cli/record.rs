@@ -15,12 +15,6 @@ use crate::engine::{Cloud, Method, MetricProbe, Metrics, Simulation, StepReport}
 /// Share of the flow's time metrics may take by default.
 pub const METRICS_SHARE: f64 = 0.1;
 
-/// Cost of one CFD term (an f64 sin_cos) and of one nearest-neighbour query
-/// step, in kernel evaluations (about 0.5 ns each on one AVX2 core); measured
-/// with `sdflow run --metrics-every 1` against `--metrics-every 1000`.
-const CFD_TERM_COST: u64 = 24;
-const NN_QUERY_COST: u64 = 400;
-
 /// One recorded evaluation.
 #[derive(Clone, Debug)]
 pub struct Record {
@@ -36,7 +30,6 @@ pub struct Recorder {
     probe: MetricProbe,
     divergences: DivergenceProbe,
     cfd_frequencies: usize,
-    with_held_out: bool,
     /// Evaluate every this many steps (None: not yet known, see [`Recorder::every`]).
     every: Option<usize>,
     writer: Option<csv::Writer<std::fs::File>>,
@@ -70,7 +63,6 @@ impl Recorder {
             probe,
             divergences,
             cfd_frequencies,
-            with_held_out: held_out.is_some(),
             every,
             writer,
             history: Vec::new(),
@@ -80,20 +72,12 @@ impl Recorder {
         Ok(recorder)
     }
 
-    /// Metrics cost of one evaluation, in kernel evaluations.
-    fn cost(&self, moving: usize, fixed: usize) -> u64 {
-        let (m, n, k) = (moving as u64, fixed as u64, self.cfd_frequencies as u64);
-        let cfd = k * m * CFD_TERM_COST * if self.with_held_out { 2 } else { 1 };
-        let nn = m * (1 + self.with_held_out as u64) * NN_QUERY_COST * (64 - n.leading_zeros() as u64).max(1);
-        self.divergences.cost(moving) + cfd + nn
-    }
-
     /// The cadence, fixed from the first step's cost.
     pub fn every(&mut self, report: &StepReport, sim: &Simulation) -> usize {
         if let Some(every) = self.every {
             return every;
         }
-        let cost = self.cost(sim.moving().len(), sim.fixed().len());
+        let cost = self.divergences.total_cost(sim.moving().len(), self.cfd_frequencies);
         let every = divergence::metrics_every(report.kernel_evaluations, cost, METRICS_SHARE);
         self.every = Some(every);
         every

@@ -105,7 +105,7 @@ pub fn tweedie_residual(sim: &Simulation) -> Option<f64> {
     let dim = fixed.dim();
     let mut centres = Centres::from_points(dim, fixed.as_slice());
     centres.scale(t as f32);
-    let scaled: Vec<f64> = fixed.as_slice().iter().map(|&c| t * (c as f32 as f64)).collect();
+    let scaled: Vec<f64> = fixed.as_slice().iter().map(|&c| t * c as f64).collect();
     let target_mean = fixed.mean();
     let (mut weighted, mut v) = (vec![0.0f64; dim], vec![0.0f32; dim]);
     let (mut err, mut norm) = (0.0, 0.0);
