@@ -145,14 +145,19 @@ pub fn validate(scenes: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for path in scenes {
         match SceneFile::read(path).and_then(|f| f.clouds().map(|c| (f, c))) {
-            Ok((f, c)) => println!(
-                "ok    {}: {} ({} target, {} source points, {}-D)",
-                path.display(),
-                f.scene.name,
-                c.target.len(),
-                c.source.len(),
-                c.target.dim()
-            ),
+            Ok((f, c)) => {
+                println!(
+                    "ok    {}: {} ({} target, {} source points, {}-D)",
+                    path.display(),
+                    f.scene.name,
+                    c.target.len(),
+                    c.source.len(),
+                    c.target.dim()
+                );
+                for warning in f.scene.warnings() {
+                    println!("      warning: {warning}");
+                }
+            }
             Err(e) => {
                 failed += 1;
                 eprintln!("{e}");

@@ -59,14 +59,7 @@ impl Recorder {
             }
             None => None,
         };
-        let mut recorder = Self {
-            probe,
-            divergences,
-            cfd_frequencies,
-            every,
-            writer,
-            history: Vec::new(),
-        };
+        let mut recorder = Self { probe, divergences, cfd_frequencies, every, writer, history: Vec::new() };
         let sigma2 = sim.settings().schedule.sigma2(0, sim.settings().steps);
         recorder.evaluate(sim, sigma2, None);
         Ok(recorder)

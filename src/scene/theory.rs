@@ -79,7 +79,7 @@ impl Scene {
                 out.push("RectifiedFlow ignores `batch`: every point moves every step".into());
             }
         }
-        if self.method == Method::SdDenoiser && self.rho != Rho::StepSize {
+        if self.method == Method::SdDenoiser && self.rho != Rho::StepSize && self.step_size != StepSize::default() {
             out.push("SdDenoiser with `rho` ignores `step_size`: rho sets each step".into());
         }
         out
