@@ -183,7 +183,8 @@ where
 /// A tick label that stays short: plain for moderate values, else 1.2e5.
 fn compact(y: f64) -> String {
     let a = y.abs();
-    if a == 0.0 {
+    // Ticks of linear axes land near 0 with rounding dust (3.5e-18).
+    if a < 1e-12 {
         "0".into()
     } else if (1e-2..1e4).contains(&a) {
         let s = format!("{y:.3}");
