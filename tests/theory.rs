@@ -173,3 +173,28 @@ fn changing_the_method_recalibrates_an_auto_eta() {
         / before.len() as f64;
     assert!((mean_norm - 0.5).abs() < 1e-3, "first MMD displacement {mean_norm}");
 }
+
+#[test]
+fn the_ends_of_the_sigma2_range_still_move_points() {
+    // The scene accepts sigma^2 in kernel::SIGMA2_RANGE: at both ends the kernel
+    // sums stay finite and SD steps move the points. (MMD's steps vanish there
+    // for data of unit scale: its mean kernel values underflow, as in Remark 1.)
+    // Past the range, at 1e37, squared distances of noisy points overflow f32.
+    let (lo, hi) = sdflow::engine::kernel::SIGMA2_RANGE;
+    let mut rng = StdRng::seed_from_u64(8);
+    let target = datasets::gaussian(100, &[1.0, 2.0, 0.0], 1.0, &mut rng);
+    let source = datasets::gaussian(80, &[-3.0, 0.0, 1.0], 1.0, &mut rng);
+    for sigma2 in [lo, hi] {
+        for method in [Method::Sd, Method::SdDenoiser, Method::Mmd] {
+            let settings =
+                FlowSettings { method, schedule: Schedule::Constant { sigma2 }, steps: 3, ..FlowSettings::default() };
+            let mut sim = Simulation::new(settings, target.clone(), source.clone(), 8);
+            while sim.step().is_some() {}
+            assert_eq!(sim.non_finite(), 0, "{method:?} at sigma^2 = {sigma2:e}");
+            assert!(sim.moving().is_finite());
+            if method != Method::Mmd {
+                assert!(sim.moving() != &source, "{method:?} at sigma^2 = {sigma2:e}: no point moved");
+            }
+        }
+    }
+}
