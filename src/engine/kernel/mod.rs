@@ -83,9 +83,10 @@ impl Centres {
 }
 
 /// The kernel variances f32 kernel sums represent faithfully. Below, 1/(2 sigma^2)
-/// saturates and 1/sigma^2 in MMD flow overflows; above, a noisy point's squared
-/// distance (about d sigma^2 times a tail factor) nears f32::MAX and the noise
-/// swamps every coordinate. Scenes reject sigma^2 outside this range.
+/// nears saturation and 1/sigma^2 in MMD flow overflows; above, a noisy point's
+/// squared distance (about d sigma^2 times a tail factor) nears f32::MAX: at
+/// sigma^2 = 1e37 in 3-D it overflows and every weight is lost. Scenes reject
+/// sigma^2 outside this range.
 pub const SIGMA2_RANGE: (f64, f64) = (1e-30, 1e30);
 
 /// `1 / (2 sigma^2)` as f32, saturated so that tiny sigma^2 gives a huge but
