@@ -92,6 +92,7 @@ pub struct StepReport {
     pub step: usize,
     pub sigma2: f64,
     pub kernel_sigma2: f64,
+    /// The step size applied: 2 rho for SdDenoiser with a `rho`, dt for RectifiedFlow.
     pub eta: f64,
     pub path: KernelPath,
     /// Points moved.
