@@ -198,3 +198,19 @@ fn the_ends_of_the_sigma2_range_still_move_points() {
         }
     }
 }
+
+#[test]
+fn the_held_out_sample_is_a_fresh_draw_of_the_fixed_cloud() {
+    let file = parse(BASE).expect("valid");
+    let clouds = file.clouds().expect("clouds");
+    let held = file.held_out(3).expect("a generated target has a held-out sample");
+    assert_eq!((held.len(), held.dim()), (clouds.target.len(), clouds.target.dim()));
+    assert_ne!(held, clouds.target, "an independent stream, not a copy");
+    assert_eq!(file.held_out(3), Some(held), "seeded");
+    // Reverse: the fixed cloud is the source, so the held-out sample is of it.
+    let reverse =
+        parse(&BASE.replace("method: SdDenoiser,", "method: SdDenoiser,\n    direction: Reverse,")).expect("valid");
+    assert_eq!(reverse.held_out(3).expect("a sample").len(), clouds.source.len());
+    let csv = parse(&BASE.replace("Mystery(points: 200)", "Csv(path: \"x.csv\")")).expect("parses");
+    assert_eq!(csv.held_out(3), None, "no second sample of a file");
+}
