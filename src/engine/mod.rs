@@ -4,16 +4,20 @@
 
 pub mod cloud;
 pub mod datasets;
+pub mod discriminator;
 pub mod flow;
 pub mod kernel;
 pub mod metrics;
+pub mod modes;
 pub mod neighbors;
 pub mod nn;
+pub mod optimal;
 pub mod schedule;
 pub mod simulation;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;
+pub use discriminator::{Discriminator, Driver, GanLoss};
 pub use flow::{Bandwidth, CutOff, Direction, Method, StepSize};
 pub use metrics::{MetricProbe, Metrics};
 pub use schedule::Schedule;

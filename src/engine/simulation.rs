@@ -12,7 +12,10 @@
 //!    point of both clouds is a centre.
 //! 3. z = y + sigma eps for each moving point (eps ~ N(0, I)).
 //! 4. dz from [`flow::displacement`]; on the first step an `Auto` step size
-//!    fixes eta = first_norm / mean |dz|.
+//!    fixes eta = first_norm / mean |dz|. With a `Discriminator` driver the
+//!    discriminator is first trained at sigma(t), then dz comes from it (see
+//!    [`super::discriminator`]) and the kernel SD dz of the same z is kept
+//!    only to report their mean cosine.
 //! 5. y <- y + eta dz for all moving points at once.
 //!
 //! Random numbers come from streams keyed by (seed, step, chunk of 256
@@ -27,6 +30,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use super::cloud::Cloud;
+use super::discriminator::{Discriminator, Driver, mean_cosine};
 use super::flow::{self, Bandwidth, CutOff, KernelTerms, Method, StepSize};
 use super::kernel::cells::CellList;
 use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
@@ -46,6 +50,8 @@ pub struct FlowSettings {
     pub batch: Option<usize>,
     pub bandwidth: Bandwidth,
     pub cutoff: CutOff,
+    /// What gives the direction: the kernel sums or a trained discriminator.
+    pub driver: Driver,
 }
 
 impl Default for FlowSettings {
@@ -58,6 +64,7 @@ impl Default for FlowSettings {
             batch: None,
             bandwidth: Bandwidth::Tied,
             cutoff: CutOff::Auto,
+            driver: Driver::Kernel,
         }
     }
 }
@@ -94,6 +101,10 @@ pub struct StepReport {
     pub moved: usize,
     /// Kernel evaluations done if every sum were full (M (N + M) for Sd).
     pub kernel_evaluations: u64,
+    /// With a `Discriminator` driver: mean cosine between its displacement
+    /// and the kernel SD displacement at the moved points (1 = the optimal
+    /// discriminator's flow). None for the `Kernel` driver.
+    pub driver_cosine: Option<f64>,
 }
 
 /// Where one cloud's kernel sums come from this step.
@@ -123,14 +134,23 @@ pub struct Simulation {
     moving_cells: CellList,
     batch_moving: Vec<usize>,
     batch_fixed: Vec<usize>,
+    /// Noisy copies z of the moving points of this step.
+    noisy: Vec<f32>,
+    /// Kernel displacements when a discriminator drives (for the cosine).
+    kernel_deltas: Vec<f32>,
+    discriminator: Option<Discriminator>,
+    /// Minibatch buffers of the discriminator's updates.
+    discriminator_rows: (Vec<f32>, Vec<f32>),
 }
 
 impl Simulation {
     /// `fixed` is the cloud the flow aims at; `moving` starts where given.
-    /// Both must be non-empty and of one dimension (the scene checks this).
+    /// Both must be non-empty and of one dimension, and a `Discriminator`
+    /// driver must have no [`Driver::problems`] (the scene checks all this).
     pub fn new(settings: FlowSettings, fixed: Cloud, moving: Cloud, seed: u64) -> Self {
         assert_eq!(fixed.dim(), moving.dim(), "clouds must share a dimension");
         assert!(!fixed.is_empty() && !moving.is_empty(), "clouds must be non-empty");
+        let discriminator = new_discriminator(&settings.driver, fixed.dim(), seed);
         Self {
             settings,
             seed,
@@ -148,6 +168,10 @@ impl Simulation {
             moving_cells: CellList::default(),
             batch_moving: Vec::new(),
             batch_fixed: Vec::new(),
+            noisy: Vec::new(),
+            kernel_deltas: Vec::new(),
+            discriminator,
+            discriminator_rows: (Vec::new(), Vec::new()),
         }
     }
 
@@ -155,10 +179,14 @@ impl Simulation {
         &self.settings
     }
 
-    /// Changes settings mid-run. A new step-size rule re-derives eta.
+    /// Changes settings mid-run. A new step-size rule re-derives eta; a new
+    /// driver starts from an untrained discriminator.
     pub fn set_settings(&mut self, settings: FlowSettings) {
         if settings.step_size != self.settings.step_size {
             self.auto_eta = None;
+        }
+        if settings.driver != self.settings.driver {
+            self.discriminator = new_discriminator(&settings.driver, self.fixed.dim(), self.seed);
         }
         self.settings = settings;
     }
@@ -201,11 +229,18 @@ impl Simulation {
         }
     }
 
-    /// Back to the starting positions, step 0.
+    /// The trained discriminator of a `Discriminator` driver (its h over
+    /// any points: [`Discriminator::logits`]).
+    pub fn discriminator(&self) -> Option<&Discriminator> {
+        self.discriminator.as_ref()
+    }
+
+    /// Back to the starting positions, step 0, untrained discriminator.
     pub fn reset(&mut self) {
         self.moving.as_mut_slice().copy_from_slice(self.start.as_slice());
         self.step = 0;
         self.auto_eta = None;
+        self.discriminator = new_discriminator(&self.settings.driver, self.fixed.dim(), self.seed);
     }
 
     /// Advances one step; None once all steps are done.
@@ -258,29 +293,38 @@ impl Simulation {
             Some(Source::Full(&self.moving_centres))
         };
 
+        // Noisy copies z = y + sigma eps of the moving points.
+        let (seed, step, imp, method, moving) = (self.seed, self.step, self.imp, settings.method, &self.moving);
+        self.noisy.clear();
+        self.noisy.resize(queries * dim, 0.0);
+        self.noisy.par_chunks_mut(CHUNK * dim).enumerate().for_each(|(chunk, out)| {
+            let mut rng = stream(seed, step, chunk as u64);
+            for (q, z) in out.chunks_exact_mut(dim).enumerate() {
+                let qi = chunk * CHUNK + q;
+                let y = moving.point(moving_idx.map_or(qi, |ix| ix[qi]));
+                for (zk, &yk) in z.iter_mut().zip(y) {
+                    let eps: f32 = StandardNormal.sample(&mut rng);
+                    *zk = yk + noise_sigma * eps;
+                }
+            }
+        });
+
         // Displacements of all moving points from the positions before the step.
         self.deltas.clear();
         self.deltas.resize(queries * dim, 0.0);
         let fallbacks = AtomicUsize::new(0);
-        let (seed, step, imp, method, moving) = (self.seed, self.step, self.imp, settings.method, &self.moving);
-        self.deltas.par_chunks_mut(CHUNK * dim).enumerate().for_each_init(
+        self.deltas.par_chunks_mut(CHUNK * dim).zip(self.noisy.par_chunks(CHUNK * dim)).enumerate().for_each_init(
             || Scratch::new(dim),
-            |s, (chunk, out)| {
-                let mut rng = stream(seed, step, chunk as u64);
+            |s, (chunk, (out, zs))| {
                 let mut local_fallbacks = 0;
-                for (q, dz) in out.chunks_exact_mut(dim).enumerate() {
+                for (q, (dz, z)) in out.chunks_exact_mut(dim).zip(zs.chunks_exact(dim)).enumerate() {
                     let qi = chunk * CHUNK + q;
-                    let i = moving_idx.map_or(qi, |ix| ix[qi]);
-                    let y = moving.point(i);
-                    for (zk, &yk) in s.z.iter_mut().zip(y) {
-                        let eps: f32 = StandardNormal.sample(&mut rng);
-                        *zk = yk + noise_sigma * eps;
-                    }
-                    let (log_mass_p, fb) = kernel_mean(&fixed_src, imp, &s.z, inv, &mut s.weighted, &mut s.mean_p);
+                    let y = moving.point(moving_idx.map_or(qi, |ix| ix[qi]));
+                    let (log_mass_p, fb) = kernel_mean(&fixed_src, imp, z, inv, &mut s.weighted, &mut s.mean_p);
                     local_fallbacks += fb as usize;
                     let log_mass_q = match &moving_src {
                         Some(src) => {
-                            let (l, fb) = kernel_mean(src, imp, &s.z, inv, &mut s.weighted, &mut s.mean_q);
+                            let (l, fb) = kernel_mean(src, imp, z, inv, &mut s.weighted, &mut s.mean_q);
                             local_fallbacks += fb as usize;
                             l
                         }
@@ -288,11 +332,29 @@ impl Simulation {
                     };
                     let terms =
                         KernelTerms { mean_p: &s.mean_p, log_mass_p, count_p, mean_q: &s.mean_q, log_mass_q, count_q };
-                    flow::displacement(method, y, &s.z, &terms, dz);
+                    flow::displacement(method, y, z, &terms, dz);
                 }
                 fallbacks.fetch_add(local_fallbacks, Ordering::Relaxed);
             },
         );
+
+        // A discriminator driver: train it at this noise level, then let it
+        // give the displacement at the same z.
+        let mut driver_cosine = None;
+        if let (Some(d), Driver::Discriminator { updates_per_step, minibatch, .. }) =
+            (self.discriminator.as_mut(), &settings.driver)
+        {
+            for u in 0..*updates_per_step {
+                let mut rng = stream(seed, step, u64::MAX - 1 - u as u64);
+                let (fixed, moving) = (self.fixed.as_slice(), self.moving.as_slice());
+                d.update_noisy(fixed, moving, *minibatch, noise_sigma, &mut rng, &mut self.discriminator_rows);
+            }
+            std::mem::swap(&mut self.deltas, &mut self.kernel_deltas);
+            self.deltas.clear();
+            self.deltas.resize(queries * dim, 0.0);
+            d.directions(&self.noisy, (0.5 * sigma2) as f32, &mut self.deltas);
+            driver_cosine = Some(mean_cosine(&self.deltas, &self.kernel_deltas, dim));
+        }
 
         let eta = match settings.step_size {
             StepSize::Fixed { eta } => eta,
@@ -315,8 +377,16 @@ impl Simulation {
             }
         };
         let kernel_evaluations = (queries * (count_p + if uses_q { count_q } else { 0 })) as u64;
-        let report =
-            StepReport { step: self.step, sigma2, kernel_sigma2, eta, path, moved: queries, kernel_evaluations };
+        let report = StepReport {
+            step: self.step,
+            sigma2,
+            kernel_sigma2,
+            eta,
+            path,
+            moved: queries,
+            kernel_evaluations,
+            driver_cosine,
+        };
         self.step += 1;
         Some(report)
     }
@@ -324,7 +394,6 @@ impl Simulation {
 
 /// Per-task buffers of one parallel chunk.
 struct Scratch {
-    z: Vec<f32>,
     weighted: Vec<f64>,
     mean_p: Vec<f32>,
     mean_q: Vec<f32>,
@@ -332,8 +401,17 @@ struct Scratch {
 
 impl Scratch {
     fn new(dim: usize) -> Self {
-        Self { z: vec![0.0; dim], weighted: vec![0.0; dim], mean_p: vec![0.0; dim], mean_q: vec![0.0; dim] }
+        Self { weighted: vec![0.0; dim], mean_p: vec![0.0; dim], mean_q: vec![0.0; dim] }
     }
+}
+
+/// The discriminator a driver asks for, its weights seeded from the run's seed.
+fn new_discriminator(driver: &Driver, dim: usize, seed: u64) -> Option<Discriminator> {
+    let problems = driver.problems();
+    assert!(problems.is_empty(), "invalid driver: {problems:?}");
+    let seed = splitmix64(seed ^ 0xD15C_0000_D15C_0000);
+    // Widths are >= 1 (checked above) and dim >= 1, so this cannot fail.
+    Discriminator::from_driver(driver, dim, seed).and_then(Result::ok)
 }
 
 /// Kernel mean at `z` into `mean`; returns (ln mass, whether the cut-off fell back).

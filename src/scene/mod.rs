@@ -33,7 +33,7 @@ pub use csv_points::read_points;
 
 use crate::engine::metrics::CFD_FREQUENCIES;
 use crate::engine::{
-    Bandwidth, Cloud, CutOff, Dataset, Direction, FlowSettings, Method, Schedule, Simulation, StepSize,
+    Bandwidth, Cloud, CutOff, Dataset, Direction, Driver, FlowSettings, Method, Schedule, Simulation, StepSize,
 };
 
 /// One experiment, as written in a `.ron` scene file.
@@ -65,6 +65,10 @@ pub struct Scene {
     /// Number K of CFD frequencies (App. E.1 uses 256).
     #[serde(default = "cfd_frequencies")]
     pub cfd_frequencies: usize,
+    /// What gives the direction: `Kernel` (the method's kernel sums) or a
+    /// trained `Discriminator(...)` (Section 4.3).
+    #[serde(default)]
+    pub driver: Driver,
 }
 
 fn cfd_frequencies() -> usize {
@@ -201,6 +205,7 @@ impl Scene {
             batch: self.batch,
             bandwidth: self.bandwidth,
             cutoff: self.cutoff,
+            driver: self.driver.clone(),
         }
     }
 
@@ -262,6 +267,18 @@ impl Scene {
                     ),
                 ));
             }
+        }
+        for (field, message) in self.driver.problems() {
+            out.push((vec!["driver", field], format!("driver: {message}")));
+        }
+        if !self.driver.is_kernel() && self.method != Method::Sd {
+            out.push((
+                vec!["method"],
+                format!(
+                    "a Discriminator driver replaces the kernel direction and is compared with Sd's; use `method: Sd` (not {})",
+                    self.method.name()
+                ),
+            ));
         }
         if self.cfd_frequencies == 0 {
             out.push((vec!["cfd_frequencies"], "`cfd_frequencies` is 0; use at least 1 (the paper uses 256)".into()));
