@@ -13,7 +13,8 @@ use rand::rngs::StdRng;
 use serde::Serialize;
 
 use crate::engine::kernel::fast::KernelImpl;
-use crate::engine::{CutOff, FlowSettings, Method, Schedule, Simulation, StepSize, datasets};
+use crate::engine::nn::Activation;
+use crate::engine::{CutOff, Driver, FlowSettings, GanLoss, Method, Schedule, Simulation, StepSize, datasets};
 
 /// Measured on this project's 2-core x86-64 machine: a vectorised f32
 /// kernel reaches about 1.8 G kernel evaluations per second per core.
@@ -49,6 +50,8 @@ struct Case {
     batch: Option<usize>,
     cutoff: CutOff,
     sigma2: f64,
+    /// Driven by a trained discriminator ([`discriminator_driver`]) instead of the kernel sums.
+    discriminator: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,6 +93,7 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
         batch: None,
         cutoff: CutOff::Off,
         sigma2: 1.0,
+        discriminator: false,
     };
     let big = Case {
         method: Method::Sd,
@@ -99,6 +103,7 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
         batch: None,
         cutoff: CutOff::Auto,
         sigma2: 0.05,
+        discriminator: false,
     };
     if quick {
         return vec![
@@ -108,6 +113,7 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
             base(Method::Sd, 3, 4096),
             base(Method::Sd, 50, 1024),
             Case { batch: Some(128), ..base(Method::Sd, 3, 4096) },
+            Case { discriminator: true, ..base(Method::Sd, 3, 1024) },
             Case { points: 20_000, ..big.clone() },
             Case { points: 20_000, data: Data::SwissToMystery, ..big },
         ];
@@ -121,6 +127,9 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
         }
     }
     out.push(Case { batch: Some(128), ..base(Method::Sd, 3, 16384) });
+    for dim in [2, 3] {
+        out.push(Case { discriminator: true, ..base(Method::Sd, dim, 1024) });
+    }
     out.push(big.clone());
     out.push(Case { data: Data::SwissToMystery, ..big.clone() });
     // The end of the presets' schedule (sigma^2 = 0.5) on 16k points: the
@@ -153,9 +162,24 @@ fn simulation(case: &Case) -> Simulation {
         step_size: StepSize::Fixed { eta: 0.1 },
         batch: case.batch,
         cutoff: case.cutoff,
+        driver: if case.discriminator { discriminator_driver() } else { Driver::Kernel },
         ..FlowSettings::default()
     };
     Simulation::new(settings, fixed, moving, 1)
+}
+
+/// The discriminator of the mystery_offset_disc presets: 64-64 Silu MLP, 5
+/// Adam updates of 256 + 256 noisy samples per step. Its step also takes the
+/// kernel SD sums, for the driver cosine.
+fn discriminator_driver() -> Driver {
+    Driver::Discriminator {
+        hidden: vec![64, 64],
+        learning_rate: 1e-3,
+        updates_per_step: 5,
+        loss: GanLoss::Alt,
+        activation: Activation::Silu,
+        minibatch: 256,
+    }
 }
 
 /// `sdflow bench`.
@@ -191,7 +215,7 @@ fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         let median = times[times.len() / 2];
         let rate = report.kernel_evaluations as f64 / median;
         let row = Row {
-            method: case.method.name(),
+            method: if case.discriminator { "Sd+disc" } else { case.method.name() },
             data: match case.data {
                 Data::Gaussians => "gaussians",
                 Data::SwissToMystery => "swiss->mystery",

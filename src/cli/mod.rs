@@ -3,6 +3,7 @@
 //! Library errors are typed; here at the edge they become anyhow messages.
 
 pub mod bench;
+pub mod gan;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -82,12 +83,14 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
     let mut sim = scene.simulation(clouds, seed);
     let probe = MetricProbe::new(sim.fixed(), seed, scene.cfd_frequencies);
     let (initial, _) = probe.evaluate(sim.moving());
+    let mut gan = gan::GanColumns::new(scene);
 
     let mut writer = match &args.metrics {
         Some(path) => {
             let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
             let mut header = vec!["step", "sigma2", "kernel_sigma2", "eta", "path", "ms"];
             header.extend(Metrics::NAMES);
+            header.extend(gan.names());
             w.write_record(&header)?;
             Some(w)
         }
@@ -112,6 +115,7 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
         let ms = 0.0f64.max(step_seconds * 1e3 / (report.step + 1) as f64);
         paths[matches!(report.path, crate::engine::KernelPath::CutOff { .. }) as usize] += 1;
         let done = report.step + 1;
+        gan.record(&report);
         let evaluate = (done as u64).is_multiple_of(args.metrics_every) || sim.is_finished();
         if evaluate {
             last = probe.evaluate(sim.moving()).0;
@@ -127,6 +131,7 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
                 format!("{ms:.4}"),
             ];
             row.extend(last.values().iter().map(f64::to_string));
+            row.extend(gan.values(sim.moving()));
             w.write_record(&row)?;
         }
         bar.inc(1);
@@ -150,6 +155,7 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
         sim.moving().dim(),
         seed
     );
+    gan.summary(scene.fixed_and_moving(clouds).1, sim.moving()).iter().for_each(|l| println!("{l}"));
     println!("CFD          {:.6} -> {:.6}", initial.cfd, last.cfd);
     println!("outliers     {:.2}% -> {:.2}%", 100.0 * initial.outlier_fraction, 100.0 * last.outlier_fraction);
     println!("mean error   {:.4} -> {:.4}", initial.mean_error, last.mean_error);
