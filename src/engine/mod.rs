@@ -4,6 +4,7 @@
 
 pub mod cloud;
 pub mod datasets;
+pub mod displace;
 pub mod flow;
 pub mod kernel;
 pub mod metrics;

@@ -11,7 +11,8 @@
 //!    before the step (for D_q). Without a batch every point moves and every
 //!    point of both clouds is a centre.
 //! 3. z = y + sigma eps for each moving point (eps ~ N(0, I)).
-//! 4. dz from [`flow::displacement`]; on the first step an `Auto` step size
+//! 4. dz from [`flow::displacement`] via [`Displace`], the code generator
+//!    training shares; on the first step an `Auto` step size
 //!    fixes eta = first_norm / mean |dz|.
 //! 5. y <- y + eta dz for all moving points at once.
 //!
@@ -19,22 +20,16 @@
 //! points), and each point's sums run in a fixed order, so a seeded run gives
 //! bit-identical points on any number of threads.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 
 use super::cloud::Cloud;
-use super::flow::{self, Bandwidth, CutOff, KernelTerms, Method, StepSize};
+use super::displace::{Displace, Source};
+use super::flow::{self, Bandwidth, CutOff, Method, StepSize};
 use super::kernel::cells::CellList;
-use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
+use super::kernel::fast::KernelImpl;
 use super::kernel::{Centres, inv_two_sigma2};
 use super::schedule::Schedule;
-
-/// Points per independently seeded noise stream (and per parallel task).
-const CHUNK: usize = 256;
 
 /// Everything that shapes the flow, apart from the clouds.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,6 +62,8 @@ impl Default for FlowSettings {
 pub enum KernelPath {
     /// Every centre for every query.
     Full,
+    /// Every centre for every query, as matrix products (d >= 8).
+    Gemm,
     /// Cell list; `fallbacks` queries (of `queries` kernel sums) needed the
     /// full sum to meet the error bound.
     CutOff { fallbacks: usize, queries: usize },
@@ -76,6 +73,7 @@ impl KernelPath {
     pub fn name(&self) -> &'static str {
         match self {
             KernelPath::Full => "full",
+            KernelPath::Gemm => "gemm",
             KernelPath::CutOff { .. } => "cut-off",
         }
     }
@@ -94,12 +92,6 @@ pub struct StepReport {
     pub moved: usize,
     /// Kernel evaluations done if every sum were full (M (N + M) for Sd).
     pub kernel_evaluations: u64,
-}
-
-/// Where one cloud's kernel sums come from this step.
-enum Source<'a> {
-    Full(&'a Centres),
-    Cells(&'a CellList),
 }
 
 /// A running flow between a fixed cloud and a moving one.
@@ -170,6 +162,14 @@ impl Simulation {
 
     pub fn kernel_impl(&self) -> KernelImpl {
         self.imp
+    }
+
+    /// Allows (default) or forbids the matrix-product path for full sums in
+    /// d >= 8 (benchmarks and tests compare it with the direct loop).
+    pub fn set_matrix_products(&mut self, on: bool) {
+        self.fixed_centres.set_matrix_products(on);
+        self.moving_centres.set_matrix_products(on);
+        self.fixed_centres_are_all = false;
     }
 
     pub fn fixed(&self) -> &Cloud {
@@ -259,40 +259,23 @@ impl Simulation {
         };
 
         // Displacements of all moving points from the positions before the step.
-        self.deltas.clear();
-        self.deltas.resize(queries * dim, 0.0);
-        let fallbacks = AtomicUsize::new(0);
-        let (seed, step, imp, method, moving) = (self.seed, self.step, self.imp, settings.method, &self.moving);
-        self.deltas.par_chunks_mut(CHUNK * dim).enumerate().for_each_init(
-            || Scratch::new(dim),
-            |s, (chunk, out)| {
-                let mut rng = stream(seed, step, chunk as u64);
-                let mut local_fallbacks = 0;
-                for (q, dz) in out.chunks_exact_mut(dim).enumerate() {
-                    let qi = chunk * CHUNK + q;
-                    let i = moving_idx.map_or(qi, |ix| ix[qi]);
-                    let y = moving.point(i);
-                    for (zk, &yk) in s.z.iter_mut().zip(y) {
-                        let eps: f32 = StandardNormal.sample(&mut rng);
-                        *zk = yk + noise_sigma * eps;
-                    }
-                    let (log_mass_p, fb) = kernel_mean(&fixed_src, imp, &s.z, inv, &mut s.weighted, &mut s.mean_p);
-                    local_fallbacks += fb as usize;
-                    let log_mass_q = match &moving_src {
-                        Some(src) => {
-                            let (l, fb) = kernel_mean(src, imp, &s.z, inv, &mut s.weighted, &mut s.mean_q);
-                            local_fallbacks += fb as usize;
-                            l
-                        }
-                        None => 0.0,
-                    };
-                    let terms =
-                        KernelTerms { mean_p: &s.mean_p, log_mass_p, count_p, mean_q: &s.mean_q, log_mass_q, count_q };
-                    flow::displacement(method, y, &s.z, &terms, dz);
-                }
-                fallbacks.fetch_add(local_fallbacks, Ordering::Relaxed);
-            },
-        );
+        let (seed, step, imp, method) = (self.seed, self.step, self.imp, settings.method);
+        let displace = Displace {
+            method,
+            imp,
+            dim,
+            moving: self.moving.as_slice(),
+            moving_idx,
+            seed,
+            step,
+            noise_sigma,
+            inv_two_sigma2: inv,
+            fixed: fixed_src,
+            count_p,
+            moving_centres: moving_src,
+            count_q,
+        };
+        let fallbacks = displace.run(&mut self.deltas);
 
         let eta = match settings.step_size {
             StepSize::Fixed { eta } => eta,
@@ -309,10 +292,9 @@ impl Simulation {
         }
 
         let path = match (&fixed_src, &moving_src) {
+            (Source::Full(_), None | Some(Source::Full(_))) if fixed_src.uses_gemm() => KernelPath::Gemm,
             (Source::Full(_), None | Some(Source::Full(_))) => KernelPath::Full,
-            _ => {
-                KernelPath::CutOff { fallbacks: fallbacks.into_inner(), queries: queries * if uses_q { 2 } else { 1 } }
-            }
+            _ => KernelPath::CutOff { fallbacks, queries: queries * if uses_q { 2 } else { 1 } },
         };
         let kernel_evaluations = (queries * (count_p + if uses_q { count_q } else { 0 })) as u64;
         let report =
@@ -320,43 +302,6 @@ impl Simulation {
         self.step += 1;
         Some(report)
     }
-}
-
-/// Per-task buffers of one parallel chunk.
-struct Scratch {
-    z: Vec<f32>,
-    weighted: Vec<f64>,
-    mean_p: Vec<f32>,
-    mean_q: Vec<f32>,
-}
-
-impl Scratch {
-    fn new(dim: usize) -> Self {
-        Self { z: vec![0.0; dim], weighted: vec![0.0; dim], mean_p: vec![0.0; dim], mean_q: vec![0.0; dim] }
-    }
-}
-
-/// Kernel mean at `z` into `mean`; returns (ln mass, whether the cut-off fell back).
-fn kernel_mean(
-    src: &Source,
-    imp: KernelImpl,
-    z: &[f32],
-    inv: f32,
-    weighted: &mut [f64],
-    mean: &mut [f32],
-) -> (f64, bool) {
-    let mut acc = LogSumExp::default();
-    let (centres, fell_back) = match src {
-        Source::Full(c) => (*c, true),
-        Source::Cells(cells) => (cells.centres(), !cells.accumulate_near(imp, z, inv, &mut acc, weighted)),
-    };
-    if fell_back {
-        acc = LogSumExp::default();
-        weighted.iter_mut().for_each(|w| *w = 0.0);
-        accumulate(imp, centres, 0..centres.len(), z, inv, &mut acc, weighted);
-    }
-    let log_mass = acc.finish(weighted, inv, mean);
-    (log_mass, fell_back && matches!(src, Source::Cells(_)))
 }
 
 /// Mean Euclidean norm of row-major vectors, summed in a fixed order.
