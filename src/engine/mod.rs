@@ -9,6 +9,7 @@ pub mod flow;
 pub mod kernel;
 pub mod metrics;
 pub mod neighbors;
+pub mod nn;
 pub mod schedule;
 pub mod simulation;
 
