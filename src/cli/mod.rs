@@ -3,6 +3,7 @@
 //! Library errors are typed; here at the edge they become anyhow messages.
 
 pub mod bench;
+pub mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,6 +41,13 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Generator scenes: write the trained parameters to this JSON file.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<PathBuf>,
+    /// Generator scenes: samples for `--points` and the metrics (default: as
+    /// many as the target has points).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: Option<u64>,
 }
 
 /// Runs `f` in a rayon pool of `threads` threads, or the global pool.
@@ -78,6 +86,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if file.scene.model.is_some() {
+        return train::run(file, clouds, seed, args);
+    }
     let scene = &file.scene;
     let mut sim = scene.simulation(clouds, seed);
     let probe = MetricProbe::new(sim.fixed(), seed, scene.cfd_frequencies);

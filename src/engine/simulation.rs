@@ -28,6 +28,7 @@ use super::displace::{Displace, Source};
 use super::flow::{self, Bandwidth, CutOff, Method, StepSize};
 use super::kernel::cells::CellList;
 use super::kernel::fast::KernelImpl;
+use super::kernel::gemm::mean_nearest_distance;
 use super::kernel::{Centres, inv_two_sigma2};
 use super::schedule::Schedule;
 
@@ -123,6 +124,7 @@ impl Simulation {
     pub fn new(settings: FlowSettings, fixed: Cloud, moving: Cloud, seed: u64) -> Self {
         assert_eq!(fixed.dim(), moving.dim(), "clouds must share a dimension");
         assert!(!fixed.is_empty() && !moving.is_empty(), "clouds must be non-empty");
+        let settings = resolve(settings, &fixed, &moving);
         Self {
             settings,
             seed,
@@ -152,7 +154,7 @@ impl Simulation {
         if settings.step_size != self.settings.step_size {
             self.auto_eta = None;
         }
-        self.settings = settings;
+        self.settings = resolve(settings, &self.fixed, &self.start);
     }
 
     /// Forces a kernel implementation (tests compare them).
@@ -302,6 +304,13 @@ impl Simulation {
         self.step += 1;
         Some(report)
     }
+}
+
+/// Settings with a `FromNearest` schedule resolved against the starting clouds.
+fn resolve(settings: FlowSettings, fixed: &Cloud, start: &Cloud) -> FlowSettings {
+    let dim = fixed.dim();
+    let schedule = settings.schedule.resolve(|| mean_nearest_distance(dim, start.as_slice(), fixed.as_slice()));
+    FlowSettings { schedule, ..settings }
 }
 
 /// Mean Euclidean norm of row-major vectors, summed in a fixed order.

@@ -118,6 +118,58 @@ pub struct Tile {
     shift: Vec<f32>,
 }
 
+impl Tile {
+    /// Loads the queries re-centred on the centres' origin, with |z - o|^2.
+    fn recentre(&mut self, centres: &RowCentres, z: &[f32]) {
+        self.z.clear();
+        self.z_norms.clear();
+        for q in z.chunks_exact(centres.dim) {
+            let mut norm = 0.0f64;
+            for (&x, &o) in q.iter().zip(&centres.origin) {
+                let v = (x as f64 - o) as f32;
+                norm += v as f64 * v as f64;
+                self.z.push(v);
+            }
+            self.z_norms.push(norm);
+        }
+    }
+
+    /// e_ij = |c_j|^2 - 2 z_i . c_j for the loaded queries and the centres
+    /// `start..start + cols`, clamped at -|z_i|^2, into rows of `self.e`.
+    fn products(&mut self, centres: &RowCentres, start: usize, cols: usize, rows: usize) {
+        let dim = centres.dim;
+        let c = &centres.rows[start * dim..(start + cols) * dim];
+        // SAFETY: the pointers and strides describe `self.z` (rows x dim),
+        // `c` read as its transpose (dim x cols) and `self.e`
+        // (rows x cols inside ROWS x COLS), all in bounds.
+        unsafe {
+            sgemm(
+                rows,
+                dim,
+                cols,
+                -2.0,
+                self.z.as_ptr(),
+                dim as isize,
+                1,
+                c.as_ptr(),
+                1,
+                dim as isize,
+                0.0,
+                self.e.as_mut_ptr(),
+                COLS as isize,
+                1,
+            );
+        }
+        let norms = &centres.norms[start..start + cols];
+        for i in 0..rows {
+            let floor = -(self.z_norms[i] as f32);
+            for (v, &n) in self.e[i * COLS..i * COLS + cols].iter_mut().zip(norms) {
+                *v = (*v + n).max(floor);
+            }
+        }
+    }
+}
+
 /// Kernel means of the row-major queries `z` over every centre: the mean of
 /// query i goes to `means[i * d..]`, ln sum_j w_j (unshifted) to `log_mass[i]`.
 /// Needs at least one centre.
@@ -139,17 +191,7 @@ pub fn kernel_means(
     let inv = inv_two_sigma2;
     for ((zs, ms), ls) in z.chunks(ROWS * dim).zip(means.chunks_mut(ROWS * dim)).zip(log_mass.chunks_mut(ROWS)) {
         let rows = ls.len();
-        tile.z.clear();
-        tile.z_norms.clear();
-        for q in zs.chunks_exact(dim) {
-            let mut norm = 0.0f64;
-            for (&x, &o) in q.iter().zip(&centres.origin) {
-                let v = (x as f64 - o) as f32;
-                norm += v as f64 * v as f64;
-                tile.z.push(v);
-            }
-            tile.z_norms.push(norm);
-        }
+        tile.recentre(centres, zs);
         tile.acc.clear();
         tile.acc.resize(rows * dim, 0.0);
         tile.mass.clear();
@@ -160,38 +202,11 @@ pub fn kernel_means(
         let mut start = 0;
         while start < centres.len {
             let cols = (centres.len - start).min(COLS);
+            tile.products(centres, start, cols, rows);
             let c = &centres.rows[start * dim..(start + cols) * dim];
-            // e = -2 Z C^T (rows x cols, row stride COLS).
-            // SAFETY: the pointers and strides describe `tile.z` (rows x dim),
-            // `c` read as its transpose (dim x cols) and `tile.e`
-            // (rows x cols inside ROWS x COLS), all in bounds.
-            unsafe {
-                sgemm(
-                    rows,
-                    dim,
-                    cols,
-                    -2.0,
-                    tile.z.as_ptr(),
-                    dim as isize,
-                    1,
-                    c.as_ptr(),
-                    1,
-                    dim as isize,
-                    0.0,
-                    tile.e.as_mut_ptr(),
-                    COLS as isize,
-                    1,
-                );
-            }
-            let norms = &centres.norms[start..start + cols];
             for i in 0..rows {
                 let row = &mut tile.e[i * COLS..i * COLS + cols];
-                let floor = -(tile.z_norms[i] as f32);
-                let mut min = f32::INFINITY;
-                for (v, &n) in row.iter_mut().zip(norms) {
-                    *v = (*v + n).max(floor);
-                    min = min.min(*v);
-                }
+                let min = row.iter().fold(f32::INFINITY, |m, &v| m.min(v));
                 // A nearer centre than all before: move the shift to it.
                 if min < tile.shift[i] {
                     if tile.shift[i] < f32::INFINITY {
@@ -238,4 +253,45 @@ pub fn kernel_means(
             ls[i] = -(tile.z_norms[i] + tile.shift[i] as f64) * inv as f64 + mass.ln();
         }
     }
+}
+
+/// Squared distance from each row-major query in `z` to its nearest centre,
+/// into `out` (f64, clamped at 0), by the same products as [`kernel_means`].
+pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], tile: &mut Tile, out: &mut [f64]) {
+    let dim = centres.dim;
+    debug_assert_eq!(out.len(), z.len() / dim);
+    tile.e.resize(ROWS * COLS, 0.0);
+    for (zs, os) in z.chunks(ROWS * dim).zip(out.chunks_mut(ROWS)) {
+        let rows = os.len();
+        tile.recentre(centres, zs);
+        tile.shift.clear();
+        tile.shift.resize(rows, f32::INFINITY);
+        let mut start = 0;
+        while start < centres.len {
+            let cols = (centres.len - start).min(COLS);
+            tile.products(centres, start, cols, rows);
+            for i in 0..rows {
+                let row = &tile.e[i * COLS..i * COLS + cols];
+                let min = row.iter().fold(f32::INFINITY, |m, &v| m.min(v));
+                tile.shift[i] = tile.shift[i].min(min);
+            }
+            start += cols;
+        }
+        for (o, (&zn, &m)) in os.iter_mut().zip(tile.z_norms.iter().zip(&tile.shift)) {
+            *o = (zn + m as f64).max(0.0);
+        }
+    }
+}
+
+/// Mean Euclidean distance from each row-major point of `from` to its nearest
+/// point of `to` (exact), e.g. for the `FromNearest` schedule.
+pub fn mean_nearest_distance(dim: usize, from: &[f32], to: &[f32]) -> f64 {
+    let centres = RowCentres::from_points(dim, to);
+    let n = from.len() / dim;
+    if n == 0 || centres.is_empty() {
+        return 0.0;
+    }
+    let mut d2 = vec![0.0f64; n];
+    nearest_sq_distances(&centres, from, &mut Tile::default(), &mut d2);
+    d2.iter().map(|v| v.sqrt()).sum::<f64>() / n as f64
 }
