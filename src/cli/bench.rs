@@ -50,6 +50,10 @@ struct Case {
     batch: Option<usize>,
     cutoff: CutOff,
     sigma2: f64,
+    /// Moving points (the target has `points`).
+    moving: Option<usize>,
+    /// Allow the matrix-product path (d >= 8).
+    gemm: bool,
     /// Driven by a trained discriminator ([`discriminator_driver`]) instead of the kernel sums.
     discriminator: bool,
 }
@@ -93,6 +97,8 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
         batch: None,
         cutoff: CutOff::Off,
         sigma2: 1.0,
+        moving: None,
+        gemm: true,
         discriminator: false,
     };
     let big = Case {
@@ -103,8 +109,12 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
         batch: None,
         cutoff: CutOff::Auto,
         sigma2: 0.05,
+        moving: None,
+        gemm: true,
         discriminator: false,
     };
+    // Fig. 6's step: 1024 of 10,000 points in 50-D, 1024 x 2048 kernels.
+    let fig6 = Case { points: 10_000, moving: Some(10_000), batch: Some(1024), ..base(Method::Sd, 50, 10_000) };
     if quick {
         return vec![
             base(Method::Sd, 3, 1024),
@@ -112,6 +122,8 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
             base(Method::Sd, 2, 4096),
             base(Method::Sd, 3, 4096),
             base(Method::Sd, 50, 1024),
+            Case { gemm: false, ..base(Method::Sd, 50, 1024) },
+            fig6,
             Case { batch: Some(128), ..base(Method::Sd, 3, 4096) },
             Case { discriminator: true, ..base(Method::Sd, 3, 1024) },
             Case { points: 20_000, ..big.clone() },
@@ -126,6 +138,14 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
             }
         }
     }
+    // Where the matrix products start to pay (MIN_DIM), and 50-D without them.
+    for dim in [8, 16, 50] {
+        out.push(Case { gemm: false, ..base(Method::Sd, dim, 1024) });
+        if dim < 50 {
+            out.push(base(Method::Sd, dim, 1024));
+        }
+    }
+    out.push(fig6);
     out.push(Case { batch: Some(128), ..base(Method::Sd, 3, 16384) });
     for dim in [2, 3] {
         out.push(Case { discriminator: true, ..base(Method::Sd, dim, 1024) });
@@ -146,7 +166,7 @@ fn simulation(case: &Case) -> Simulation {
     let (fixed, moving) = match case.data {
         Data::Gaussians => (
             datasets::gaussian(case.points, &vec![0.0; case.dim], 1.0, &mut rng),
-            datasets::gaussian(case.points, &vec![1.0; case.dim], 1.0, &mut rng),
+            datasets::gaussian(case.moving.unwrap_or(case.points), &vec![1.0; case.dim], 1.0, &mut rng),
         ),
         Data::SwissToMystery => {
             (datasets::mystery(case.points, 0.25, &mut rng), datasets::swiss_roll(case.points, 3, 0.15, &mut rng))
@@ -165,7 +185,9 @@ fn simulation(case: &Case) -> Simulation {
         driver: if case.discriminator { discriminator_driver() } else { Driver::Kernel },
         ..FlowSettings::default()
     };
-    Simulation::new(settings, fixed, moving, 1)
+    let mut sim = Simulation::new(settings, fixed, moving, 1);
+    sim.set_matrix_products(case.gemm);
+    sim
 }
 
 /// The discriminator of the mystery_offset_disc presets: 64-64 Silu MLP, 5
@@ -222,7 +244,7 @@ fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
                 Data::SwissToSwiss => "swiss->swiss",
             },
             dim: case.dim,
-            moving: case.points,
+            moving: case.moving.unwrap_or(case.points),
             target: case.points,
             batch: case.batch,
             sigma2: case.sigma2,

@@ -3,7 +3,7 @@
 //! and their summary lines.
 
 use crate::engine::modes::{GRID_MODES, grid25_modes_covered};
-use crate::engine::{Cloud, Dataset, Direction, Driver, StepReport};
+use crate::engine::{Cloud, Dataset, Direction, Driver};
 use crate::scene::Scene;
 
 /// Which extra columns a run has, and their running summary.
@@ -26,11 +26,11 @@ impl GanColumns {
             )),
         };
         let fixed_data = match scene.direction {
-            Direction::Forward => &scene.target,
-            Direction::Reverse => &scene.source,
+            Direction::Forward => Some(&scene.target),
+            Direction::Reverse => scene.source.as_ref(),
         };
         let grid_std = match fixed_data {
-            Dataset::Grid25 { std, .. } => Some(*std),
+            Some(Dataset::Grid25 { std, .. }) => Some(*std),
             _ => None,
         };
         Self { driver, grid_std, cosine_sum: 0.0, cosine_steps: 0, last_cosine: None }
@@ -48,9 +48,10 @@ impl GanColumns {
         out
     }
 
-    /// Records a step's cosine (every step, whether or not a row is written).
-    pub fn record(&mut self, report: &StepReport) {
-        if let Some(c) = report.driver_cosine {
+    /// Records a step's driver cosine (every step, whether or not a row is
+    /// written): `StepReport::driver_cosine` or `TrainReport::driver_cosine`.
+    pub fn record(&mut self, driver_cosine: Option<f64>) {
+        if let Some(c) = driver_cosine {
             self.cosine_sum += c;
             self.cosine_steps += 1;
             self.last_cosine = Some(c);

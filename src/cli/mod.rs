@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod gan;
+pub mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +42,13 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Generator scenes: write the trained parameters to this JSON file.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<PathBuf>,
+    /// Generator scenes: samples for `--points` and the metrics (default: as
+    /// many as the target has points).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: Option<u64>,
 }
 
 /// Runs `f` in a rayon pool of `threads` threads, or the global pool.
@@ -79,6 +87,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if file.scene.model.is_some() {
+        return train::run(file, clouds, seed, args);
+    }
     let scene = &file.scene;
     let mut sim = scene.simulation(clouds, seed);
     let probe = MetricProbe::new(sim.fixed(), seed, scene.cfd_frequencies);
@@ -115,7 +126,7 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
         let ms = 0.0f64.max(step_seconds * 1e3 / (report.step + 1) as f64);
         paths[matches!(report.path, crate::engine::KernelPath::CutOff { .. }) as usize] += 1;
         let done = report.step + 1;
-        gan.record(&report);
+        gan.record(report.driver_cosine);
         let evaluate = (done as u64).is_multiple_of(args.metrics_every) || sim.is_finished();
         if evaluate {
             last = probe.evaluate(sim.moving()).0;

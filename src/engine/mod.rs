@@ -5,7 +5,9 @@
 pub mod cloud;
 pub mod datasets;
 pub mod discriminator;
+pub mod displace;
 pub mod flow;
+pub mod generator;
 pub mod kernel;
 pub mod metrics;
 pub mod modes;
@@ -19,6 +21,7 @@ pub use cloud::Cloud;
 pub use datasets::Dataset;
 pub use discriminator::{Discriminator, Driver, GanLoss};
 pub use flow::{Bandwidth, CutOff, Direction, Method, StepSize};
+pub use generator::{Generator, Model, TrainReport, TrainSettings, Trainer};
 pub use metrics::{MetricProbe, Metrics};
 pub use schedule::Schedule;
 pub use simulation::{FlowSettings, KernelPath, Simulation, StepReport};

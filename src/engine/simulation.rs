@@ -11,7 +11,8 @@
 //!    before the step (for D_q). Without a batch every point moves and every
 //!    point of both clouds is a centre.
 //! 3. z = y + sigma eps for each moving point (eps ~ N(0, I)).
-//! 4. dz from [`flow::displacement`]; on the first step an `Auto` step size
+//! 4. dz from [`flow::displacement`] via [`Displace`], the code generator
+//!    training shares; on the first step an `Auto` step size
 //!    fixes eta = first_norm / mean |dz|. With a `Discriminator` driver the
 //!    discriminator is first trained at sigma(t), then dz comes from it (see
 //!    [`super::discriminator`]) and the kernel SD dz of the same z is kept
@@ -22,23 +23,18 @@
 //! points), and each point's sums run in a fixed order, so a seeded run gives
 //! bit-identical points on any number of threads.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 
 use super::cloud::Cloud;
-use super::discriminator::{Discriminator, Driver, mean_cosine};
-use super::flow::{self, Bandwidth, CutOff, KernelTerms, Method, StepSize};
+use super::discriminator::{Discriminator, Driver, discriminator_seed, mean_cosine, update_stream};
+use super::displace::{Displace, Source};
+use super::flow::{self, Bandwidth, CutOff, Method, StepSize};
 use super::kernel::cells::CellList;
-use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
+use super::kernel::fast::KernelImpl;
+use super::kernel::gemm::mean_nearest_distance;
 use super::kernel::{Centres, inv_two_sigma2};
 use super::schedule::Schedule;
-
-/// Points per independently seeded noise stream (and per parallel task).
-const CHUNK: usize = 256;
 
 /// Everything that shapes the flow, apart from the clouds.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,6 +70,8 @@ impl Default for FlowSettings {
 pub enum KernelPath {
     /// Every centre for every query.
     Full,
+    /// Every centre for every query, as matrix products (d >= 8).
+    Gemm,
     /// Cell list; `fallbacks` queries (of `queries` kernel sums) needed the
     /// full sum to meet the error bound.
     CutOff { fallbacks: usize, queries: usize },
@@ -83,6 +81,7 @@ impl KernelPath {
     pub fn name(&self) -> &'static str {
         match self {
             KernelPath::Full => "full",
+            KernelPath::Gemm => "gemm",
             KernelPath::CutOff { .. } => "cut-off",
         }
     }
@@ -105,12 +104,6 @@ pub struct StepReport {
     /// and the kernel SD displacement at the moved points (1 = the optimal
     /// discriminator's flow). None for the `Kernel` driver.
     pub driver_cosine: Option<f64>,
-}
-
-/// Where one cloud's kernel sums come from this step.
-enum Source<'a> {
-    Full(&'a Centres),
-    Cells(&'a CellList),
 }
 
 /// A running flow between a fixed cloud and a moving one.
@@ -150,6 +143,7 @@ impl Simulation {
     pub fn new(settings: FlowSettings, fixed: Cloud, moving: Cloud, seed: u64) -> Self {
         assert_eq!(fixed.dim(), moving.dim(), "clouds must share a dimension");
         assert!(!fixed.is_empty() && !moving.is_empty(), "clouds must be non-empty");
+        let settings = resolve(settings, &fixed, &moving);
         let discriminator = new_discriminator(&settings.driver, fixed.dim(), seed);
         Self {
             settings,
@@ -188,7 +182,7 @@ impl Simulation {
         if settings.driver != self.settings.driver {
             self.discriminator = new_discriminator(&settings.driver, self.fixed.dim(), self.seed);
         }
-        self.settings = settings;
+        self.settings = resolve(settings, &self.fixed, &self.start);
     }
 
     /// Forces a kernel implementation (tests compare them).
@@ -198,6 +192,14 @@ impl Simulation {
 
     pub fn kernel_impl(&self) -> KernelImpl {
         self.imp
+    }
+
+    /// Allows (default) or forbids the matrix-product path for full sums in
+    /// d >= 8 (benchmarks and tests compare it with the direct loop).
+    pub fn set_matrix_products(&mut self, on: bool) {
+        self.fixed_centres.set_matrix_products(on);
+        self.moving_centres.set_matrix_products(on);
+        self.fixed_centres_are_all = false;
     }
 
     pub fn fixed(&self) -> &Cloud {
@@ -293,50 +295,24 @@ impl Simulation {
             Some(Source::Full(&self.moving_centres))
         };
 
-        // Noisy copies z = y + sigma eps of the moving points.
-        let (seed, step, imp, method, moving) = (self.seed, self.step, self.imp, settings.method, &self.moving);
-        self.noisy.clear();
-        self.noisy.resize(queries * dim, 0.0);
-        self.noisy.par_chunks_mut(CHUNK * dim).enumerate().for_each(|(chunk, out)| {
-            let mut rng = stream(seed, step, chunk as u64);
-            for (q, z) in out.chunks_exact_mut(dim).enumerate() {
-                let qi = chunk * CHUNK + q;
-                let y = moving.point(moving_idx.map_or(qi, |ix| ix[qi]));
-                for (zk, &yk) in z.iter_mut().zip(y) {
-                    let eps: f32 = StandardNormal.sample(&mut rng);
-                    *zk = yk + noise_sigma * eps;
-                }
-            }
-        });
-
         // Displacements of all moving points from the positions before the step.
-        self.deltas.clear();
-        self.deltas.resize(queries * dim, 0.0);
-        let fallbacks = AtomicUsize::new(0);
-        self.deltas.par_chunks_mut(CHUNK * dim).zip(self.noisy.par_chunks(CHUNK * dim)).enumerate().for_each_init(
-            || Scratch::new(dim),
-            |s, (chunk, (out, zs))| {
-                let mut local_fallbacks = 0;
-                for (q, (dz, z)) in out.chunks_exact_mut(dim).zip(zs.chunks_exact(dim)).enumerate() {
-                    let qi = chunk * CHUNK + q;
-                    let y = moving.point(moving_idx.map_or(qi, |ix| ix[qi]));
-                    let (log_mass_p, fb) = kernel_mean(&fixed_src, imp, z, inv, &mut s.weighted, &mut s.mean_p);
-                    local_fallbacks += fb as usize;
-                    let log_mass_q = match &moving_src {
-                        Some(src) => {
-                            let (l, fb) = kernel_mean(src, imp, z, inv, &mut s.weighted, &mut s.mean_q);
-                            local_fallbacks += fb as usize;
-                            l
-                        }
-                        None => 0.0,
-                    };
-                    let terms =
-                        KernelTerms { mean_p: &s.mean_p, log_mass_p, count_p, mean_q: &s.mean_q, log_mass_q, count_q };
-                    flow::displacement(method, y, z, &terms, dz);
-                }
-                fallbacks.fetch_add(local_fallbacks, Ordering::Relaxed);
-            },
-        );
+        let (seed, step, imp, method) = (self.seed, self.step, self.imp, settings.method);
+        let displace = Displace {
+            method,
+            imp,
+            dim,
+            moving: self.moving.as_slice(),
+            moving_idx,
+            seed,
+            step,
+            noise_sigma,
+            inv_two_sigma2: inv,
+            fixed: fixed_src,
+            count_p,
+            moving_centres: moving_src,
+            count_q,
+        };
+        let fallbacks = displace.run(&mut self.deltas);
 
         // A discriminator driver: train it at this noise level, then let it
         // give the displacement at the same z.
@@ -345,10 +321,11 @@ impl Simulation {
             (self.discriminator.as_mut(), &settings.driver)
         {
             for u in 0..*updates_per_step {
-                let mut rng = stream(seed, step, u64::MAX - 1 - u as u64);
+                let mut rng = update_stream(seed, step, u);
                 let (fixed, moving) = (self.fixed.as_slice(), self.moving.as_slice());
                 d.update_noisy(fixed, moving, *minibatch, noise_sigma, &mut rng, &mut self.discriminator_rows);
             }
+            displace.noisy_points(&mut self.noisy);
             std::mem::swap(&mut self.deltas, &mut self.kernel_deltas);
             self.deltas.clear();
             self.deltas.resize(queries * dim, 0.0);
@@ -371,10 +348,9 @@ impl Simulation {
         }
 
         let path = match (&fixed_src, &moving_src) {
+            (Source::Full(_), None | Some(Source::Full(_))) if fixed_src.uses_gemm() => KernelPath::Gemm,
             (Source::Full(_), None | Some(Source::Full(_))) => KernelPath::Full,
-            _ => {
-                KernelPath::CutOff { fallbacks: fallbacks.into_inner(), queries: queries * if uses_q { 2 } else { 1 } }
-            }
+            _ => KernelPath::CutOff { fallbacks, queries: queries * if uses_q { 2 } else { 1 } },
         };
         let kernel_evaluations = (queries * (count_p + if uses_q { count_q } else { 0 })) as u64;
         let report = StepReport {
@@ -392,49 +368,19 @@ impl Simulation {
     }
 }
 
-/// Per-task buffers of one parallel chunk.
-struct Scratch {
-    weighted: Vec<f64>,
-    mean_p: Vec<f32>,
-    mean_q: Vec<f32>,
-}
-
-impl Scratch {
-    fn new(dim: usize) -> Self {
-        Self { weighted: vec![0.0; dim], mean_p: vec![0.0; dim], mean_q: vec![0.0; dim] }
-    }
-}
-
 /// The discriminator a driver asks for, its weights seeded from the run's seed.
 fn new_discriminator(driver: &Driver, dim: usize, seed: u64) -> Option<Discriminator> {
     let problems = driver.problems();
     assert!(problems.is_empty(), "invalid driver: {problems:?}");
-    let seed = splitmix64(seed ^ 0xD15C_0000_D15C_0000);
     // Widths are >= 1 (checked above) and dim >= 1, so this cannot fail.
-    Discriminator::from_driver(driver, dim, seed).and_then(Result::ok)
+    Discriminator::from_driver(driver, dim, discriminator_seed(seed)).and_then(Result::ok)
 }
 
-/// Kernel mean at `z` into `mean`; returns (ln mass, whether the cut-off fell back).
-fn kernel_mean(
-    src: &Source,
-    imp: KernelImpl,
-    z: &[f32],
-    inv: f32,
-    weighted: &mut [f64],
-    mean: &mut [f32],
-) -> (f64, bool) {
-    let mut acc = LogSumExp::default();
-    let (centres, fell_back) = match src {
-        Source::Full(c) => (*c, true),
-        Source::Cells(cells) => (cells.centres(), !cells.accumulate_near(imp, z, inv, &mut acc, weighted)),
-    };
-    if fell_back {
-        acc = LogSumExp::default();
-        weighted.iter_mut().for_each(|w| *w = 0.0);
-        accumulate(imp, centres, 0..centres.len(), z, inv, &mut acc, weighted);
-    }
-    let log_mass = acc.finish(weighted, inv, mean);
-    (log_mass, fell_back && matches!(src, Source::Cells(_)))
+/// Settings with a `FromNearest` schedule resolved against the starting clouds.
+fn resolve(settings: FlowSettings, fixed: &Cloud, start: &Cloud) -> FlowSettings {
+    let dim = fixed.dim();
+    let schedule = settings.schedule.resolve(|| mean_nearest_distance(dim, start.as_slice(), fixed.as_slice()));
+    FlowSettings { schedule, ..settings }
 }
 
 /// Mean Euclidean norm of row-major vectors, summed in a fixed order.
