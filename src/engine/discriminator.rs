@@ -135,10 +135,10 @@ pub struct Discriminator {
     net: Mlp,
     optimizer: OptimizerState,
     loss: GanLoss,
-    ws: Workspace,
+    /// Per-block buffers of an update.
+    parts: Vec<Part>,
     grads: Vec<f32>,
     rows: Vec<f32>,
-    grad_out: Vec<f32>,
     last_loss: f64,
     updates: u64,
 }
@@ -157,17 +157,7 @@ impl Discriminator {
         let net = Mlp::new(dim, hidden, 1, activation, seed)?;
         let optimizer = OptimizerState::new(Optimizer::Adam, learning_rate, net.param_count());
         let grads = vec![0.0; net.param_count()];
-        Ok(Self {
-            net,
-            optimizer,
-            loss,
-            ws: Workspace::default(),
-            grads,
-            rows: Vec::new(),
-            grad_out: Vec::new(),
-            last_loss: f64::NAN,
-            updates: 0,
-        })
+        Ok(Self { net, optimizer, loss, parts: Vec::new(), grads, rows: Vec::new(), last_loss: f64::NAN, updates: 0 })
     }
 
     /// Builds the discriminator a [`Driver`] asks for (None for `Kernel`).
@@ -216,19 +206,40 @@ impl Discriminator {
         self.rows.clear();
         self.rows.extend_from_slice(&positives[..p * dim]);
         self.rows.extend_from_slice(&negatives[..q * dim]);
-        let h = self.net.forward(&self.rows, &mut self.ws);
-        self.grad_out.clear();
-        let mut loss = 0.0;
-        for (i, &hi) in h.iter().enumerate() {
-            // d softplus(-h)/dh = f - 1; d softplus(h)/dh = f.
-            let (positive, weight) = if i < p { (true, 0.5 / p as f32) } else { (false, 0.5 / q as f32) };
-            let f = sigmoid(hi);
-            let (g, l) = if positive { (f - 1.0, softplus(-hi)) } else { (f, softplus(hi)) };
-            self.grad_out.push(weight * g);
-            loss += (weight * l) as f64;
+        // Fixed blocks of rows in parallel, each with its own gradient, summed
+        // in block order: the same sum on any number of threads.
+        let blocks = (p + q).div_ceil(TRAIN_ROWS);
+        if self.parts.len() < blocks {
+            self.parts.resize_with(blocks, Part::default);
         }
+        let net = &self.net;
+        self.parts[..blocks].par_iter_mut().zip(self.rows.par_chunks(TRAIN_ROWS * dim)).enumerate().for_each(
+            |(b, (part, rows))| {
+                let h = net.forward(rows, &mut part.ws);
+                part.grad_out.clear();
+                part.loss = 0.0;
+                for (i, &hi) in h.iter().enumerate() {
+                    // d softplus(-h)/dh = f - 1; d softplus(h)/dh = f.
+                    let positive = b * TRAIN_ROWS + i < p;
+                    let weight = if positive { 0.5 / p as f32 } else { 0.5 / q as f32 };
+                    let f = sigmoid(hi);
+                    let (g, l) = if positive { (f - 1.0, softplus(-hi)) } else { (f, softplus(hi)) };
+                    part.grad_out.push(weight * g);
+                    part.loss += (weight * l) as f64;
+                }
+                part.grads.clear();
+                part.grads.resize(net.param_count(), 0.0);
+                net.backward(&mut part.ws, &part.grad_out, Some(&mut part.grads), None);
+            },
+        );
         self.grads.iter_mut().for_each(|g| *g = 0.0);
-        self.net.backward(&mut self.ws, &self.grad_out, Some(&mut self.grads), None);
+        let mut loss = 0.0;
+        for part in &self.parts[..blocks] {
+            loss += part.loss;
+            for (g, &v) in self.grads.iter_mut().zip(&part.grads) {
+                *g += v;
+            }
+        }
         self.optimizer.step(self.net.params_mut(), &self.grads);
         self.last_loss = loss;
         self.updates += 1;
@@ -293,6 +304,18 @@ impl Discriminator {
             },
         );
     }
+}
+
+/// Rows per parallel block of a discriminator update.
+const TRAIN_ROWS: usize = 128;
+
+/// One block's forward/backward buffers and its share of loss and gradient.
+#[derive(Clone, Debug, Default)]
+struct Part {
+    ws: Workspace,
+    grad_out: Vec<f32>,
+    grads: Vec<f32>,
+    loss: f64,
 }
 
 /// Noise stream of the `u`-th discriminator update of a step: keys from

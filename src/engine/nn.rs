@@ -20,6 +20,8 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use super::kernel::fast::{KernelImpl, exp_nonpositive};
+
 /// Nonlinearity of the hidden layers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Activation {
@@ -41,41 +43,80 @@ impl Activation {
         }
     }
 
-    fn apply(self, x: f32) -> f32 {
+    /// (act(x), what [`Activation::derivative`] needs besides act(x)): x for
+    /// Relu and Tanh, sigmoid(x) for Silu (so backward needs no exp).
+    fn apply(self, x: f32) -> (f32, f32) {
         match self {
-            Activation::Relu => x.max(0.0),
-            Activation::Tanh => x.tanh(),
-            Activation::Silu => x * sigmoid(x),
+            Activation::Relu => (x.max(0.0), x),
+            Activation::Tanh => (x.tanh(), x),
+            Activation::Silu => {
+                let s = sigmoid(x);
+                (x * s, s)
+            }
         }
     }
 
-    /// d act / dx at pre-activation `x` with output `a = act(x)`.
-    fn derivative(self, x: f32, a: f32) -> f32 {
+    /// [`Activation::apply`] over a whole layer in place, keeping the
+    /// derivative's values in `kept`. Silu's sigmoid runs on 8-wide AVX2 when
+    /// the CPU has it (the scalar loop cost more than the matrix products).
+    fn apply_all(self, out: &mut [f32], kept: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self == Activation::Silu && KernelImpl::detect() == KernelImpl::Avx2Fma {
+            // SAFETY: `Avx2Fma` is only detected on CPUs with AVX2 and FMA.
+            unsafe { apply_all_avx2(self, out, kept) };
+            return;
+        }
+        apply_all_generic(self, out, kept);
+    }
+
+    /// d act / dx from the output `a = act(x)` and the kept value of `apply`.
+    /// Silu: d(x s)/dx = s + x s (1 - s) = s + a (1 - s).
+    fn derivative(self, kept: f32, a: f32) -> f32 {
         match self {
             Activation::Relu => {
-                if x > 0.0 {
+                if kept > 0.0 {
                     1.0
                 } else {
                     0.0
                 }
             }
             Activation::Tanh => 1.0 - a * a,
-            Activation::Silu => {
-                let s = sigmoid(x);
-                s * (1.0 + x * (1.0 - s))
+            Activation::Silu => kept + a * (1.0 - kept),
+        }
+    }
+}
+
+#[inline(always)]
+fn apply_all_generic(act: Activation, out: &mut [f32], kept: &mut [f32]) {
+    match act {
+        Activation::Silu => {
+            for (o, k) in out.iter_mut().zip(kept.iter_mut()) {
+                let s = sigmoid(*o);
+                *k = s;
+                *o *= s;
+            }
+        }
+        _ => {
+            for (o, k) in out.iter_mut().zip(kept.iter_mut()) {
+                (*o, *k) = act.apply(*o);
             }
         }
     }
 }
 
-/// Logistic sigmoid, stable for large |x|.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn apply_all_avx2(act: Activation, out: &mut [f32], kept: &mut [f32]) {
+    apply_all_generic(act, out, kept)
+}
+
+/// Logistic sigmoid, stable for any x: both branches take exp(-|x|) <= 1,
+/// on the kernels' vectorisable polynomial exp.
+#[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+    let e = exp_nonpositive(-x.abs());
+    let r = 1.0 / (1.0 + e);
+    if x >= 0.0 { r } else { e * r }
 }
 
 /// Parameter update rule.
@@ -243,11 +284,7 @@ impl Mlp {
             }
             gemm(batch, s.inputs, s.outputs, a_in, (s.inputs, 1), &self.params[s.weights()], (1, s.inputs), 1.0, out);
             if l != last {
-                let pre = &mut ws.pre[l];
-                pre.copy_from_slice(out);
-                for (o, &x) in out.iter_mut().zip(pre.iter()) {
-                    *o = self.activation.apply(x);
-                }
+                self.activation.apply_all(out, &mut ws.pre[l]);
             }
         }
         &ws.acts[last + 1]
@@ -329,7 +366,8 @@ pub struct Workspace {
     /// acts[0] the input, acts[l + 1] the output of layer l (after its
     /// activation for hidden layers).
     acts: Vec<Vec<f32>>,
-    /// Pre-activations of the hidden layers.
+    /// Per hidden unit, what the activation's derivative needs (see
+    /// `Activation::apply`).
     pre: Vec<Vec<f32>>,
     delta: Vec<f32>,
     delta_in: Vec<f32>,

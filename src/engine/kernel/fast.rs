@@ -191,7 +191,7 @@ pub(crate) fn shifted_weights(imp: KernelImpl, row: &mut [f32], shift: f32, inv_
 /// exp(x) for x <= 0 (Cephes' polynomial, ~2 ulp), exactly 0 below -87 where
 /// f32 would go subnormal. Branch-free so it vectorises.
 #[inline(always)]
-fn exp_nonpositive(x: f32) -> f32 {
+pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
     const LN2_HI: f32 = 0.693_359_4;
