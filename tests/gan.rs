@@ -260,3 +260,44 @@ fn a_generator_trained_through_a_discriminator_learns_and_is_deterministic() {
     assert!(after < before / 3.0, "generator CFD {before} -> {after}");
     assert_eq!(train(2).3, samples, "seeded training is deterministic on any thread count");
 }
+
+/// Runs the binary; returns (stdout, the metrics CSV's header and rows).
+fn run_with_metrics(scene: &str, extra: &[&str]) -> (String, Vec<String>, Vec<Vec<String>>) {
+    let path = std::env::temp_dir().join(format!("sdflow-gan-{}-{}.csv", std::process::id(), scene.replace('/', "_")));
+    let mut args = vec!["run", scene, "--quiet", "--metrics", path.to_str().expect("utf-8")];
+    args.extend(extra);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sdflow"))
+        .args(&args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("sdflow runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read_to_string(&path).expect("metrics written");
+    let mut lines = csv.lines().map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>());
+    let header = lines.next().expect("a header");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), header, lines.collect())
+}
+
+#[test]
+fn the_cli_writes_driver_cosine_and_modes_covered() {
+    let column = |header: &[String], name: &str| header.iter().position(|h| h == name);
+    // A generator on the grid, trained through a discriminator: both columns.
+    let (stdout, header, rows) =
+        run_with_metrics("scenes/grid25_mlp_gan_ns.ron", &["--steps", "20", "--metrics-every", "10"]);
+    let (cos, modes) =
+        (column(&header, "driver_cosine").expect("cosine"), column(&header, "modes_covered").expect("modes"));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        let c: f64 = row[cos].parse().expect("a number");
+        let m: usize = row[modes].parse().expect("a count");
+        assert!((-1.0..=1.0).contains(&c) && m <= 25, "{row:?}");
+    }
+    assert!(stdout.contains("of 25 covered") && stdout.contains("cosine w/ SD"), "{stdout}");
+    // A kernel-driven particle flow toward the grid: modes only.
+    let (_, header, rows) = run_with_metrics("scenes/grid25.ron", &["--steps", "3"]);
+    assert!(column(&header, "driver_cosine").is_none() && column(&header, "modes_covered").is_some());
+    assert_eq!(rows.len(), 3);
+    // A discriminator-driven particle flow toward the mystery: cosine only.
+    let (_, header, _) = run_with_metrics("scenes/mystery_offset_disc_alt.ron", &["--steps", "3"]);
+    assert!(column(&header, "driver_cosine").is_some() && column(&header, "modes_covered").is_none());
+}
