@@ -152,11 +152,11 @@ impl Displace<'_> {
             return 0;
         }
         let mut fallbacks = 0;
-        for q in 0..n {
+        for (q, l) in log[..n].iter_mut().enumerate() {
             let r = q * dim..(q + 1) * dim;
-            let (l, fb) =
+            let (log_mass, fb) =
                 kernel_mean(src, self.imp, &s.z[r.clone()], self.inv_two_sigma2, &mut s.weighted, &mut mean[r]);
-            log[q] = l;
+            *l = log_mass;
             fallbacks += fb as usize;
         }
         fallbacks

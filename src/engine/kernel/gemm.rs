@@ -257,11 +257,13 @@ pub fn kernel_means(
 
 /// Squared distance from each row-major query in `z` to its nearest centre,
 /// into `out` (f64, clamped at 0), by the same products as [`kernel_means`].
-pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], tile: &mut Tile, out: &mut [f64]) {
+/// With `exclude: Some(first)`, query i skips centre `first + i` (the
+/// queries are centres themselves: nearest neighbour excluding self).
+pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], exclude: Option<usize>, tile: &mut Tile, out: &mut [f64]) {
     let dim = centres.dim;
     debug_assert_eq!(out.len(), z.len() / dim);
     tile.e.resize(ROWS * COLS, 0.0);
-    for (zs, os) in z.chunks(ROWS * dim).zip(out.chunks_mut(ROWS)) {
+    for (t, (zs, os)) in z.chunks(ROWS * dim).zip(out.chunks_mut(ROWS)).enumerate() {
         let rows = os.len();
         tile.recentre(centres, zs);
         tile.shift.clear();
@@ -271,14 +273,19 @@ pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], tile: &mut Tile, ou
             let cols = (centres.len - start).min(COLS);
             tile.products(centres, start, cols, rows);
             for i in 0..rows {
-                let row = &tile.e[i * COLS..i * COLS + cols];
+                let row = &mut tile.e[i * COLS..i * COLS + cols];
+                if let Some(j) = exclude.map(|first| first + t * ROWS + i).filter(|j| (start..start + cols).contains(j))
+                {
+                    row[j - start] = f32::INFINITY;
+                }
                 let min = row.iter().fold(f32::INFINITY, |m, &v| m.min(v));
                 tile.shift[i] = tile.shift[i].min(min);
             }
             start += cols;
         }
         for (o, (&zn, &m)) in os.iter_mut().zip(tile.z_norms.iter().zip(&tile.shift)) {
-            *o = (zn + m as f64).max(0.0);
+            // No centre at all (only self): infinitely far.
+            *o = if m < f32::INFINITY { (zn + m as f64).max(0.0) } else { f64::INFINITY };
         }
     }
 }
@@ -292,6 +299,6 @@ pub fn mean_nearest_distance(dim: usize, from: &[f32], to: &[f32]) -> f64 {
         return 0.0;
     }
     let mut d2 = vec![0.0f64; n];
-    nearest_sq_distances(&centres, from, &mut Tile::default(), &mut d2);
+    nearest_sq_distances(&centres, from, None, &mut Tile::default(), &mut d2);
     d2.iter().map(|v| v.sqrt()).sum::<f64>() / n as f64
 }
