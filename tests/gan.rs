@@ -301,3 +301,31 @@ fn the_cli_writes_driver_cosine_and_modes_covered() {
     let (_, header, _) = run_with_metrics("scenes/mystery_offset_disc_alt.ron", &["--steps", "3"]);
     assert!(column(&header, "driver_cosine").is_some() && column(&header, "modes_covered").is_none());
 }
+
+#[test]
+fn the_gradient_of_h_star_is_the_sd_displacement() {
+    // Eq. 31 on the smoothed proxies with Tweedie's D(z) - z = sigma^2 grad log p_sigma(z):
+    // sigma^2 / 2 grad h*(z) = 1/2 (D_p(z) - D_q(z)), the kernel SD displacement (eq. 13).
+    use sdflow::engine::kernel::reference;
+    let mut rng = StdRng::seed_from_u64(4);
+    let fixed = datasets::gaussian(200, &[1.0, -1.0], 0.8, &mut rng);
+    let moving = datasets::gaussian(150, &[-1.0, 0.5], 0.6, &mut rng);
+    let f64s = |c: &Cloud| c.as_slice().iter().map(|&v| v as f64).collect::<Vec<_>>();
+    let (p, q) = (f64s(&fixed), f64s(&moving));
+    for sigma2 in [0.3, 2.0] {
+        for z in [[0.0f32, 0.0], [1.5, -0.5], [-2.0, 1.0]] {
+            let h = 1e-2f32;
+            let queries = [z[0] + h, z[1], z[0] - h, z[1], z[0], z[1] + h, z[0], z[1] - h];
+            let hs = optimal_logits(&fixed, &moving, sigma2, &queries);
+            let grad = [(hs[0] - hs[1]) / (2.0 * h as f64), (hs[2] - hs[3]) / (2.0 * h as f64)];
+            let z64 = [z[0] as f64, z[1] as f64];
+            let (_, dp) = reference::kernel_mean(&z64, &p, 2, sigma2);
+            let (_, dq) = reference::kernel_mean(&z64, &q, 2, sigma2);
+            for k in 0..2 {
+                let sd = 0.5 * (dp[k] - dq[k]);
+                let from_h = 0.5 * sigma2 * grad[k];
+                assert!((from_h - sd).abs() <= 2e-3 * (1.0 + sd.abs()), "s2={sigma2} z={z:?} k={k}: {from_h} vs {sd}");
+            }
+        }
+    }
+}
