@@ -174,3 +174,59 @@ fn compare_prints_both_scenes_and_plots_them() {
     assert_eq!(&bytes[1..4], b"PNG");
     assert!(bytes.len() > 10_000, "a near-empty plot: {} bytes", bytes.len());
 }
+
+#[test]
+fn run_trains_a_generator_and_writes_its_parameters_samples_and_errors() {
+    let dir = temp_dir("gen");
+    let scene = dir.join("gen.ron");
+    std::fs::write(
+        &scene,
+        r#"(
+    name: "small linear generator",
+    seed: 2,
+    target: LinearGaussian(points: 300, dim: 6, latent: 3, data_seed: 1),
+    model: Linear(latent: 3, init_std: 0.1, learning_rate: 0.004),
+    method: Sd,
+    schedule: FromNearest(factor: 10.0),
+    steps: 20,
+    step_size: Fixed(eta: 1.0),
+    batch: Some(128),
+)"#,
+    )
+    .expect("write");
+    let (params, points, metrics) = (dir.join("p.json"), dir.join("s.csv"), dir.join("m.csv"));
+    let path = |p: &PathBuf| p.to_str().expect("utf-8").to_string();
+    let out = sdflow(&[
+        "run",
+        &path(&scene),
+        "--quiet",
+        "--params",
+        &path(&params),
+        "--points",
+        &path(&points),
+        "--samples",
+        "50",
+        "--metrics",
+        &path(&metrics),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for needle in ["Linear generator", "FromNearest: 10 x mean distance", "loss", "mu error", "BB^T error", "CFD"] {
+        assert!(stdout.contains(needle), "summary lacks {needle}: {stdout}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&params).expect("params")).expect("json");
+    assert_eq!(json["kind"], "Linear");
+    let matrix = json["matrix"].as_array().expect("matrix");
+    assert_eq!(matrix.len(), 6, "d rows");
+    assert!(matrix.iter().all(|r| r.as_array().is_some_and(|r| r.len() == 3)), "l numbers per row");
+    assert_eq!(json["offset"].as_array().map(Vec::len), Some(6));
+    assert_eq!(std::fs::read_to_string(&points).expect("points").lines().count(), 51, "a header and 50 samples");
+    let rows: Vec<String> = std::fs::read_to_string(&metrics).expect("metrics").lines().map(String::from).collect();
+    assert!(
+        rows[0].starts_with("step,sigma2,kernel_sigma2,eta,path,ms,loss,mu_rel_error,cov_rel_error,cfd"),
+        "{}",
+        rows[0]
+    );
+    assert_eq!(rows.len(), 21);
+}

@@ -328,3 +328,61 @@ fn every_preset_validates_and_runs_a_few_steps() {
         }
     }
 }
+
+#[test]
+fn matrix_product_kernel_means_match_the_f64_reference_in_high_dimensions() {
+    use sdflow::engine::kernel::gemm::{RowCentres, Tile, kernel_means};
+    // Centres spanning more than one centre tile (512) and queries more than
+    // one row tile (128); queries near the cloud and 1000 sigma away from it.
+    for dim in [10, 17, 50, 64] {
+        let mut rng = StdRng::seed_from_u64(dim as u64);
+        let cloud = datasets::gaussian(700, &vec![3.0; dim], 2.0, &mut rng);
+        let near = datasets::gaussian(150, &vec![3.5; dim], 2.5, &mut rng);
+        let far = datasets::gaussian(20, &vec![-400.0; dim], 2.0, &mut rng);
+        let centres = RowCentres::from_points(dim, cloud.as_slice());
+        let cf = to_f64(cloud.as_slice());
+        for sigma2 in [1e-6, 0.05, 1.0, 30.0, 1e6] {
+            for queries in [&near, &far] {
+                let mut means = vec![0.0f32; queries.as_slice().len()];
+                let mut logs = vec![0.0f64; queries.len()];
+                let mut tile = Tile::default();
+                let inv = inv_two_sigma2(sigma2);
+                kernel_means(KernelImpl::detect(), &centres, queries.as_slice(), inv, &mut tile, &mut means, &mut logs);
+                for (i, z) in queries.points().enumerate() {
+                    let (ref_log, ref_mean) = reference::kernel_mean(&to_f64(z), &cf, dim, sigma2);
+                    let scale = 1.0 + ref_mean.iter().map(|x| x.abs()).fold(0.0, f64::max);
+                    let mean = &means[i * dim..(i + 1) * dim];
+                    for (a, b) in mean.iter().zip(&ref_mean) {
+                        assert!((*a as f64 - b).abs() <= 2e-4 * scale, "d={dim} s2={sigma2} query {i}: {a} vs {b}");
+                    }
+                    assert!(
+                        (logs[i] - ref_log).abs() <= 1e-4 * (1.0 + ref_log.abs()),
+                        "d={dim} s2={sigma2}: {} vs {ref_log}",
+                        logs[i]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_matrix_product_path_runs_the_same_flow_as_the_direct_loop() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let target = datasets::linear_gaussian(600, 20, 5, &mut rng);
+    let source = datasets::gaussian(300, &[0.0; 20], 1.0, &mut rng);
+    let s = FlowSettings { schedule: Schedule::Constant { sigma2: 40.0 }, ..settings(Method::Sd, 20) };
+    let run = |gemm: bool| {
+        let mut sim = Simulation::new(s.clone(), target.clone(), source.clone(), 3);
+        sim.set_matrix_products(gemm);
+        let mut paths = Vec::new();
+        while let Some(r) = sim.step() {
+            paths.push(r.path.name());
+        }
+        (sim.moving().clone(), paths)
+    };
+    let ((gemm, gp), (direct, dp)) = (run(true), run(false));
+    assert!(gp.iter().all(|p| *p == "gemm") && dp.iter().all(|p| *p == "full"), "{gp:?} {dp:?}");
+    let worst = gemm.as_slice().iter().zip(direct.as_slice()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "paths differ by {worst}");
+}

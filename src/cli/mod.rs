@@ -4,8 +4,10 @@
 
 pub mod bench;
 pub mod compare;
+pub mod gan;
 pub mod plot;
 pub mod record;
+pub mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,6 +47,13 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Generator scenes: write the trained parameters to this JSON file.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<PathBuf>,
+    /// Generator scenes: samples for `--points` and the metrics (default: as
+    /// many as the target has points).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: Option<u64>,
 }
 
 /// Runs `f` in a rayon pool of `threads` threads, or the global pool.
@@ -83,6 +92,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if file.scene.model.is_some() {
+        return train::run(file, clouds, seed, args);
+    }
     let scene = &file.scene;
     for warning in scene.warnings() {
         eprintln!("warning: {warning}");
@@ -107,6 +119,7 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
         sim.moving().dim(),
         seed
     );
+    rec.gan.summary(scene.fixed_and_moving(clouds).1, sim.moving()).iter().for_each(|l| println!("{l}"));
     println!("CFD          {:.6} -> {:.6}", initial.cfd, last.cfd);
     println!("outliers     {:.2}% -> {:.2}%", 100.0 * initial.outlier_fraction, 100.0 * last.outlier_fraction);
     println!("mean error   {:.4} -> {:.4}", initial.mean_error, last.mean_error);

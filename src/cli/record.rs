@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::engine::divergence::{self, DivergenceProbe, Divergences, StepContext};
+use super::gan::GanColumns;
 use crate::engine::{Cloud, Method, MetricProbe, Metrics, Simulation, StepReport};
 
 /// Share of the flow's time metrics may take by default.
@@ -34,6 +35,8 @@ pub struct Recorder {
     every: Option<usize>,
     writer: Option<csv::Writer<std::fs::File>>,
     pub history: Vec<Record>,
+    /// The GAN view's columns (driver cosine, modes covered), when they apply.
+    pub gan: GanColumns,
 }
 
 impl Recorder {
@@ -54,12 +57,13 @@ impl Recorder {
                 let mut header = vec!["step", "sigma2", "kernel_sigma2", "eta", "path", "ms"];
                 header.extend(Metrics::NAMES);
                 header.extend(Divergences::NAMES);
+                header.extend(gan.names());
                 w.write_record(&header)?;
                 Some(w)
             }
             None => None,
         };
-        let mut recorder = Self { probe, divergences, cfd_frequencies, every, writer, history: Vec::new() };
+        let mut recorder = Self { probe, divergences, cfd_frequencies, every, writer, history: Vec::new(), gan };
         let sigma2 = sim.settings().schedule.sigma2(0, sim.settings().steps);
         recorder.evaluate(sim, sigma2, None);
         Ok(recorder)
@@ -80,6 +84,7 @@ impl Recorder {
     /// Returns whether it recorded.
     pub fn after_step(&mut self, sim: &Simulation, report: &StepReport, ms: f64) -> anyhow::Result<bool> {
         let every = self.every(report, sim);
+        self.gan.record(report.driver_cosine);
         let done = report.step + 1;
         if !(done.is_multiple_of(every) || sim.is_finished()) {
             return Ok(false);
@@ -96,6 +101,7 @@ impl Recorder {
             ];
             row.extend(record.metrics.values().iter().map(f64::to_string));
             row.extend(record.divergences.values().iter().map(f64::to_string));
+            row.extend(self.gan.values(sim.moving()));
             w.write_record(&row)?;
         }
         Ok(true)
@@ -166,8 +172,16 @@ pub fn run_headless(
     let started = Instant::now();
     let mut sim = scene.simulation(clouds, seed);
     let held_out = file.held_out(seed);
-    let mut recorder =
-        Recorder::new(&sim, held_out.as_ref(), seed, scene.cfd_frequencies, every.map(|k| k as usize), csv_path)?;
+    let gan = GanColumns::new(scene);
+    let mut recorder = Recorder::new(
+        &sim,
+        gan,
+        held_out.as_ref(),
+        seed,
+        scene.cfd_frequencies,
+        every.map(|k| k as usize),
+        csv_path,
+    )?;
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(scene.steps as u64) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta}]")?

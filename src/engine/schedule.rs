@@ -19,6 +19,11 @@ pub enum Schedule {
     Linear { sigma2_max: f64, sigma2_min: f64 },
     /// sigma^2 falls by a constant factor per step from sigma2_max to sigma2_min.
     Geometric { sigma2_max: f64, sigma2_min: f64 },
+    /// App. E.4: a constant sigma^2 = `factor` x the mean distance from the
+    /// initial moving cloud to its nearest target point ("10 times the
+    /// average distance ... sigma^2 > 700"), computed once at the start; see
+    /// [`Schedule::resolve`]. Unresolved, [`Schedule::sigma2`] gives `factor`.
+    FromNearest { factor: f64 },
 }
 
 impl Default for Schedule {
@@ -46,6 +51,7 @@ impl Schedule {
             Schedule::Constant { .. } => "Constant",
             Schedule::Linear { .. } => "Linear",
             Schedule::Geometric { .. } => "Geometric",
+            Schedule::FromNearest { .. } => "FromNearest",
         }
     }
 
@@ -61,6 +67,7 @@ impl Schedule {
         };
         match *self {
             Schedule::Constant { sigma2 } => positive("sigma2", sigma2).into_iter().collect(),
+            Schedule::FromNearest { factor } => positive("factor", factor).into_iter().collect(),
             Schedule::Cosine { sigma2_max, sigma2_min }
             | Schedule::Linear { sigma2_max, sigma2_min }
             | Schedule::Geometric { sigma2_max, sigma2_min } => {
@@ -76,6 +83,19 @@ impl Schedule {
         }
     }
 
+    /// `FromNearest` as the constant it stands for, given the mean distance
+    /// from the initial moving cloud to its nearest target point (computed
+    /// only for `FromNearest`); every other schedule unchanged.
+    pub fn resolve(self, mean_nearest_distance: impl FnOnce() -> f64) -> Schedule {
+        match self {
+            // Kept > 0 even if the clouds start on top of each other.
+            Schedule::FromNearest { factor } => {
+                Schedule::Constant { sigma2: (factor * mean_nearest_distance()).max(f64::MIN_POSITIVE) }
+            }
+            s => s,
+        }
+    }
+
     /// sigma^2 at `step` (0-based) of a run of `steps` steps. Steps past the end
     /// keep the last value. The endpoints are returned exactly.
     pub fn sigma2(&self, step: usize, steps: usize) -> f64 {
@@ -85,6 +105,7 @@ impl Schedule {
         let u = if last == 0 { 0.0 } else { step as f64 / last as f64 };
         match *self {
             Schedule::Constant { sigma2 } => sigma2,
+            Schedule::FromNearest { factor } => factor,
             Schedule::Cosine { sigma2_max, sigma2_min } => {
                 if step == last && last > 0 {
                     return sigma2_min;

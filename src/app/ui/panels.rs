@@ -137,7 +137,7 @@ fn scene_ui(
             ui.label(&file.scene.description);
         }
         ui.label(RichText::new(file.path.display().to_string()).weak().small());
-        if let Some(dim) = file.scene.target.dim().or(file.scene.source.dim())
+        if let Some(dim) = file.scene.target.dim().or(file.scene.source.as_ref().and_then(|s| s.dim()))
             && dim > 3
         {
             ui.colored_label(
@@ -180,7 +180,7 @@ fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene) {
 
 fn schedule_ui(ui: &mut egui::Ui, scene: &mut Scene, step: usize) {
     let (max, min) = match scene.schedule {
-        Schedule::Constant { sigma2 } => (sigma2, sigma2),
+        Schedule::Constant { sigma2 } | Schedule::FromNearest { factor: sigma2 } => (sigma2, sigma2),
         Schedule::Cosine { sigma2_max, sigma2_min }
         | Schedule::Linear { sigma2_max, sigma2_min }
         | Schedule::Geometric { sigma2_max, sigma2_min } => (sigma2_max, sigma2_min),
@@ -202,6 +202,9 @@ fn schedule_ui(ui: &mut egui::Ui, scene: &mut Scene, step: usize) {
     match &mut scene.schedule {
         Schedule::Constant { sigma2 } => {
             drag(ui, "sigma²", sigma2, 1e-6..=1e6);
+        }
+        Schedule::FromNearest { factor } => {
+            drag(ui, "factor × mean nearest distance", factor, 1e-6..=1e6);
         }
         Schedule::Cosine { sigma2_max, sigma2_min }
         | Schedule::Linear { sigma2_max, sigma2_min }
@@ -296,7 +299,7 @@ fn parameters_ui(ui: &mut egui::Ui, scene: &mut Scene, eta_now: Option<f64>) {
 
     // Batch.
     let moving_points = match scene.direction {
-        Direction::Forward => scene.source.points(),
+        Direction::Forward => scene.source.as_ref().and_then(|s| s.points()),
         Direction::Reverse => scene.target.points(),
     };
     ui.horizontal(|ui| {
@@ -322,7 +325,9 @@ fn parameters_ui(ui: &mut egui::Ui, scene: &mut Scene, eta_now: Option<f64>) {
     ui.separator();
     ui.label(RichText::new("Needs a restart:").weak());
     points_ui(ui, "target points", &mut scene.target);
-    points_ui(ui, "source points", &mut scene.source);
+    if let Some(source) = &mut scene.source {
+        points_ui(ui, "source points", source);
+    }
     ui.horizontal(|ui| {
         ui.label("seed");
         ui.add(egui::DragValue::new(&mut scene.seed).range(0..=u64::MAX).speed(1));

@@ -161,10 +161,37 @@ fn accumulate_avx2(
     avx2::accumulate(centres, range, z, inv_two_sigma2, acc, weighted)
 }
 
+/// Replaces each `v` of `row` by the shifted weight exp((shift - v) * inv)
+/// (<= 1 when `shift` is the row's minimum) and returns their sum. The
+/// matrix-product path's exponentials, on the same polynomial as the loops.
+pub(crate) fn shifted_weights(imp: KernelImpl, row: &mut [f32], shift: f32, inv_two_sigma2: f32) -> f32 {
+    match imp {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Avx2Fma` is only produced by `detect` after checking
+        // that this CPU supports AVX2 and FMA.
+        KernelImpl::Avx2Fma => unsafe { avx2::shifted_weights(row, shift, inv_two_sigma2) },
+        _ => {
+            let mut sums = [0.0f32; LANES];
+            let (chunks, rest) = row.as_chunks_mut::<LANES>();
+            for c in chunks {
+                for l in 0..LANES {
+                    c[l] = exp_nonpositive((shift - c[l]) * inv_two_sigma2);
+                    sums[l] += c[l];
+                }
+            }
+            for v in rest {
+                *v = exp_nonpositive((shift - *v) * inv_two_sigma2);
+                sums[0] += *v;
+            }
+            sums.iter().sum()
+        }
+    }
+}
+
 /// exp(x) for x <= 0 (Cephes' polynomial, ~2 ulp), exactly 0 below -87 where
 /// f32 would go subnormal. Branch-free so it vectorises.
 #[inline(always)]
-fn exp_nonpositive(x: f32) -> f32 {
+pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
     const LN2_HI: f32 = 0.693_359_4;
@@ -312,6 +339,29 @@ mod avx2 {
         let s = _mm_min_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_min_ss(s, _mm_movehdup_ps(s));
         _mm_cvtss_f32(s)
+    }
+
+    /// See [`super::shifted_weights`].
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn shifted_weights(row: &mut [f32], shift: f32, inv_two_sigma2: f32) -> f32 {
+        let (sh, inv) = (_mm256_set1_ps(shift), _mm256_set1_ps(inv_two_sigma2));
+        let mut sum = _mm256_setzero_ps();
+        let (chunks, rest) = row.as_chunks_mut::<LANES>();
+        for c in chunks {
+            // SAFETY: each chunk holds exactly 8 floats.
+            unsafe {
+                let v = _mm256_loadu_ps(c.as_ptr());
+                let w = exp_up_to_88(_mm256_mul_ps(_mm256_sub_ps(sh, v), inv));
+                _mm256_storeu_ps(c.as_mut_ptr(), w);
+                sum = _mm256_add_ps(sum, w);
+            }
+        }
+        let mut total = hsum(sum);
+        for v in rest {
+            *v = super::exp_nonpositive((shift - *v) * inv_two_sigma2);
+            total += *v;
+        }
+        total
     }
 
     /// Chunks summed in f32 lanes before flushing into f64 (512 centres):
