@@ -292,6 +292,15 @@ fn every_preset_validates_and_runs_a_few_steps() {
         let file = SceneFile::read(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(!file.scene.description.is_empty(), "{} needs a description", path.display());
         let clouds = file.clouds().unwrap_or_else(|e| panic!("{e}"));
+        if let Some(trainer) = file.scene.trainer(&clouds, file.scene.seed) {
+            let mut t = trainer.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            for _ in 0..3 {
+                let r = t.step().expect("a step");
+                assert!(r.loss.is_finite(), "{}", path.display());
+            }
+            assert!(t.samples(10).is_finite(), "{}", path.display());
+            continue;
+        }
         let mut sim = file.scene.simulation(&clouds, file.scene.seed);
         for _ in 0..3 {
             sim.step().expect("a step");
