@@ -28,8 +28,8 @@ use super::displace::{Displace, Source};
 use super::flow::{self, Bandwidth, CutOff, Method, StepSize};
 use super::kernel::cells::CellList;
 use super::kernel::fast::KernelImpl;
-use super::kernel::gemm::mean_nearest_distance;
 use super::kernel::{Centres, inv_two_sigma2};
+use super::neighbors::mean_nearest_distance;
 use super::schedule::Schedule;
 
 /// Everything that shapes the flow, apart from the clouds.
@@ -308,8 +308,7 @@ impl Simulation {
 
 /// Settings with a `FromNearest` schedule resolved against the starting clouds.
 fn resolve(settings: FlowSettings, fixed: &Cloud, start: &Cloud) -> FlowSettings {
-    let dim = fixed.dim();
-    let schedule = settings.schedule.resolve(|| mean_nearest_distance(dim, start.as_slice(), fixed.as_slice()));
+    let schedule = settings.schedule.resolve(|| mean_nearest_distance(start, fixed));
     FlowSettings { schedule, ..settings }
 }
 

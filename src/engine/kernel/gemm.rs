@@ -289,16 +289,3 @@ pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], exclude: Option<usi
         }
     }
 }
-
-/// Mean Euclidean distance from each row-major point of `from` to its nearest
-/// point of `to` (exact), e.g. for the `FromNearest` schedule.
-pub fn mean_nearest_distance(dim: usize, from: &[f32], to: &[f32]) -> f64 {
-    let centres = RowCentres::from_points(dim, to);
-    let n = from.len() / dim;
-    if n == 0 || centres.is_empty() {
-        return 0.0;
-    }
-    let mut d2 = vec![0.0f64; n];
-    nearest_sq_distances(&centres, from, None, &mut Tile::default(), &mut d2);
-    d2.iter().map(|v| v.sqrt()).sum::<f64>() / n as f64
-}
