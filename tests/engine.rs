@@ -316,6 +316,15 @@ fn every_preset_validates_and_runs_a_few_steps() {
         let file = SceneFile::read(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(!file.scene.description.is_empty(), "{} needs a description", path.display());
         let clouds = file.clouds().unwrap_or_else(|e| panic!("{e}"));
+        if let Some(trainer) = file.scene.trainer(&clouds, file.scene.seed) {
+            let mut t = trainer.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            for _ in 0..3 {
+                let r = t.step().expect("a step");
+                assert!(r.loss.is_finite(), "{}", path.display());
+            }
+            assert!(t.samples(10).is_finite(), "{}", path.display());
+            continue;
+        }
         let mut sim = file.scene.simulation(&clouds, file.scene.seed);
         for _ in 0..3 {
             sim.step().expect("a step");
@@ -385,4 +394,25 @@ fn the_matrix_product_path_runs_the_same_flow_as_the_direct_loop() {
     assert!(gp.iter().all(|p| *p == "gemm") && dp.iter().all(|p| *p == "full"), "{gp:?} {dp:?}");
     let worst = gemm.as_slice().iter().zip(direct.as_slice()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(worst < 1e-3, "paths differ by {worst}");
+}
+
+#[test]
+fn from_nearest_is_factor_times_the_mean_nearest_distance_at_the_start() {
+    // Moving points 5 and 1 away from their nearest fixed point: mean 3.
+    for dim_pad in [0usize, 10] {
+        let dim = 2 + dim_pad;
+        let pt = |x: f32, y: f32| {
+            let mut p = vec![0.0f32; dim];
+            (p[0], p[1]) = (x, y);
+            p
+        };
+        let fixed = Cloud::from_points(dim, &[pt(0.0, 0.0), pt(100.0, 0.0)]);
+        let moving = Cloud::from_points(dim, &[pt(3.0, 4.0), pt(100.0, 1.0)]);
+        let s = FlowSettings { schedule: Schedule::FromNearest { factor: 10.0 }, ..settings(Method::Sd, 5) };
+        let sim = Simulation::new(s, fixed, moving, 1);
+        match sim.settings().schedule {
+            Schedule::Constant { sigma2 } => assert!((sigma2 - 30.0).abs() < 1e-3, "d={dim}: {sigma2}"),
+            other => panic!("unresolved: {other:?}"),
+        }
+    }
 }

@@ -208,3 +208,18 @@ fn linear_gaussian_keeps_its_distribution_across_run_seeds() {
     assert_eq!(truth, LinearTruth::from_seed(5, 2, 0), "B and mu follow data_seed only");
     assert_ne!(truth, LinearTruth::from_seed(5, 2, 1));
 }
+
+#[test]
+fn a_trainer_can_move_to_a_worker_thread() {
+    fn is_send<T: Send>(_: &T) {}
+    let target = datasets::gaussian(50, &[0.0, 0.0], 1.0, &mut StdRng::seed_from_u64(1));
+    let model = Model::Linear { latent: 2, init_std: 0.1, learning_rate: 1e-3 };
+    let t = Trainer::new(&model, settings(5, 16, 1.0), target, 1).expect("trainer");
+    is_send(&t);
+    let handle = std::thread::spawn(move || {
+        let mut t = t;
+        while t.step().is_some() {}
+        t.step_index()
+    });
+    assert_eq!(handle.join().expect("worker"), 5);
+}

@@ -33,8 +33,8 @@ use super::discriminator::Discriminator;
 use super::displace::{Displace, Source};
 use super::flow::{self, Bandwidth, Method, StepSize};
 use super::kernel::fast::KernelImpl;
-use super::kernel::gemm::mean_nearest_distance;
 use super::kernel::{Centres, inv_two_sigma2};
+use super::neighbors::mean_nearest_distance;
 use super::nn::{Activation, Mlp, NnError, Optimizer, OptimizerState, Workspace};
 use super::schedule::Schedule;
 use super::simulation::{KernelPath, stream};
@@ -585,10 +585,8 @@ impl Trainer {
     /// App. E.4's `FromNearest`: one batch of the untrained generator's output
     /// against the whole target.
     fn resolve_schedule(&mut self) -> Schedule {
-        let (dim, batch) = (self.target.dim(), self.batch());
-        self.settings
-            .schedule
-            .resolve(|| mean_nearest_distance(dim, self.samples(batch).as_slice(), self.target.as_slice()))
+        let batch = self.batch();
+        self.settings.schedule.resolve(|| mean_nearest_distance(&self.samples(batch), &self.target))
     }
 
     pub fn settings(&self) -> &TrainSettings {

@@ -108,6 +108,14 @@ pub fn self_distances(tree: &KdTree, cloud: &Cloud) -> Vec<f64> {
     (0..cloud.len()).into_par_iter().map(|i| tree.nearest_d2(cloud.point(i), Some(i)).sqrt()).collect()
 }
 
+/// Mean distance from each point of `from` to its nearest point of `to`
+/// (the `FromNearest` schedule): a k-d tree in low dimensions, all pairs by
+/// matrix products from d = 8.
+pub fn mean_nearest_distance(from: &Cloud, to: &Cloud) -> f64 {
+    let d = nearest_distances(&KdTree::new(to), from);
+    d.iter().sum::<f64>() / d.len().max(1) as f64
+}
+
 /// In high dimensions a k-d tree visits nearly every point anyway: all
 /// pairs by matrix products are exact and much faster there. With
 /// `exclude_self`, `queries` are `points` and each skips itself.

@@ -32,8 +32,8 @@ use super::displace::{Displace, Source};
 use super::flow::{self, Bandwidth, CutOff, Method, Rho, StepSize};
 use super::kernel::cells::CellList;
 use super::kernel::fast::KernelImpl;
-use super::kernel::gemm::mean_nearest_distance;
 use super::kernel::{Centres, inv_two_sigma2};
+use super::neighbors::mean_nearest_distance;
 use super::rectified;
 use super::schedule::Schedule;
 
@@ -436,8 +436,7 @@ fn new_discriminator(driver: &Driver, dim: usize, seed: u64) -> Option<Discrimin
 
 /// Settings with a `FromNearest` schedule resolved against the starting clouds.
 fn resolve(settings: FlowSettings, fixed: &Cloud, start: &Cloud) -> FlowSettings {
-    let dim = fixed.dim();
-    let schedule = settings.schedule.resolve(|| mean_nearest_distance(dim, start.as_slice(), fixed.as_slice()));
+    let schedule = settings.schedule.resolve(|| mean_nearest_distance(start, fixed));
     FlowSettings { schedule, ..settings }
 }
 

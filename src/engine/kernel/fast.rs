@@ -161,29 +161,28 @@ fn accumulate_avx2(
     avx2::accumulate(centres, range, z, inv_two_sigma2, acc, weighted)
 }
 
-/// Replaces each `v` of `row` by the shifted weight exp((shift - v) * inv)
-/// (<= 1 when `shift` is the row's minimum) and returns their sum. The
-/// matrix-product path's exponentials, on the same polynomial as the loops.
-pub(crate) fn shifted_weights(imp: KernelImpl, row: &mut [f32], shift: f32, inv_two_sigma2: f32) -> f32 {
+/// Replaces each `v` of `row` by the shifted weight exp((shift_i - v_i) * inv)
+/// (<= 1 when `shift_i` is the minimum over its query's centres) and adds it
+/// to `sums[i]`: one centre against a run of queries, one query per lane.
+/// The matrix-product path's exponentials, on the same polynomial as the loops.
+pub(crate) fn shifted_weights_lanes(
+    imp: KernelImpl,
+    row: &mut [f32],
+    shift: &[f32],
+    inv_two_sigma2: f32,
+    sums: &mut [f32],
+) {
+    debug_assert!(shift.len() >= row.len() && sums.len() >= row.len());
     match imp {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Avx2Fma` is only produced by `detect` after checking
         // that this CPU supports AVX2 and FMA.
-        KernelImpl::Avx2Fma => unsafe { avx2::shifted_weights(row, shift, inv_two_sigma2) },
+        KernelImpl::Avx2Fma => unsafe { avx2::shifted_weights_lanes(row, shift, inv_two_sigma2, sums) },
         _ => {
-            let mut sums = [0.0f32; LANES];
-            let (chunks, rest) = row.as_chunks_mut::<LANES>();
-            for c in chunks {
-                for l in 0..LANES {
-                    c[l] = exp_nonpositive((shift - c[l]) * inv_two_sigma2);
-                    sums[l] += c[l];
-                }
+            for ((v, &s), sum) in row.iter_mut().zip(shift).zip(sums.iter_mut()) {
+                *v = exp_nonpositive((s - *v) * inv_two_sigma2);
+                *sum += *v;
             }
-            for v in rest {
-                *v = exp_nonpositive((shift - *v) * inv_two_sigma2);
-                sums[0] += *v;
-            }
-            sums.iter().sum()
         }
     }
 }
@@ -341,27 +340,29 @@ mod avx2 {
         _mm_cvtss_f32(s)
     }
 
-    /// See [`super::shifted_weights`].
+    /// See [`super::shifted_weights_lanes`].
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn shifted_weights(row: &mut [f32], shift: f32, inv_two_sigma2: f32) -> f32 {
-        let (sh, inv) = (_mm256_set1_ps(shift), _mm256_set1_ps(inv_two_sigma2));
-        let mut sum = _mm256_setzero_ps();
-        let (chunks, rest) = row.as_chunks_mut::<LANES>();
-        for c in chunks {
-            // SAFETY: each chunk holds exactly 8 floats.
+    pub(super) fn shifted_weights_lanes(row: &mut [f32], shift: &[f32], inv_two_sigma2: f32, sums: &mut [f32]) {
+        let inv = _mm256_set1_ps(inv_two_sigma2);
+        let n = row.len();
+        let whole = n - n % LANES;
+        let mut i = 0;
+        while i < whole {
+            // SAFETY: i + 8 <= n <= the lengths of `row`, `shift` and `sums`.
             unsafe {
-                let v = _mm256_loadu_ps(c.as_ptr());
-                let w = exp_up_to_88(_mm256_mul_ps(_mm256_sub_ps(sh, v), inv));
-                _mm256_storeu_ps(c.as_mut_ptr(), w);
-                sum = _mm256_add_ps(sum, w);
+                let v = _mm256_loadu_ps(row.as_ptr().add(i));
+                let s = _mm256_loadu_ps(shift.as_ptr().add(i));
+                let w = exp_up_to_88(_mm256_mul_ps(_mm256_sub_ps(s, v), inv));
+                _mm256_storeu_ps(row.as_mut_ptr().add(i), w);
+                let acc = _mm256_loadu_ps(sums.as_ptr().add(i));
+                _mm256_storeu_ps(sums.as_mut_ptr().add(i), _mm256_add_ps(acc, w));
             }
+            i += LANES;
         }
-        let mut total = hsum(sum);
-        for v in rest {
-            *v = super::exp_nonpositive((shift - *v) * inv_two_sigma2);
-            total += *v;
+        for i in whole..n {
+            row[i] = super::exp_nonpositive((shift[i] - row[i]) * inv_two_sigma2);
+            sums[i] += row[i];
         }
-        total
     }
 
     /// Chunks summed in f32 lanes before flushing into f64 (512 centres):
