@@ -294,7 +294,7 @@ fn the_cli_writes_driver_cosine_and_modes_covered() {
     }
     assert!(stdout.contains("of 25 covered") && stdout.contains("cosine w/ SD"), "{stdout}");
     // A kernel-driven particle flow toward the grid: modes only.
-    let (_, header, rows) = run_with_metrics("scenes/grid25.ron", &["--steps", "3"]);
+    let (_, header, rows) = run_with_metrics("scenes/grid25.ron", &["--steps", "3", "--metrics-every", "1"]);
     assert!(column(&header, "driver_cosine").is_none() && column(&header, "modes_covered").is_some());
     assert_eq!(rows.len(), 3);
     // A discriminator-driven particle flow toward the mystery: cosine only.

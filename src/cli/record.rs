@@ -43,6 +43,7 @@ impl Recorder {
     /// Probes for `sim`'s fixed cloud; `held_out` is a second sample of it.
     pub fn new(
         sim: &Simulation,
+        gan: GanColumns,
         held_out: Option<&Cloud>,
         seed: u64,
         cfd_frequencies: usize,

@@ -68,7 +68,7 @@ pub fn run(file: &SceneFile, clouds: &Clouds, seed: u64, args: &RunArgs) -> anyh
         last_report = Some(report);
         gan.record(report.driver_cosine);
         let done = report.step + 1;
-        let evaluate = (done as u64).is_multiple_of(args.metrics_every) || trainer.is_finished();
+        let evaluate = (done as u64).is_multiple_of(args.metrics_every.unwrap_or(1)) || trainer.is_finished();
         let mut samples = None;
         if evaluate && (writer.is_some() || trainer.is_finished()) {
             let s = trainer.samples(n_samples);

@@ -63,10 +63,10 @@ impl Scene {
         let mut out = Vec::new();
         if self.method == Method::RectifiedFlow {
             let moving = match self.direction {
-                Direction::Forward => &self.source,
-                Direction::Reverse => &self.target,
+                Direction::Forward => self.source.as_ref(),
+                Direction::Reverse => Some(&self.target),
             };
-            if !is_standard_normal(moving) {
+            if !moving.is_some_and(is_standard_normal) {
                 out.push(
                     "RectifiedFlow assumes the moving cloud is X0 ~ N(0, I) (Gaussian(mean: [0, ..], std: 1.0)); with this one it still runs, but the velocity is not the ideal flow of its interpolation".into(),
                 );
@@ -93,7 +93,7 @@ impl SceneFile {
     pub fn held_out(&self, seed: u64) -> Option<Cloud> {
         let data = match self.scene.direction {
             Direction::Forward => &self.scene.target,
-            Direction::Reverse => &self.scene.source,
+            Direction::Reverse => self.scene.source.as_ref()?,
         };
         if matches!(data, Dataset::Csv { .. }) {
             return None;
@@ -105,7 +105,7 @@ impl SceneFile {
 
 fn schedule_falls(schedule: &Schedule) -> bool {
     match *schedule {
-        Schedule::Constant { .. } => false,
+        Schedule::Constant { .. } | Schedule::FromNearest { .. } => false,
         Schedule::Cosine { sigma2_max, sigma2_min }
         | Schedule::Linear { sigma2_max, sigma2_min }
         | Schedule::Geometric { sigma2_max, sigma2_min } => sigma2_min < sigma2_max,
