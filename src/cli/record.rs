@@ -9,8 +9,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::engine::divergence::{self, DivergenceProbe, Divergences, StepContext};
 use super::gan::GanColumns;
+use crate::engine::divergence::{self, DivergenceProbe, Divergences, StepContext};
 use crate::engine::{Cloud, Method, MetricProbe, Metrics, Simulation, StepReport};
 
 /// Share of the flow's time metrics may take by default.
@@ -174,15 +174,8 @@ pub fn run_headless(
     let mut sim = scene.simulation(clouds, seed);
     let held_out = file.held_out(seed);
     let gan = GanColumns::new(scene);
-    let mut recorder = Recorder::new(
-        &sim,
-        gan,
-        held_out.as_ref(),
-        seed,
-        scene.cfd_frequencies,
-        every.map(|k| k as usize),
-        csv_path,
-    )?;
+    let mut recorder =
+        Recorder::new(&sim, gan, held_out.as_ref(), seed, scene.cfd_frequencies, every.map(|k| k as usize), csv_path)?;
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(scene.steps as u64) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta}]")?
