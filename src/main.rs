@@ -39,6 +39,8 @@ enum Command {
     },
     /// Measure step times and kernel throughput.
     Bench(cli::bench::BenchArgs),
+    /// Run two scenes headless and print their final metrics side by side.
+    Compare(cli::compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Some(Command::Run(run)) => cli::run(&run),
         Some(Command::Validate { scenes }) => cli::validate(&scenes),
         Some(Command::Bench(bench)) => cli::bench::bench(&bench),
+        Some(Command::Compare(compare)) => cli::compare::compare(&compare),
         None => open_app(args.scene, args.screenshot, args.after),
     };
     match result {

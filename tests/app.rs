@@ -233,7 +233,7 @@ fn reset_and_restart() {
     assert_eq!(app.world().resource::<MovingPositions>().positions, start);
 
     // Points need a restart: the draft says so until Restart is pressed.
-    app.world_mut().resource_mut::<Draft>().scene.as_mut().expect("draft").source.set_points(40);
+    app.world_mut().resource_mut::<Draft>().scene.as_mut().expect("draft").source.as_mut().expect("a source").set_points(40);
     app.update();
     assert!(app.world().resource::<Draft>().needs_restart(app.world().resource::<ActiveScene>()));
     app.world_mut().write_message(SceneRequest::Restart { new_seed: false });

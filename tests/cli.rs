@@ -36,16 +36,22 @@ fn run_writes_a_summary_metrics_and_points() {
         metrics.to_str().expect("utf-8"),
         "--points",
         points.to_str().expect("utf-8"),
+        "--metrics-every",
+        "1",
         "--quiet",
     ]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    for needle in ["CFD", "outliers", "ms per step", "total time", "seed 3"] {
+    for needle in ["CFD", "outliers", "ms per step", "total time", "seed 3", "kl_qp", "non-finite   0"] {
         assert!(stdout.contains(needle), "summary lacks {needle}: {stdout}");
     }
     let rows: Vec<String> = std::fs::read_to_string(&metrics).expect("metrics").lines().map(String::from).collect();
     assert!(rows[0].starts_with("step,sigma2,"), "{}", rows[0]);
     assert!(rows[0].contains("cfd") && rows[0].contains("outlier_fraction"));
+    let header: Vec<&str> = rows[0].split(',').collect();
+    for name in sdflow::engine::Divergences::NAMES {
+        assert!(header.contains(&name), "no column {name}: {}", rows[0]);
+    }
     assert_eq!(rows.len(), 21, "a header and one row per step");
     assert!(rows[1].starts_with("1,4,"), "first step uses sigma2_max: {}", rows[1]);
     assert!(rows[20].starts_with("20,0.5,"), "last step uses sigma2_min: {}", rows[20]);
@@ -184,4 +190,104 @@ fn a_closed_pipe_ends_quietly() {
         // Ended by SIGPIPE as Unix tools are, or finished before noticing.
         assert!(out.status.success() || out.status.signal() == Some(13), "{:?}", out.status);
     }
+}
+
+#[test]
+fn the_default_cadence_thins_metrics_and_keeps_the_last_step() {
+    let dir = temp_dir("cadence");
+    let metrics = dir.join("m.csv");
+    let out = sdflow(&[
+        "run",
+        "scenes/mystery_offset.ron",
+        "--steps",
+        "40",
+        "--metrics",
+        metrics.to_str().expect("utf-8"),
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<String> = std::fs::read_to_string(&metrics).expect("metrics").lines().map(String::from).collect();
+    assert!(rows.len() < 21, "metrics every step by default: {} rows", rows.len());
+    assert!(rows.last().expect("a row").starts_with("40,0.5,"), "the last step is always recorded");
+}
+
+#[test]
+fn compare_prints_both_scenes_and_plots_them() {
+    let dir = temp_dir("compare");
+    let png = dir.join("c.png");
+    let out = sdflow(&[
+        "compare",
+        "scenes/mystery_offset.ron",
+        "scenes/mystery_offset_mmd.ron",
+        "--steps",
+        "30",
+        "--plot",
+        png.to_str().expect("utf-8"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let header = stdout.lines().next().expect("a header");
+    assert!(header.contains("Mystery from an offset Gaussian") && header.contains("MMD flow"), "{header}");
+    for name in ["cfd", "kl_qp", "memorization", "sw2"] {
+        assert!(stdout.lines().any(|l| l.starts_with(name)), "no row {name}: {stdout}");
+    }
+    let bytes = std::fs::read(&png).expect("the plot");
+    assert_eq!(&bytes[1..4], b"PNG");
+    assert!(bytes.len() > 10_000, "a near-empty plot: {} bytes", bytes.len());
+}
+
+#[test]
+fn run_trains_a_generator_and_writes_its_parameters_samples_and_errors() {
+    let dir = temp_dir("gen");
+    let scene = dir.join("gen.ron");
+    std::fs::write(
+        &scene,
+        r#"(
+    name: "small linear generator",
+    seed: 2,
+    target: LinearGaussian(points: 300, dim: 6, latent: 3, data_seed: 1),
+    model: Linear(latent: 3, init_std: 0.1, learning_rate: 0.004),
+    method: Sd,
+    schedule: FromNearest(factor: 10.0),
+    steps: 20,
+    step_size: Fixed(eta: 1.0),
+    batch: Some(128),
+)"#,
+    )
+    .expect("write");
+    let (params, points, metrics) = (dir.join("p.json"), dir.join("s.csv"), dir.join("m.csv"));
+    let path = |p: &PathBuf| p.to_str().expect("utf-8").to_string();
+    let out = sdflow(&[
+        "run",
+        &path(&scene),
+        "--quiet",
+        "--params",
+        &path(&params),
+        "--points",
+        &path(&points),
+        "--samples",
+        "50",
+        "--metrics",
+        &path(&metrics),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for needle in ["Linear generator", "FromNearest: 10 x mean distance", "loss", "mu error", "BB^T error", "CFD"] {
+        assert!(stdout.contains(needle), "summary lacks {needle}: {stdout}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&params).expect("params")).expect("json");
+    assert_eq!(json["kind"], "Linear");
+    let matrix = json["matrix"].as_array().expect("matrix");
+    assert_eq!(matrix.len(), 6, "d rows");
+    assert!(matrix.iter().all(|r| r.as_array().is_some_and(|r| r.len() == 3)), "l numbers per row");
+    assert_eq!(json["offset"].as_array().map(Vec::len), Some(6));
+    assert_eq!(std::fs::read_to_string(&points).expect("points").lines().count(), 51, "a header and 50 samples");
+    let rows: Vec<String> = std::fs::read_to_string(&metrics).expect("metrics").lines().map(String::from).collect();
+    assert!(
+        rows[0].starts_with("step,sigma2,kernel_sigma2,eta,path,ms,loss,mu_rel_error,cov_rel_error,cfd"),
+        "{}",
+        rows[0]
+    );
+    assert_eq!(rows.len(), 21);
 }

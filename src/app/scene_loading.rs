@@ -87,7 +87,7 @@ impl Draft {
                 d.direction != a.direction
                     || d.seed != active.seed
                     || d.target.points() != a.target.points()
-                    || d.source.points() != a.source.points()
+                    || d.source.as_ref().and_then(|s| s.points()) != a.source.as_ref().and_then(|s| s.points())
             }
             _ => false,
         }

@@ -13,7 +13,11 @@ use rand::rngs::StdRng;
 use serde::Serialize;
 
 use crate::engine::kernel::fast::KernelImpl;
-use crate::engine::{CutOff, FlowSettings, Method, Schedule, Simulation, StepSize, datasets};
+use crate::engine::nn::Activation;
+use crate::engine::{
+    Bandwidth, CutOff, Driver, FlowSettings, GanLoss, Method, Model, Schedule, Simulation, StepSize, TrainSettings,
+    Trainer, datasets,
+};
 
 /// Measured on this project's 2-core x86-64 machine: a vectorised f32
 /// kernel reaches about 1.8 G kernel evaluations per second per core.
@@ -49,6 +53,12 @@ struct Case {
     batch: Option<usize>,
     cutoff: CutOff,
     sigma2: f64,
+    /// Moving points (the target has `points`).
+    moving: Option<usize>,
+    /// Allow the matrix-product path (d >= 8).
+    gemm: bool,
+    /// Driven by a trained discriminator ([`discriminator_driver`]) instead of the kernel sums.
+    discriminator: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,6 +100,9 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
         batch: None,
         cutoff: CutOff::Off,
         sigma2: 1.0,
+        moving: None,
+        gemm: true,
+        discriminator: false,
     };
     let big = Case {
         method: Method::Sd,
@@ -99,15 +112,28 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
         batch: None,
         cutoff: CutOff::Auto,
         sigma2: 0.05,
+        moving: None,
+        gemm: true,
+        discriminator: false,
     };
+    // Fig. 6's step: 1024 of 10,000 points in 50-D, 1024 x 2048 kernels.
+    let fig6 = Case { points: 10_000, moving: Some(10_000), batch: Some(1024), ..base(Method::Sd, 50, 10_000) };
     if quick {
         return vec![
             base(Method::Sd, 3, 1024),
             base(Method::Mmd, 3, 1024),
             base(Method::Sd, 2, 4096),
             base(Method::Sd, 3, 4096),
+            Case { gemm: false, ..base(Method::Sd, 4, 1024) },
+            Case { gemm: false, ..base(Method::Sd, 8, 1024) },
+            base(Method::Sd, 8, 1024),
+            Case { gemm: false, ..base(Method::Sd, 16, 1024) },
+            base(Method::Sd, 16, 1024),
             base(Method::Sd, 50, 1024),
+            Case { gemm: false, ..base(Method::Sd, 50, 1024) },
+            fig6,
             Case { batch: Some(128), ..base(Method::Sd, 3, 4096) },
+            Case { discriminator: true, ..base(Method::Sd, 3, 1024) },
             Case { points: 20_000, ..big.clone() },
             Case { points: 20_000, data: Data::SwissToMystery, ..big },
         ];
@@ -120,7 +146,18 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
             }
         }
     }
+    // Where the matrix products start to pay (MIN_DIM), and 50-D without them.
+    for dim in [8, 16, 50] {
+        out.push(Case { gemm: false, ..base(Method::Sd, dim, 1024) });
+        if dim < 50 {
+            out.push(base(Method::Sd, dim, 1024));
+        }
+    }
+    out.push(fig6);
     out.push(Case { batch: Some(128), ..base(Method::Sd, 3, 16384) });
+    for dim in [2, 3] {
+        out.push(Case { discriminator: true, ..base(Method::Sd, dim, 1024) });
+    }
     out.push(big.clone());
     out.push(Case { data: Data::SwissToMystery, ..big.clone() });
     // The end of the presets' schedule (sigma^2 = 0.5) on 16k points: the
@@ -137,7 +174,7 @@ fn simulation(case: &Case) -> Simulation {
     let (fixed, moving) = match case.data {
         Data::Gaussians => (
             datasets::gaussian(case.points, &vec![0.0; case.dim], 1.0, &mut rng),
-            datasets::gaussian(case.points, &vec![1.0; case.dim], 1.0, &mut rng),
+            datasets::gaussian(case.moving.unwrap_or(case.points), &vec![1.0; case.dim], 1.0, &mut rng),
         ),
         Data::SwissToMystery => {
             (datasets::mystery(case.points, 0.25, &mut rng), datasets::swiss_roll(case.points, 3, 0.15, &mut rng))
@@ -153,9 +190,26 @@ fn simulation(case: &Case) -> Simulation {
         step_size: StepSize::Fixed { eta: 0.1 },
         batch: case.batch,
         cutoff: case.cutoff,
+        driver: if case.discriminator { discriminator_driver() } else { Driver::Kernel },
         ..FlowSettings::default()
     };
-    Simulation::new(settings, fixed, moving, 1)
+    let mut sim = Simulation::new(settings, fixed, moving, 1);
+    sim.set_matrix_products(case.gemm);
+    sim
+}
+
+/// The discriminator of the mystery_offset_disc presets: 64-64 Silu MLP, 5
+/// Adam updates of 256 + 256 noisy samples per step. Its step also takes the
+/// kernel SD sums, for the driver cosine.
+fn discriminator_driver() -> Driver {
+    Driver::Discriminator {
+        hidden: vec![64, 64],
+        learning_rate: 1e-3,
+        updates_per_step: 5,
+        loss: GanLoss::Alt,
+        activation: Activation::Silu,
+        minibatch: 256,
+    }
 }
 
 /// `sdflow bench`.
@@ -191,14 +245,14 @@ fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         let median = times[times.len() / 2];
         let rate = report.kernel_evaluations as f64 / median;
         let row = Row {
-            method: case.method.name(),
+            method: if case.discriminator { "Sd+disc" } else { case.method.name() },
             data: match case.data {
                 Data::Gaussians => "gaussians",
                 Data::SwissToMystery => "swiss->mystery",
                 Data::SwissToSwiss => "swiss->swiss",
             },
             dim: case.dim,
-            moving: case.points,
+            moving: case.moving.unwrap_or(case.points),
             target: case.points,
             batch: case.batch,
             sigma2: case.sigma2,
@@ -209,24 +263,73 @@ fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             simd,
             ratio_to_limit: rate / (LIMIT_PER_CORE * threads as f64),
         };
-        if args.json {
-            println!("{}", serde_json::to_string(&row)?);
-        } else {
-            println!(
-                "{:<7} {:<15} {:>4} {:>8} {:>8} {:>6} {:>6} {:>8} {:>11.3} {:>12.3} {:>7.2}",
-                row.method,
-                row.data,
-                row.dim,
-                row.moving,
-                row.target,
-                row.batch.map_or("-".to_string(), |b| b.to_string()),
-                row.sigma2,
-                row.path,
-                row.ms_per_step,
-                row.kernel_evals_per_s / 1e9,
-                row.ratio_to_limit
-            );
-        }
+        print_row(args, &row)?;
     }
+    generator_row(args, threads, simd)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One step of Algorithm 2 with Fig. 6's settings: a linear generator
+/// (latent 25) in 50-D, batch 1024 of 10,000 target points, sigma^2 = 700.
+fn generator_row(args: &BenchArgs, threads: usize, simd: &'static str) -> anyhow::Result<()> {
+    let target = datasets::LinearTruth::from_seed(50, 25, 6).sample(10_000, &mut StdRng::seed_from_u64(1));
+    let model = Model::Linear { latent: 25, init_std: 0.1, learning_rate: 1e-3 };
+    let settings = TrainSettings {
+        method: Method::Sd,
+        schedule: Schedule::Constant { sigma2: 700.0 },
+        steps: usize::MAX,
+        step_size: StepSize::Fixed { eta: 1.0 },
+        batch: Some(1024),
+        bandwidth: Bandwidth::Tied,
+        regression_steps: 1,
+    };
+    let mut trainer = Trainer::new(&model, settings, target, 1)?;
+    let mut report = trainer.step().ok_or_else(|| anyhow::anyhow!("no step"))?;
+    let mut times = Vec::with_capacity(args.repeats as usize);
+    for _ in 0..args.repeats {
+        let t = Instant::now();
+        report = trainer.step().ok_or_else(|| anyhow::anyhow!("no step"))?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let rate = report.kernel_evaluations as f64 / median;
+    let row = Row {
+        method: "Sd",
+        data: "generator",
+        dim: 50,
+        moving: report.batch,
+        target: 10_000,
+        batch: Some(report.batch),
+        sigma2: report.sigma2,
+        path: report.path.name(),
+        ms_per_step: median * 1e3,
+        kernel_evals_per_s: rate,
+        threads,
+        simd,
+        ratio_to_limit: rate / (LIMIT_PER_CORE * threads as f64),
+    };
+    print_row(args, &row)
+}
+
+fn print_row(args: &BenchArgs, row: &Row) -> anyhow::Result<()> {
+    if args.json {
+        println!("{}", serde_json::to_string(row)?);
+    } else {
+        println!(
+            "{:<7} {:<15} {:>4} {:>8} {:>8} {:>6} {:>6} {:>8} {:>11.3} {:>12.3} {:>7.2}",
+            row.method,
+            row.data,
+            row.dim,
+            row.moving,
+            row.target,
+            row.batch.map_or("-".to_string(), |b| b.to_string()),
+            row.sigma2,
+            row.path,
+            row.ms_per_step,
+            row.kernel_evals_per_s / 1e9,
+            row.ratio_to_limit
+        );
+    }
+    Ok(())
 }

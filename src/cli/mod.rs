@@ -3,15 +3,18 @@
 //! Library errors are typed; here at the edge they become anyhow messages.
 
 pub mod bench;
+pub mod compare;
+pub mod gan;
+pub mod plot;
+pub mod record;
+pub mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::engine::{Cloud, MetricProbe, Metrics};
+use crate::engine::{Cloud, Divergences};
 use crate::scene::SceneFile;
 
 /// Options of `sdflow run`.
@@ -32,14 +35,25 @@ pub struct RunArgs {
     #[arg(long, value_name = "CSV")]
     pub points: Option<PathBuf>,
     /// Evaluate metrics every K steps (1 = every step; the last step always).
-    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
-    pub metrics_every: u64,
+    /// Default: often enough to stay under 10 % of the flow's time.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub metrics_every: Option<u64>,
+    /// Plot the metric and divergence curves to this PNG.
+    #[arg(long, value_name = "PNG")]
+    pub plot: Option<PathBuf>,
     /// Worker threads (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub threads: Option<u64>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Generator scenes: write the trained parameters to this JSON file.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<PathBuf>,
+    /// Generator scenes: samples for `--points` and the metrics (default: as
+    /// many as the target has points).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: Option<u64>,
 }
 
 /// Runs `f` in a rayon pool of `threads` threads, or the global pool.
@@ -78,67 +92,22 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if file.scene.model.is_some() {
+        return train::run(file, clouds, seed, args);
+    }
     let scene = &file.scene;
-    let mut sim = scene.simulation(clouds, seed);
-    let probe = MetricProbe::new(sim.fixed(), seed, scene.cfd_frequencies);
-    let (initial, _) = probe.evaluate(sim.moving());
-
-    let mut writer = match &args.metrics {
-        Some(path) => {
-            let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
-            let mut header = vec!["step", "sigma2", "kernel_sigma2", "eta", "path", "ms"];
-            header.extend(Metrics::NAMES);
-            w.write_record(&header)?;
-            Some(w)
-        }
-        None => None,
-    };
-
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(scene.steps as u64) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta}]")?
-            .progress_chars("=> "),
-    );
-    let started = Instant::now();
-    let mut step_seconds = 0.0;
-    let mut last = initial.clone();
-    let mut paths = [0usize; 2];
-    while let Some(report) = {
-        let t = Instant::now();
-        let r = sim.step();
-        step_seconds += t.elapsed().as_secs_f64();
-        r
-    } {
-        let ms = 0.0f64.max(step_seconds * 1e3 / (report.step + 1) as f64);
-        paths[matches!(report.path, crate::engine::KernelPath::CutOff { .. }) as usize] += 1;
-        let done = report.step + 1;
-        let evaluate = (done as u64).is_multiple_of(args.metrics_every) || sim.is_finished();
-        if evaluate {
-            last = probe.evaluate(sim.moving()).0;
-            bar.set_message(format!("CFD {:.4}  sigma2 {:.3}", last.cfd, report.sigma2));
-        }
-        if let Some(w) = writer.as_mut().filter(|_| evaluate) {
-            let mut row = vec![
-                done.to_string(),
-                report.sigma2.to_string(),
-                report.kernel_sigma2.to_string(),
-                report.eta.to_string(),
-                report.path.name().to_string(),
-                format!("{ms:.4}"),
-            ];
-            row.extend(last.values().iter().map(f64::to_string));
-            w.write_record(&row)?;
-        }
-        bar.inc(1);
+    for warning in scene.warnings() {
+        eprintln!("warning: {warning}");
     }
-    bar.finish_and_clear();
-    if let Some(mut w) = writer {
-        w.flush()?;
-    }
+    let outcome = record::run_headless(file, clouds, seed, args.metrics_every, args.metrics.as_deref(), args.quiet)?;
+    let (sim, rec) = (&outcome.sim, &outcome.recorder);
     if let Some(path) = &args.points {
         write_points(path, sim.moving())?;
     }
-    let total = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.plot {
+        plot::plot_runs(path, &[(scene.name.as_str(), &rec.history)])?;
+    }
+    let (initial, last) = (&rec.first().metrics, &rec.last().metrics);
     let steps = sim.step_index().max(1);
     println!("scene        {} ({})", scene.name, file.path.display());
     println!(
@@ -150,18 +119,25 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
         sim.moving().dim(),
         seed
     );
+    rec.gan.summary(scene.fixed_and_moving(clouds).1, sim.moving()).iter().for_each(|l| println!("{l}"));
     println!("CFD          {:.6} -> {:.6}", initial.cfd, last.cfd);
     println!("outliers     {:.2}% -> {:.2}%", 100.0 * initial.outlier_fraction, 100.0 * last.outlier_fraction);
     println!("mean error   {:.4} -> {:.4}", initial.mean_error, last.mean_error);
     println!("cov error    {:.4} -> {:.4}", initial.cov_error, last.cov_error);
+    let (d0, d1) = (rec.first().divergences.values(), rec.last().divergences.values());
+    for (k, name) in Divergences::NAMES.iter().enumerate() {
+        println!("{name:<18} {:.6} -> {:.6}", d0[k], d1[k]);
+    }
     println!(
         "steps        {} ({} full, {} cut-off), {:.3} ms per step",
         sim.step_index(),
-        paths[0],
-        paths[1],
-        step_seconds * 1e3 / steps as f64
+        outcome.paths[0],
+        outcome.paths[1],
+        outcome.step_seconds * 1e3 / steps as f64
     );
-    println!("total time   {:.3} s (metrics included)", total);
+    println!("metrics      {} evaluations, every {} steps", rec.history.len(), outcome.every);
+    println!("non-finite   {} updates dropped", sim.non_finite());
+    println!("total time   {:.3} s (metrics included)", outcome.total_seconds);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -182,14 +158,19 @@ pub fn validate(scenes: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for path in scenes {
         match SceneFile::read(path).and_then(|f| f.clouds().map(|c| (f, c))) {
-            Ok((f, c)) => println!(
-                "ok    {}: {} ({} target, {} source points, {}-D)",
-                path.display(),
-                f.scene.name,
-                c.target.len(),
-                c.source.len(),
-                c.target.dim()
-            ),
+            Ok((f, c)) => {
+                println!(
+                    "ok    {}: {} ({} target, {} source points, {}-D)",
+                    path.display(),
+                    f.scene.name,
+                    c.target.len(),
+                    c.source.len(),
+                    c.target.dim()
+                );
+                for warning in f.scene.warnings() {
+                    println!("      warning: {warning}");
+                }
+            }
             Err(e) => {
                 failed += 1;
                 eprintln!("{e}");

@@ -44,13 +44,17 @@ pub enum Dataset {
     /// An isotropic Gaussian; the dimension is the length of `mean`.
     Gaussian { points: usize, mean: Vec<f64>, std: f64 },
     /// App. E.4: x = B xi + mu in R^dim, xi ~ N(0, I_latent), B with entries
-    /// N(0, 0.25) (variance), mu with entries N(10, 1), all drawn from the seed.
+    /// N(0, 0.25) (variance), mu with entries N(10, 1). B and mu come from
+    /// `data_seed`, so the run's seed changes the sample, not the distribution
+    /// (see [`LinearTruth`]).
     LinearGaussian {
         points: usize,
         #[serde(default = "fifty")]
         dim: usize,
         #[serde(default = "twenty_five")]
         latent: usize,
+        #[serde(default)]
+        data_seed: u64,
     },
     /// Points on a circle of `radius` in 2-D with Gaussian jitter `std`.
     Ring {
@@ -200,6 +204,16 @@ impl Dataset {
         out
     }
 
+    /// The true B and mu of a `LinearGaussian` data set (None for the others).
+    pub fn linear_truth(&self) -> Option<LinearTruth> {
+        match *self {
+            Dataset::LinearGaussian { dim, latent, data_seed, .. } => {
+                Some(LinearTruth::from_seed(dim, latent, data_seed))
+            }
+            _ => None,
+        }
+    }
+
     /// Generates the cloud. CSV data sets are read by the scene loader, which
     /// knows the scene's folder; here they yield None.
     pub fn generate(&self, rng: &mut StdRng) -> Option<Cloud> {
@@ -208,7 +222,9 @@ impl Dataset {
             Dataset::Mystery { points, std } => mystery(*points, *std, rng),
             Dataset::Grid25 { points, std } => grid25(*points, *std, rng),
             Dataset::Gaussian { points, mean, std } => gaussian(*points, mean, *std, rng),
-            Dataset::LinearGaussian { points, dim, latent } => linear_gaussian(*points, *dim, *latent, rng),
+            Dataset::LinearGaussian { points, dim, latent, data_seed } => {
+                LinearTruth::from_seed(*dim, *latent, *data_seed).sample(*points, rng)
+            }
             Dataset::Ring { points, radius, std } => ring(*points, *radius, *std, rng),
             Dataset::TwoMoons { points, noise } => two_moons(*points, *noise, rng),
             Dataset::Csv { .. } => return None,
@@ -286,23 +302,71 @@ pub fn gaussian(points: usize, mean: &[f64], std: f64, rng: &mut StdRng) -> Clou
     Cloud::new(mean.len(), data)
 }
 
-/// App. E.4: x = B xi + mu with B (dim x latent) entries N(0, 0.25) and mu
-/// entries N(10, 1), both drawn first from `rng`, then xi ~ N(0, I) per point.
-pub fn linear_gaussian(points: usize, dim: usize, latent: usize, rng: &mut StdRng) -> Cloud {
-    // Variance 0.25: standard deviation 0.5.
-    let b: Vec<f64> = (0..dim * latent).map(|_| 0.5 * normal(rng)).collect();
-    let mu: Vec<f64> = (0..dim).map(|_| 10.0 + normal(rng)).collect();
-    let mut xi = vec![0.0; latent];
-    let mut data = Vec::with_capacity(points * dim);
-    for _ in 0..points {
-        xi.iter_mut().for_each(|x| *x = normal(rng));
-        for r in 0..dim {
-            let row = &b[r * latent..(r + 1) * latent];
-            let v: f64 = row.iter().zip(&xi).map(|(a, x)| a * x).sum::<f64>() + mu[r];
-            data.push(v as f32);
+/// The parameters of App. E.4's linear Gaussian x = B xi + mu, kept so a
+/// trained generator can be compared with the truth, not with the sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearTruth {
+    pub dim: usize,
+    pub latent: usize,
+    /// B, `dim` rows of `latent` numbers, row-major; entries N(0, 0.25).
+    pub matrix: Vec<f64>,
+    /// mu, entries N(10, 1).
+    pub offset: Vec<f64>,
+}
+
+impl LinearTruth {
+    /// B and then mu drawn from `rng`.
+    pub fn draw(dim: usize, latent: usize, rng: &mut StdRng) -> Self {
+        // Variance 0.25: standard deviation 0.5.
+        let matrix = (0..dim * latent).map(|_| 0.5 * normal(rng)).collect();
+        let offset = (0..dim).map(|_| 10.0 + normal(rng)).collect();
+        Self { dim, latent, matrix, offset }
+    }
+
+    /// B and mu of a data set's `data_seed`.
+    pub fn from_seed(dim: usize, latent: usize, data_seed: u64) -> Self {
+        use rand::SeedableRng;
+        Self::draw(dim, latent, &mut StdRng::seed_from_u64(data_seed ^ 0x11AE_A5EE_D000_0E04))
+    }
+
+    /// B B^T, dim x dim row-major: the covariance of x.
+    pub fn covariance(&self) -> Vec<f64> {
+        gram(&self.matrix, self.dim, self.latent)
+    }
+
+    /// `points` samples x = B xi + mu, xi ~ N(0, I) from `rng`.
+    pub fn sample(&self, points: usize, rng: &mut StdRng) -> Cloud {
+        let (dim, latent) = (self.dim, self.latent);
+        let mut xi = vec![0.0; latent];
+        let mut data = Vec::with_capacity(points * dim);
+        for _ in 0..points {
+            xi.iter_mut().for_each(|x| *x = normal(rng));
+            for r in 0..dim {
+                let row = &self.matrix[r * latent..(r + 1) * latent];
+                let v: f64 = row.iter().zip(&xi).map(|(a, x)| a * x).sum::<f64>() + self.offset[r];
+                data.push(v as f32);
+            }
+        }
+        Cloud::new(dim, data)
+    }
+}
+
+/// M M^T of a row-major `rows` x `cols` matrix, in f64.
+pub fn gram(m: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    let mut out = vec![0.0; rows * rows];
+    for a in 0..rows {
+        for b in a..rows {
+            let v: f64 = m[a * cols..(a + 1) * cols].iter().zip(&m[b * cols..(b + 1) * cols]).map(|(x, y)| x * y).sum();
+            out[a * rows + b] = v;
+            out[b * rows + a] = v;
         }
     }
-    Cloud::new(dim, data)
+    out
+}
+
+/// App. E.4 with B and mu drawn first from `rng`, then the points.
+pub fn linear_gaussian(points: usize, dim: usize, latent: usize, rng: &mut StdRng) -> Cloud {
+    LinearTruth::draw(dim, latent, rng).sample(points, rng)
 }
 
 pub fn ring(points: usize, radius: f64, std: f64, rng: &mut StdRng) -> Cloud {
@@ -340,7 +404,7 @@ mod tests {
             Dataset::Mystery { points: 100, std: 0.2 },
             Dataset::Grid25 { points: 100, std: 0.1 },
             Dataset::Gaussian { points: 100, mean: vec![1.0; 4], std: 1.0 },
-            Dataset::LinearGaussian { points: 100, dim: 50, latent: 25 },
+            Dataset::LinearGaussian { points: 100, dim: 50, latent: 25, data_seed: 0 },
             Dataset::Ring { points: 100, radius: 2.0, std: 0.05 },
             Dataset::TwoMoons { points: 100, noise: 0.05 },
         ];

@@ -4,16 +4,29 @@
 
 pub mod cloud;
 pub mod datasets;
+pub mod discriminator;
+pub mod displace;
+pub mod divergence;
 pub mod flow;
+pub mod generator;
 pub mod kernel;
 pub mod metrics;
+pub mod modes;
 pub mod neighbors;
+pub mod nn;
+pub mod optimal;
+pub mod rectified;
 pub mod schedule;
 pub mod simulation;
+#[cfg(test)]
+mod step_reference;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;
-pub use flow::{Bandwidth, CutOff, Direction, Method, StepSize};
+pub use discriminator::{Discriminator, Driver, GanLoss};
+pub use divergence::{DivergenceProbe, Divergences, StepContext};
+pub use flow::{Bandwidth, CutOff, Direction, Method, Rho, StepSize};
+pub use generator::{Generator, Model, TrainReport, TrainSettings, Trainer};
 pub use metrics::{MetricProbe, Metrics};
 pub use schedule::Schedule;
 pub use simulation::{FlowSettings, KernelPath, Simulation, StepReport};

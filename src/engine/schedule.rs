@@ -19,6 +19,11 @@ pub enum Schedule {
     Linear { sigma2_max: f64, sigma2_min: f64 },
     /// sigma^2 falls by a constant factor per step from sigma2_max to sigma2_min.
     Geometric { sigma2_max: f64, sigma2_min: f64 },
+    /// App. E.4: a constant sigma^2 = `factor` x the mean distance from the
+    /// initial moving cloud to its nearest target point ("10 times the
+    /// average distance ... sigma^2 > 700"), computed once at the start; see
+    /// [`Schedule::resolve`]. Unresolved, [`Schedule::sigma2`] gives `factor`.
+    FromNearest { factor: f64 },
 }
 
 impl Default for Schedule {
@@ -32,6 +37,8 @@ impl Default for Schedule {
 pub enum ScheduleError {
     #[error("`{field}` is {value}; it must be a finite number > 0")]
     NotPositive { field: &'static str, value: f64 },
+    #[error("`{field}` is {value}; f32 kernels represent sigma^2 only from {lo:e} to {hi:e}", lo = super::kernel::SIGMA2_RANGE.0, hi = super::kernel::SIGMA2_RANGE.1)]
+    OutOfRange { field: &'static str, value: f64 },
     #[error("`sigma2_min` ({min}) is larger than `sigma2_max` ({max}); swap them or lower `sigma2_min`")]
     MinAboveMax { min: f64, max: f64 },
 }
@@ -44,16 +51,23 @@ impl Schedule {
             Schedule::Constant { .. } => "Constant",
             Schedule::Linear { .. } => "Linear",
             Schedule::Geometric { .. } => "Geometric",
+            Schedule::FromNearest { .. } => "FromNearest",
         }
     }
 
     /// Every problem with the parameters (empty when valid).
     pub fn problems(&self) -> Vec<ScheduleError> {
+        let (lo, hi) = super::kernel::SIGMA2_RANGE;
         let positive = |field, value: f64| {
-            (!(value.is_finite() && value > 0.0)).then_some(ScheduleError::NotPositive { field, value })
+            if !(value.is_finite() && value > 0.0) {
+                Some(ScheduleError::NotPositive { field, value })
+            } else {
+                (!(lo..=hi).contains(&value)).then_some(ScheduleError::OutOfRange { field, value })
+            }
         };
         match *self {
             Schedule::Constant { sigma2 } => positive("sigma2", sigma2).into_iter().collect(),
+            Schedule::FromNearest { factor } => positive("factor", factor).into_iter().collect(),
             Schedule::Cosine { sigma2_max, sigma2_min }
             | Schedule::Linear { sigma2_max, sigma2_min }
             | Schedule::Geometric { sigma2_max, sigma2_min } => {
@@ -69,6 +83,19 @@ impl Schedule {
         }
     }
 
+    /// `FromNearest` as the constant it stands for, given the mean distance
+    /// from the initial moving cloud to its nearest target point (computed
+    /// only for `FromNearest`); every other schedule unchanged.
+    pub fn resolve(self, mean_nearest_distance: impl FnOnce() -> f64) -> Schedule {
+        match self {
+            // Kept > 0 even if the clouds start on top of each other.
+            Schedule::FromNearest { factor } => {
+                Schedule::Constant { sigma2: (factor * mean_nearest_distance()).max(f64::MIN_POSITIVE) }
+            }
+            s => s,
+        }
+    }
+
     /// sigma^2 at `step` (0-based) of a run of `steps` steps. Steps past the end
     /// keep the last value. The endpoints are returned exactly.
     pub fn sigma2(&self, step: usize, steps: usize) -> f64 {
@@ -78,6 +105,7 @@ impl Schedule {
         let u = if last == 0 { 0.0 } else { step as f64 / last as f64 };
         match *self {
             Schedule::Constant { sigma2 } => sigma2,
+            Schedule::FromNearest { factor } => factor,
             Schedule::Cosine { sigma2_max, sigma2_min } => {
                 if step == last && last > 0 {
                     return sigma2_min;
@@ -143,6 +171,10 @@ mod tests {
         assert_eq!(bad.problems(), vec![ScheduleError::MinAboveMax { min: 4.0, max: 0.5 }]);
         let zero = Schedule::Constant { sigma2: 0.0 };
         assert_eq!(zero.problems().len(), 1);
+        let huge = Schedule::Constant { sigma2: 1e37 };
+        assert_eq!(huge.problems(), vec![ScheduleError::OutOfRange { field: "sigma2", value: 1e37 }]);
+        let tiny = Schedule::Cosine { sigma2_max: 1.0, sigma2_min: 1e-35 };
+        assert_eq!(tiny.problems(), vec![ScheduleError::OutOfRange { field: "sigma2_min", value: 1e-35 }]);
         assert!(Schedule::default().problems().is_empty());
     }
 }

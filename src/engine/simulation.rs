@@ -11,30 +11,31 @@
 //!    before the step (for D_q). Without a batch every point moves and every
 //!    point of both clouds is a centre.
 //! 3. z = y + sigma eps for each moving point (eps ~ N(0, I)).
-//! 4. dz from [`flow::displacement`]; on the first step an `Auto` step size
-//!    fixes eta = first_norm / mean |dz|.
+//! 4. dz from [`flow::displacement`] via [`Displace`], the code generator
+//!    training shares; on the first step an `Auto` step size
+//!    fixes eta = first_norm / mean |dz|. With a `Discriminator` driver the
+//!    discriminator is first trained at sigma(t), then dz comes from it (see
+//!    [`super::discriminator`]) and the kernel SD dz of the same z is kept
+//!    only to report their mean cosine.
 //! 5. y <- y + eta dz for all moving points at once.
 //!
 //! Random numbers come from streams keyed by (seed, step, chunk of 256
 //! points), and each point's sums run in a fixed order, so a seeded run gives
 //! bit-identical points on any number of threads.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 
 use super::cloud::Cloud;
-use super::flow::{self, Bandwidth, CutOff, KernelTerms, Method, StepSize};
+use super::discriminator::{Discriminator, Driver, discriminator_seed, mean_cosine, update_stream};
+use super::displace::{Displace, Source};
+use super::flow::{self, Bandwidth, CutOff, Method, Rho, StepSize};
 use super::kernel::cells::CellList;
-use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
+use super::kernel::fast::KernelImpl;
 use super::kernel::{Centres, inv_two_sigma2};
+use super::neighbors::mean_nearest_distance;
+use super::rectified;
 use super::schedule::Schedule;
-
-/// Points per independently seeded noise stream (and per parallel task).
-const CHUNK: usize = 256;
 
 /// Everything that shapes the flow, apart from the clouds.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +47,10 @@ pub struct FlowSettings {
     pub batch: Option<usize>,
     pub bandwidth: Bandwidth,
     pub cutoff: CutOff,
+    /// SdDenoiser's rho (eq. 16, Section 5); other methods ignore it.
+    pub rho: Rho,
+    /// What gives the direction: the kernel sums or a trained discriminator.
+    pub driver: Driver,
 }
 
 impl Default for FlowSettings {
@@ -58,6 +63,8 @@ impl Default for FlowSettings {
             batch: None,
             bandwidth: Bandwidth::Tied,
             cutoff: CutOff::Auto,
+            rho: Rho::StepSize,
+            driver: Driver::Kernel,
         }
     }
 }
@@ -67,6 +74,8 @@ impl Default for FlowSettings {
 pub enum KernelPath {
     /// Every centre for every query.
     Full,
+    /// Every centre for every query, as matrix products (d >= 8).
+    Gemm,
     /// Cell list; `fallbacks` queries (of `queries` kernel sums) needed the
     /// full sum to meet the error bound.
     CutOff { fallbacks: usize, queries: usize },
@@ -76,6 +85,7 @@ impl KernelPath {
     pub fn name(&self) -> &'static str {
         match self {
             KernelPath::Full => "full",
+            KernelPath::Gemm => "gemm",
             KernelPath::CutOff { .. } => "cut-off",
         }
     }
@@ -88,18 +98,19 @@ pub struct StepReport {
     pub step: usize,
     pub sigma2: f64,
     pub kernel_sigma2: f64,
+    /// The step size applied: 2 rho for SdDenoiser with a `rho`, dt for RectifiedFlow.
     pub eta: f64,
     pub path: KernelPath,
     /// Points moved.
     pub moved: usize,
     /// Kernel evaluations done if every sum were full (M (N + M) for Sd).
     pub kernel_evaluations: u64,
-}
-
-/// Where one cloud's kernel sums come from this step.
-enum Source<'a> {
-    Full(&'a Centres),
-    Cells(&'a CellList),
+    /// Points whose update was not finite this step and was dropped.
+    pub non_finite: usize,
+    /// With a `Discriminator` driver: mean cosine between its displacement
+    /// and the kernel SD displacement at the moved points (1 = the optimal
+    /// discriminator's flow). None for the `Kernel` driver.
+    pub driver_cosine: Option<f64>,
 }
 
 /// A running flow between a fixed cloud and a moving one.
@@ -112,6 +123,8 @@ pub struct Simulation {
     step: usize,
     /// eta fixed by an `Auto` step size at its first step.
     auto_eta: Option<f64>,
+    /// Non-finite updates dropped since the start (see [`StepReport::non_finite`]).
+    non_finite: u64,
     imp: KernelImpl,
     // Buffers reused from step to step (sizes O(N + M)).
     deltas: Vec<f32>,
@@ -123,14 +136,24 @@ pub struct Simulation {
     moving_cells: CellList,
     batch_moving: Vec<usize>,
     batch_fixed: Vec<usize>,
+    /// Noisy copies z of the moving points of this step.
+    noisy: Vec<f32>,
+    /// Kernel displacements when a discriminator drives (for the cosine).
+    kernel_deltas: Vec<f32>,
+    discriminator: Option<Discriminator>,
+    /// Minibatch buffers of the discriminator's updates.
+    discriminator_rows: (Vec<f32>, Vec<f32>),
 }
 
 impl Simulation {
     /// `fixed` is the cloud the flow aims at; `moving` starts where given.
-    /// Both must be non-empty and of one dimension (the scene checks this).
+    /// Both must be non-empty and of one dimension, and a `Discriminator`
+    /// driver must have no [`Driver::problems`] (the scene checks all this).
     pub fn new(settings: FlowSettings, fixed: Cloud, moving: Cloud, seed: u64) -> Self {
         assert_eq!(fixed.dim(), moving.dim(), "clouds must share a dimension");
         assert!(!fixed.is_empty() && !moving.is_empty(), "clouds must be non-empty");
+        let settings = resolve(settings, &fixed, &moving);
+        let discriminator = new_discriminator(&settings.driver, fixed.dim(), seed);
         Self {
             settings,
             seed,
@@ -139,6 +162,7 @@ impl Simulation {
             fixed,
             step: 0,
             auto_eta: None,
+            non_finite: 0,
             imp: KernelImpl::detect(),
             deltas: Vec::new(),
             fixed_centres: Centres::default(),
@@ -148,6 +172,10 @@ impl Simulation {
             moving_cells: CellList::default(),
             batch_moving: Vec::new(),
             batch_fixed: Vec::new(),
+            noisy: Vec::new(),
+            kernel_deltas: Vec::new(),
+            discriminator,
+            discriminator_rows: (Vec::new(), Vec::new()),
         }
     }
 
@@ -155,12 +183,17 @@ impl Simulation {
         &self.settings
     }
 
-    /// Changes settings mid-run. A new step-size rule re-derives eta.
+    /// Changes settings mid-run. A new step-size rule or method re-derives
+    /// an `Auto` eta (its calibration belongs to one method's displacements);
+    /// a new driver starts from an untrained discriminator.
     pub fn set_settings(&mut self, settings: FlowSettings) {
-        if settings.step_size != self.settings.step_size {
+        if settings.step_size != self.settings.step_size || settings.method != self.settings.method {
             self.auto_eta = None;
         }
-        self.settings = settings;
+        if settings.driver != self.settings.driver {
+            self.discriminator = new_discriminator(&settings.driver, self.fixed.dim(), self.seed);
+        }
+        self.settings = resolve(settings, &self.fixed, &self.start);
     }
 
     /// Forces a kernel implementation (tests compare them).
@@ -170,6 +203,14 @@ impl Simulation {
 
     pub fn kernel_impl(&self) -> KernelImpl {
         self.imp
+    }
+
+    /// Allows (default) or forbids the matrix-product path for full sums in
+    /// d >= 8 (benchmarks and tests compare it with the direct loop).
+    pub fn set_matrix_products(&mut self, on: bool) {
+        self.fixed_centres.set_matrix_products(on);
+        self.moving_centres.set_matrix_products(on);
+        self.fixed_centres_are_all = false;
     }
 
     pub fn fixed(&self) -> &Cloud {
@@ -201,11 +242,25 @@ impl Simulation {
         }
     }
 
-    /// Back to the starting positions, step 0.
+    /// Non-finite updates dropped since the start (or the last reset): the
+    /// summary and the status line report it; 0 in a healthy run.
+    pub fn non_finite(&self) -> u64 {
+        self.non_finite
+    }
+
+    /// The trained discriminator of a `Discriminator` driver (its h over
+    /// any points: [`Discriminator::logits`]).
+    pub fn discriminator(&self) -> Option<&Discriminator> {
+        self.discriminator.as_ref()
+    }
+
+    /// Back to the starting positions, step 0, untrained discriminator.
     pub fn reset(&mut self) {
         self.moving.as_mut_slice().copy_from_slice(self.start.as_slice());
         self.step = 0;
         self.auto_eta = None;
+        self.non_finite = 0;
+        self.discriminator = new_discriminator(&self.settings.driver, self.fixed.dim(), self.seed);
     }
 
     /// Advances one step; None once all steps are done.
@@ -214,6 +269,9 @@ impl Simulation {
             return None;
         }
         let settings = self.settings.clone();
+        if settings.method == Method::RectifiedFlow {
+            return Some(self.rectified_step());
+        }
         let dim = self.moving.dim();
         let sigma2 = settings.schedule.sigma2(self.step, settings.steps);
         let kernel_sigma2 = settings.bandwidth.kernel_sigma2(sigma2);
@@ -259,104 +317,127 @@ impl Simulation {
         };
 
         // Displacements of all moving points from the positions before the step.
-        self.deltas.clear();
-        self.deltas.resize(queries * dim, 0.0);
-        let fallbacks = AtomicUsize::new(0);
-        let (seed, step, imp, method, moving) = (self.seed, self.step, self.imp, settings.method, &self.moving);
-        self.deltas.par_chunks_mut(CHUNK * dim).enumerate().for_each_init(
-            || Scratch::new(dim),
-            |s, (chunk, out)| {
-                let mut rng = stream(seed, step, chunk as u64);
-                let mut local_fallbacks = 0;
-                for (q, dz) in out.chunks_exact_mut(dim).enumerate() {
-                    let qi = chunk * CHUNK + q;
-                    let i = moving_idx.map_or(qi, |ix| ix[qi]);
-                    let y = moving.point(i);
-                    for (zk, &yk) in s.z.iter_mut().zip(y) {
-                        let eps: f32 = StandardNormal.sample(&mut rng);
-                        *zk = yk + noise_sigma * eps;
-                    }
-                    let (log_mass_p, fb) = kernel_mean(&fixed_src, imp, &s.z, inv, &mut s.weighted, &mut s.mean_p);
-                    local_fallbacks += fb as usize;
-                    let log_mass_q = match &moving_src {
-                        Some(src) => {
-                            let (l, fb) = kernel_mean(src, imp, &s.z, inv, &mut s.weighted, &mut s.mean_q);
-                            local_fallbacks += fb as usize;
-                            l
-                        }
-                        None => 0.0,
-                    };
-                    let terms =
-                        KernelTerms { mean_p: &s.mean_p, log_mass_p, count_p, mean_q: &s.mean_q, log_mass_q, count_q };
-                    flow::displacement(method, y, &s.z, &terms, dz);
-                }
-                fallbacks.fetch_add(local_fallbacks, Ordering::Relaxed);
-            },
-        );
+        let (seed, step, imp, method) = (self.seed, self.step, self.imp, settings.method);
+        let displace = Displace {
+            method,
+            imp,
+            dim,
+            moving: self.moving.as_slice(),
+            moving_idx,
+            seed,
+            step,
+            noise_sigma,
+            inv_two_sigma2: inv,
+            fixed: fixed_src,
+            count_p,
+            moving_centres: moving_src,
+            count_q,
+        };
+        let fallbacks = displace.run(&mut self.deltas);
 
-        let eta = match settings.step_size {
-            StepSize::Fixed { eta } => eta,
-            StepSize::Auto { first_norm } => *self.auto_eta.get_or_insert_with(|| {
+        // A discriminator driver: train it at this noise level, then let it
+        // give the displacement at the same z.
+        let mut driver_cosine = None;
+        if let (Some(d), Driver::Discriminator { updates_per_step, minibatch, .. }) =
+            (self.discriminator.as_mut(), &settings.driver)
+        {
+            for u in 0..*updates_per_step {
+                let mut rng = update_stream(seed, step, u);
+                let (fixed, moving) = (self.fixed.as_slice(), self.moving.as_slice());
+                d.update_noisy(fixed, moving, *minibatch, noise_sigma, &mut rng, &mut self.discriminator_rows);
+            }
+            displace.noisy_points(&mut self.noisy);
+            std::mem::swap(&mut self.deltas, &mut self.kernel_deltas);
+            self.deltas.clear();
+            self.deltas.resize(queries * dim, 0.0);
+            d.directions(&self.noisy, (0.5 * sigma2) as f32, &mut self.deltas);
+            driver_cosine = Some(mean_cosine(&self.deltas, &self.kernel_deltas, dim));
+        }
+
+        // SdDenoiser with its own rho: y + 2 rho * 1/2 (D_p - y) is eq. 16.
+        let rho = if method == Method::SdDenoiser {
+            settings.rho.at(&settings.schedule, self.step, settings.steps)
+        } else {
+            None
+        };
+        let eta = match (rho, settings.step_size) {
+            (Some(rho), _) => 2.0 * rho,
+            (None, StepSize::Fixed { eta }) => eta,
+            (None, StepSize::Auto { first_norm }) => *self.auto_eta.get_or_insert_with(|| {
                 let mean_norm = mean_norm(&self.deltas, dim);
                 if mean_norm > 1e-30 { first_norm / mean_norm } else { 1.0 }
             }),
         };
-        // The denoiser form is a convex combination only for rho = eta/2 <= 1.
-        let eta_applied = if method == Method::SdDenoiser { eta.min(2.0) } else { eta } as f32;
+        let mut non_finite = 0;
         for (q, dz) in self.deltas.chunks_exact(dim).enumerate() {
             let i = moving_idx.map_or(q, |ix| ix[q]);
-            flow::apply(self.moving.point_mut(i), dz, eta_applied);
+            non_finite += !flow::apply(self.moving.point_mut(i), dz, eta as f32) as usize;
         }
+        self.non_finite += non_finite as u64;
 
         let path = match (&fixed_src, &moving_src) {
+            (Source::Full(_), None | Some(Source::Full(_))) if fixed_src.uses_gemm() => KernelPath::Gemm,
             (Source::Full(_), None | Some(Source::Full(_))) => KernelPath::Full,
-            _ => {
-                KernelPath::CutOff { fallbacks: fallbacks.into_inner(), queries: queries * if uses_q { 2 } else { 1 } }
-            }
+            _ => KernelPath::CutOff { fallbacks, queries: queries * if uses_q { 2 } else { 1 } },
         };
         let kernel_evaluations = (queries * (count_p + if uses_q { count_q } else { 0 })) as u64;
-        let report =
-            StepReport { step: self.step, sigma2, kernel_sigma2, eta, path, moved: queries, kernel_evaluations };
+        let report = StepReport {
+            step: self.step,
+            sigma2,
+            kernel_sigma2,
+            eta,
+            path,
+            moved: queries,
+            kernel_evaluations,
+            non_finite,
+            driver_cosine,
+        };
         self.step += 1;
         Some(report)
     }
-}
 
-/// Per-task buffers of one parallel chunk.
-struct Scratch {
-    z: Vec<f32>,
-    weighted: Vec<f64>,
-    mean_p: Vec<f32>,
-    mean_q: Vec<f32>,
-}
-
-impl Scratch {
-    fn new(dim: usize) -> Self {
-        Self { z: vec![0.0; dim], weighted: vec![0.0; dim], mean_p: vec![0.0; dim], mean_q: vec![0.0; dim] }
+    /// One Euler step of [`Method::RectifiedFlow`] at t = step / steps; the
+    /// report's sigma^2 is the posterior kernel variance (1 - t)^2, eta is dt.
+    fn rectified_step(&mut self) -> StepReport {
+        let steps = self.settings.steps.max(1);
+        let (t, dt) = (self.step as f64 / steps as f64, 1.0 / steps as f64);
+        let dim = self.moving.dim();
+        self.fixed_centres.fill(dim, self.fixed.as_slice(), None);
+        self.fixed_centres.scale(t as f32);
+        self.fixed_centres_are_all = false;
+        let mean = self.fixed.mean();
+        let non_finite = rectified::euler_step(self.imp, &mut self.moving, &self.fixed_centres, &mean, t, dt);
+        self.non_finite += non_finite as u64;
+        let sigma2 = (1.0 - t) * (1.0 - t);
+        let (m, n) = (self.moving.len(), self.fixed.len());
+        let report = StepReport {
+            step: self.step,
+            sigma2,
+            kernel_sigma2: sigma2,
+            eta: dt,
+            path: KernelPath::Full,
+            moved: m,
+            kernel_evaluations: (m * n) as u64,
+            non_finite,
+            driver_cosine: None,
+        };
+        self.step += 1;
+        report
     }
 }
 
-/// Kernel mean at `z` into `mean`; returns (ln mass, whether the cut-off fell back).
-fn kernel_mean(
-    src: &Source,
-    imp: KernelImpl,
-    z: &[f32],
-    inv: f32,
-    weighted: &mut [f64],
-    mean: &mut [f32],
-) -> (f64, bool) {
-    let mut acc = LogSumExp::default();
-    let (centres, fell_back) = match src {
-        Source::Full(c) => (*c, true),
-        Source::Cells(cells) => (cells.centres(), !cells.accumulate_near(imp, z, inv, &mut acc, weighted)),
-    };
-    if fell_back {
-        acc = LogSumExp::default();
-        weighted.iter_mut().for_each(|w| *w = 0.0);
-        accumulate(imp, centres, 0..centres.len(), z, inv, &mut acc, weighted);
-    }
-    let log_mass = acc.finish(weighted, inv, mean);
-    (log_mass, fell_back && matches!(src, Source::Cells(_)))
+/// The discriminator a driver asks for, its weights seeded from the run's seed.
+fn new_discriminator(driver: &Driver, dim: usize, seed: u64) -> Option<Discriminator> {
+    let problems = driver.problems();
+    assert!(problems.is_empty(), "invalid driver: {problems:?}");
+    // Widths are >= 1 (checked above) and dim >= 1, so this cannot fail.
+    Discriminator::from_driver(driver, dim, discriminator_seed(seed)).and_then(Result::ok)
+}
+
+/// Settings with a `FromNearest` schedule resolved against the starting clouds.
+fn resolve(settings: FlowSettings, fixed: &Cloud, start: &Cloud) -> FlowSettings {
+    let schedule = settings.schedule.resolve(|| mean_nearest_distance(start, fixed));
+    FlowSettings { schedule, ..settings }
 }
 
 /// Mean Euclidean norm of row-major vectors, summed in a fixed order.

@@ -21,6 +21,7 @@
 //! `file:line:column: what to change`.
 
 mod csv_points;
+mod theory;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -31,9 +32,12 @@ use serde::{Deserialize, Serialize};
 
 pub use csv_points::read_points;
 
+use crate::engine::discriminator::DiscriminatorDrift;
+use crate::engine::generator::{TrainError, initial_samples};
 use crate::engine::metrics::CFD_FREQUENCIES;
 use crate::engine::{
-    Bandwidth, Cloud, CutOff, Dataset, Direction, FlowSettings, Method, Schedule, Simulation, StepSize,
+    Bandwidth, Cloud, CutOff, Dataset, Direction, Driver, FlowSettings, Method, Model, Rho, Schedule, Simulation,
+    StepSize, TrainSettings, Trainer,
 };
 
 /// One experiment, as written in a `.ron` scene file.
@@ -47,7 +51,16 @@ pub struct Scene {
     #[serde(default)]
     pub seed: u64,
     pub target: Dataset,
-    pub source: Dataset,
+    /// The moving cloud of a particle flow. Omitted when `model` is set: the
+    /// generator's output is then the moving cloud.
+    #[serde(default, deserialize_with = "bare_some", skip_serializing_if = "Option::is_none")]
+    pub source: Option<Dataset>,
+    /// A generator trained by Algorithm 2 instead of moving `source`.
+    #[serde(default, deserialize_with = "bare_some", skip_serializing_if = "Option::is_none")]
+    pub model: Option<Model>,
+    /// Regression steps per flow step when training a `model` (Algorithm 2, step 6).
+    #[serde(default = "one")]
+    pub regression_steps: usize,
     pub method: Method,
     #[serde(default)]
     pub direction: Direction,
@@ -62,11 +75,18 @@ pub struct Scene {
     pub bandwidth: Bandwidth,
     #[serde(default)]
     pub cutoff: CutOff,
+    /// SdDenoiser's rho: `StepSize` (eta / 2), `Fixed(0.05)` or `Diffusion`.
+    #[serde(default)]
+    pub rho: Rho,
     /// Number K of CFD frequencies (App. E.1 uses 256).
     #[serde(default = "cfd_frequencies")]
     pub cfd_frequencies: usize,
+    /// What gives the direction: `Kernel` (the method's kernel sums) or a
+    /// trained `Discriminator(...)` (Section 4.3).
+    #[serde(default)]
+    pub driver: Driver,
     /// Where the app's camera starts for 3-D scenes (2-D scenes face it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "bare_some", skip_serializing_if = "Option::is_none")]
     pub camera: Option<CameraHint>,
 }
 
@@ -82,6 +102,15 @@ pub struct CameraHint {
 
 fn cfd_frequencies() -> usize {
     CFD_FREQUENCIES
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Reads an optional field written bare (`model: Linear(..)`, not `Some(..)`).
+fn bare_some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// One problem in a scene file.
@@ -182,7 +211,18 @@ impl SceneFile {
             }
         };
         let target = build("target", &self.scene.target, 1);
-        let source = build("source", &self.scene.source, 2);
+        let source = match (&self.scene.source, &self.scene.model, &target) {
+            (Some(source), _, _) => build("source", source, 2),
+            // The untrained generator's output stands for the moving cloud.
+            (None, Some(model), Ok(t)) => initial_samples(model, t.dim(), seed, t.len()).map_err(|e| {
+                let (line, column) = locate(&self.text, &["model"]);
+                Problem { line, column, message: format!("model: {e}") }
+            }),
+            (None, _, _) => {
+                let (line, column) = locate(&self.text, &["target"]);
+                Err(Problem { line, column, message: "no `source` (and no `model` to train)".into() })
+            }
+        };
         let (target, source) = match (target, source) {
             (Ok(t), Ok(s)) => (t, s),
             (t, s) => {
@@ -214,6 +254,8 @@ impl Scene {
             batch: self.batch,
             bandwidth: self.bandwidth,
             cutoff: self.cutoff,
+            rho: self.rho,
+            driver: self.driver.clone(),
         }
     }
 
@@ -222,6 +264,32 @@ impl Scene {
     pub fn simulation(&self, clouds: &Clouds, seed: u64) -> Simulation {
         let (fixed, moving) = self.fixed_and_moving(clouds);
         Simulation::new(self.flow_settings(), fixed.clone(), moving.clone(), seed)
+    }
+
+    /// The training settings of a scene with a `model`.
+    pub fn train_settings(&self) -> TrainSettings {
+        TrainSettings {
+            method: self.method,
+            schedule: self.schedule,
+            steps: self.steps,
+            step_size: self.step_size,
+            batch: self.batch,
+            bandwidth: self.bandwidth,
+            regression_steps: self.regression_steps,
+        }
+    }
+
+    /// A generator training run of this scene on `clouds.target` (None when
+    /// the scene has no `model`).
+    pub fn trainer(&self, clouds: &Clouds, seed: u64) -> Option<Result<Trainer, TrainError>> {
+        let model = self.model.as_ref()?;
+        let target = clouds.target.clone();
+        Some(match DiscriminatorDrift::new(&self.driver, target.dim(), seed) {
+            None => Trainer::new(model, self.train_settings(), target, seed),
+            Some(drift) => drift
+                .map_err(TrainError::from)
+                .and_then(|drift| Trainer::with_drift(model, self.train_settings(), target, seed, Box::new(drift))),
+        })
     }
 
     /// (cloud the flow aims at, cloud that moves) for the scene's direction.
@@ -240,7 +308,8 @@ impl Scene {
         }
         for e in self.schedule.problems() {
             let field = match e {
-                crate::engine::schedule::ScheduleError::NotPositive { field, .. } => field,
+                crate::engine::schedule::ScheduleError::NotPositive { field, .. }
+                | crate::engine::schedule::ScheduleError::OutOfRange { field, .. } => field,
                 crate::engine::schedule::ScheduleError::MinAboveMax { .. } => "sigma2_min",
             };
             out.push((vec!["schedule", field], format!("schedule: {e}")));
@@ -287,15 +356,29 @@ impl Scene {
                 ),
             ));
         }
+        out.extend(self.theory_problems());
+        for (field, message) in self.driver.problems() {
+            out.push((vec!["driver", field], format!("driver: {message}")));
+        }
+        if !self.driver.is_kernel() && self.method != Method::Sd {
+            out.push((
+                vec!["method"],
+                format!(
+                    "a Discriminator driver replaces the kernel direction and is compared with Sd's; use `method: Sd` (not {})",
+                    self.method.name()
+                ),
+            ));
+        }
         if self.cfd_frequencies == 0 {
             out.push((vec!["cfd_frequencies"], "`cfd_frequencies` is 0; use at least 1 (the paper uses 256)".into()));
         }
-        for (role, data) in [("target", &self.target), ("source", &self.source)] {
-            for (field, message) in data.problems() {
+        for (role, data) in [("target", Some(&self.target)), ("source", self.source.as_ref())] {
+            for (field, message) in data.map(Dataset::problems).unwrap_or_default() {
                 out.push((vec![role, field], format!("{role}: {message}")));
             }
         }
-        if let (Some(t), Some(s)) = (self.target.dim(), self.source.dim())
+        out.extend(self.model_problems());
+        if let (Some(t), Some(s)) = (self.target.dim(), self.source.as_ref().and_then(Dataset::dim))
             && t != s
         {
             out.push((
@@ -305,6 +388,48 @@ impl Scene {
         }
         if let Some(message) = self.memory_problem(available_memory()) {
             out.push((vec!["target", "points"], message));
+        }
+        out
+    }
+
+    /// Problems of the generator fields (`model`, and what it changes).
+    fn model_problems(&self) -> Vec<(Vec<&'static str>, String)> {
+        let mut out: Vec<(Vec<&'static str>, String)> = Vec::new();
+        let Some(model) = &self.model else {
+            if self.source.is_none() {
+                out.push((
+                    vec!["target"],
+                    "`source` is missing; give the cloud that moves, or a `model` to train".into(),
+                ));
+            }
+            return out;
+        };
+        for (field, message) in model.problems() {
+            out.push((vec!["model", field], format!("model: {message}")));
+        }
+        if self.source.is_some() {
+            out.push((
+                vec!["source"],
+                "`source` is not used when a `model` is trained (the generator's output is the moving cloud); remove it"
+                    .into(),
+            ));
+        }
+        if self.direction == Direction::Reverse {
+            out.push((
+                vec!["direction"],
+                "a generator always moves toward the target; use `direction: Forward`".into(),
+            ));
+        }
+        if self.regression_steps == 0 {
+            out.push((vec!["regression_steps"], "`regression_steps` is 0; use at least 1 (the default)".into()));
+        }
+        if let (Some(b), Some(n)) = (self.batch, self.target.points())
+            && b > n
+        {
+            out.push((
+                vec!["batch"],
+                format!("`batch` is {b} but the target has only {n} points; use at most {n}, or None for all"),
+            ));
         }
         out
     }
@@ -327,7 +452,7 @@ impl Scene {
     /// metrics) plus ~48 bytes of indices per point. None for CSV clouds.
     pub fn memory_needed(&self) -> Option<f64> {
         let mut total = 0.0;
-        for d in [&self.target, &self.source] {
+        for d in std::iter::once(&self.target).chain(&self.source) {
             let (n, dim) = (d.points()? as f64, d.dim()? as f64);
             total += n * (32.0 * dim + 48.0);
         }

@@ -11,8 +11,8 @@ use bevy_egui::egui::{self, Color32, RichText};
 use egui_plot::{Line, PlotPoints, VLine};
 
 use super::UiParams;
-use crate::app::render::{FIXED_COLOR, MOVING_COLOR};
 use crate::app::controls::{AppCommand, CONTROLS, MOUSE_HELP};
+use crate::app::render::{FIXED_COLOR, MOVING_COLOR};
 use crate::app::scene_loading::{ActiveScene, Presets, SceneRequest};
 use crate::app::simulation::{Playback, RunState, RunStatus};
 use crate::engine::{Bandwidth, CutOff, Dataset, Direction, Method, Schedule, StepSize};
@@ -63,7 +63,8 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
         .default_open(true)
         .show(ui, |ui| flow_ui(ui, &mut scene, restart, &mut requests));
     egui::CollapsingHeader::new("Noise schedule").default_open(true).show(ui, |ui| {
-        schedule_ui(ui, &mut scene, p.status.step_index, &mut p.state, &p.draft.problems);
+        let sigma2_now = p.status.last_report.map(|r| r.sigma2);
+        schedule_ui(ui, &mut scene, p.status.step_index, sigma2_now, &mut p.state, &p.draft.problems);
     });
     egui::CollapsingHeader::new("Parameters")
         .default_open(true)
@@ -89,7 +90,7 @@ impl RestartNeeds {
         Self {
             direction: edited.direction != running.direction,
             points: edited.target.points() != running.target.points()
-                || edited.source.points() != running.source.points(),
+                || edited.source.as_ref().and_then(|s| s.points()) != running.source.as_ref().and_then(|s| s.points()),
             seed: edited.seed != running_seed,
         }
     }
@@ -141,7 +142,8 @@ fn playback_ui(
             );
     });
     // Always one line, so nothing below moves when the run starts or stops.
-    let reached = if playback.playing && !status.finished { format!("reached: {rate:.0} steps/s") } else { "reached: -".into() };
+    let reached =
+        if playback.playing && !status.finished { format!("reached: {rate:.0} steps/s") } else { "reached: -".into() };
     ui.label(RichText::new(reached).weak())
         .on_hover_text("steps per second actually taken over the last second and a half");
 }
@@ -160,7 +162,10 @@ fn scene_ui(
     let selected = match (preset_name, &current) {
         (Some((_, name)), _) => name.clone(),
         (None, Some(path)) => {
-            format!("file: {}", path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into()))
+            format!(
+                "file: {}",
+                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into())
+            )
         }
         (None, None) => "(none)".into(),
     };
@@ -186,7 +191,7 @@ fn scene_ui(
             ui.label(&file.scene.description);
         }
         ui.label(RichText::new(file.path.display().to_string()).weak().small());
-        if let Some(dim) = file.scene.target.dim().or(file.scene.source.dim())
+        if let Some(dim) = file.scene.target.dim().or(file.scene.source.as_ref().and_then(|s| s.dim()))
             && dim > 3
         {
             ui.colored_label(
@@ -235,19 +240,26 @@ pub fn method_help(method: Method) -> &'static str {
             "MMD flow with normalised weights, eq. 43: the mean kernel values drop out and it equals SD flow \
              (Remark 1). Here to show that the normalisation is the whole difference."
         }
+        Method::RectifiedFlow => {
+            "Ideal rectified flow from N(0, I): v_t(x) = (E[X1 | X_t = x] - x) / (1 - t), Euler steps over t in \
+             [0, 1). Its kernel mean is over the target points scaled by t. On an empirical target it lands every \
+             sample on a training point (memorises). Ignores the schedule and the step size."
+        }
     }
 }
 
 fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene, restart: RestartNeeds, requests: &mut Vec<SceneRequest>) {
     ui.horizontal(|ui| {
         ui.label("Method");
-        egui::ComboBox::from_id_salt("method").selected_text(scene.method.name()).show_ui(ui, |ui| {
-            for m in Method::ALL {
-                ui.selectable_value(&mut scene.method, m, m.name()).on_hover_text(method_help(m));
-            }
-        })
-        .response
-        .on_hover_text(method_help(scene.method));
+        egui::ComboBox::from_id_salt("method")
+            .selected_text(scene.method.name())
+            .show_ui(ui, |ui| {
+                for m in Method::ALL {
+                    ui.selectable_value(&mut scene.method, m, m.name()).on_hover_text(method_help(m));
+                }
+            })
+            .response
+            .on_hover_text(method_help(scene.method));
     });
     if !scene.method.allows_fixed_bandwidth() {
         scene.bandwidth = Bandwidth::Tied;
@@ -264,11 +276,27 @@ fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene, restart: RestartNeeds, requests
     }
 }
 
-fn schedule_ui(ui: &mut egui::Ui, scene: &mut Scene, step: usize, state: &mut UiState, problems: &[String]) {
+fn schedule_ui(
+    ui: &mut egui::Ui,
+    scene: &mut Scene,
+    step: usize,
+    sigma2_now: Option<f64>,
+    state: &mut UiState,
+    problems: &[String],
+) {
     // The user's sigma² values survive a change of kind (Constant keeps the
-    // max; going back restores the min).
+    // max; going back restores the min). FromNearest stands for the constant
+    // it chose at the start.
+    let constant = match scene.schedule {
+        Schedule::Constant { sigma2 } => Some(sigma2),
+        Schedule::FromNearest { .. } => Some(sigma2_now.unwrap_or(1.0)),
+        _ => None,
+    };
     let (max, min) = match scene.schedule {
-        Schedule::Constant { sigma2 } => (sigma2, state.sigma2_min_memory.unwrap_or(sigma2).min(sigma2)),
+        Schedule::Constant { .. } | Schedule::FromNearest { .. } => {
+            let sigma2 = constant.unwrap_or(1.0);
+            (sigma2, state.sigma2_min_memory.unwrap_or(sigma2).min(sigma2))
+        }
         Schedule::Cosine { sigma2_max, sigma2_min }
         | Schedule::Linear { sigma2_max, sigma2_min }
         | Schedule::Geometric { sigma2_max, sigma2_min } => {
@@ -277,10 +305,18 @@ fn schedule_ui(ui: &mut egui::Ui, scene: &mut Scene, step: usize, state: &mut Ui
         }
     };
     let kinds = [
-        (Schedule::Cosine { sigma2_max: max, sigma2_min: min }, "App. E.1: sigma2_max cos(pi t / 2), ends at sigma2_min"),
+        (
+            Schedule::Cosine { sigma2_max: max, sigma2_min: min },
+            "App. E.1: sigma2_max cos(pi t / 2), ends at sigma2_min",
+        ),
         (Schedule::Linear { sigma2_max: max, sigma2_min: min }, "straight line from sigma2_max to sigma2_min"),
         (Schedule::Geometric { sigma2_max: max, sigma2_min: min }, "a constant factor per step from max to min"),
         (Schedule::Constant { sigma2: max }, "the same sigma² at every step"),
+        (
+            Schedule::FromNearest { factor: 10.0 },
+            "a constant sigma² = factor × the mean distance from the starting cloud to its nearest target point \
+             (App. E.4: 10 ×), fixed at the start",
+        ),
     ];
     ui.horizontal(|ui| {
         ui.label("Kind");
@@ -296,6 +332,12 @@ fn schedule_ui(ui: &mut egui::Ui, scene: &mut Scene, step: usize, state: &mut Ui
     let noise_help = "noise variance of the smoothed proxies p_sigma, q_sigma (eq. 13); also the kernel variance";
     match &mut scene.schedule {
         Schedule::Constant { sigma2 } => drag(ui, "sigma²", sigma2, noise_help),
+        Schedule::FromNearest { factor } => {
+            drag(ui, "factor", factor, "sigma² = factor × mean nearest distance at the start (applies on restart)");
+            if let Some(s) = sigma2_now {
+                ui.label(RichText::new(format!("sigma² in force: {s:.4}")).weak());
+            }
+        }
         Schedule::Cosine { sigma2_max, sigma2_min }
         | Schedule::Linear { sigma2_max, sigma2_min }
         | Schedule::Geometric { sigma2_max, sigma2_min } => {
@@ -401,7 +443,7 @@ fn parameters_ui(
 
     // Batch.
     let moving_points = match scene.direction {
-        Direction::Forward => scene.source.points(),
+        Direction::Forward => scene.source.as_ref().and_then(|s| s.points()),
         Direction::Reverse => scene.target.points(),
     };
     ui.horizontal(|ui| {
@@ -431,7 +473,9 @@ fn parameters_ui(
     ui.separator();
     ui.label(RichText::new("Clouds (applied on restart)").weak());
     points_ui(ui, "target points", &mut scene.target);
-    points_ui(ui, "source points", &mut scene.source);
+    if let Some(source) = &mut scene.source {
+        points_ui(ui, "source points", source);
+    }
     if restart.points {
         apply_restart_ui(ui, "Point count", requests);
     }
@@ -531,8 +575,7 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         ui.label(RichText::new(format!("{} fixed", s.fixed_count)).color(egui_color(FIXED_COLOR)));
         if let Some(shot) = p.shots.notice(now) {
             ui.separator();
-            ui.add(egui::Label::new(RichText::new(format!("saved {shot}")).color(WARN)).truncate())
-                .on_hover_text(shot);
+            ui.add(egui::Label::new(RichText::new(format!("saved {shot}")).color(WARN)).truncate()).on_hover_text(shot);
         } else if let Some(problem) = p.draft.problems.first() {
             ui.separator();
             ui.add(egui::Label::new(RichText::new(format!("not applied: {problem}")).color(BAD)).truncate());
@@ -590,7 +633,7 @@ mod tests {
         edited.direction = Direction::Reverse;
         assert_eq!(RestartNeeds::of(&edited, &running, 3), RestartNeeds { direction: true, ..Default::default() });
         let mut edited = running.clone();
-        edited.source.set_points(41);
+        edited.source.as_mut().expect("a source").set_points(41);
         assert!(RestartNeeds::of(&edited, &running, 3).points);
         assert!(RestartNeeds::of(&running, &running, 4).seed);
         // Flow settings apply at once: no restart.

@@ -161,10 +161,36 @@ fn accumulate_avx2(
     avx2::accumulate(centres, range, z, inv_two_sigma2, acc, weighted)
 }
 
+/// Replaces each `v` of `row` by the shifted weight exp((shift_i - v_i) * inv)
+/// (<= 1 when `shift_i` is the minimum over its query's centres) and adds it
+/// to `sums[i]`: one centre against a run of queries, one query per lane.
+/// The matrix-product path's exponentials, on the same polynomial as the loops.
+pub(crate) fn shifted_weights_lanes(
+    imp: KernelImpl,
+    row: &mut [f32],
+    shift: &[f32],
+    inv_two_sigma2: f32,
+    sums: &mut [f32],
+) {
+    debug_assert!(shift.len() >= row.len() && sums.len() >= row.len());
+    match imp {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Avx2Fma` is only produced by `detect` after checking
+        // that this CPU supports AVX2 and FMA.
+        KernelImpl::Avx2Fma => unsafe { avx2::shifted_weights_lanes(row, shift, inv_two_sigma2, sums) },
+        _ => {
+            for ((v, &s), sum) in row.iter_mut().zip(shift).zip(sums.iter_mut()) {
+                *v = exp_nonpositive((s - *v) * inv_two_sigma2);
+                *sum += *v;
+            }
+        }
+    }
+}
+
 /// exp(x) for x <= 0 (Cephes' polynomial, ~2 ulp), exactly 0 below -87 where
 /// f32 would go subnormal. Branch-free so it vectorises.
 #[inline(always)]
-fn exp_nonpositive(x: f32) -> f32 {
+pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
     const LN2_HI: f32 = 0.693_359_4;
@@ -312,6 +338,31 @@ mod avx2 {
         let s = _mm_min_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_min_ss(s, _mm_movehdup_ps(s));
         _mm_cvtss_f32(s)
+    }
+
+    /// See [`super::shifted_weights_lanes`].
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn shifted_weights_lanes(row: &mut [f32], shift: &[f32], inv_two_sigma2: f32, sums: &mut [f32]) {
+        let inv = _mm256_set1_ps(inv_two_sigma2);
+        let n = row.len();
+        let whole = n - n % LANES;
+        let mut i = 0;
+        while i < whole {
+            // SAFETY: i + 8 <= n <= the lengths of `row`, `shift` and `sums`.
+            unsafe {
+                let v = _mm256_loadu_ps(row.as_ptr().add(i));
+                let s = _mm256_loadu_ps(shift.as_ptr().add(i));
+                let w = exp_up_to_88(_mm256_mul_ps(_mm256_sub_ps(s, v), inv));
+                _mm256_storeu_ps(row.as_mut_ptr().add(i), w);
+                let acc = _mm256_loadu_ps(sums.as_ptr().add(i));
+                _mm256_storeu_ps(sums.as_mut_ptr().add(i), _mm256_add_ps(acc, w));
+            }
+            i += LANES;
+        }
+        for i in whole..n {
+            row[i] = super::exp_nonpositive((shift[i] - row[i]) * inv_two_sigma2);
+            sums[i] += row[i];
+        }
     }
 
     /// Chunks summed in f32 lanes before flushing into f64 (512 centres):

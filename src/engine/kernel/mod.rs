@@ -12,10 +12,12 @@
 //!
 //! [`reference`] is a plain f64 implementation the fast paths are tested
 //! against; [`fast`] is the vectorised f32 kernel; [`cells`] is the cut-off
-//! path for small bandwidths.
+//! path for small bandwidths; [`gemm`] sums many queries at once by matrix
+//! products in high dimensions.
 
 pub mod cells;
 pub mod fast;
+pub mod gemm;
 
 /// Centres in structure-of-arrays layout, padded to whole SIMD blocks, so the
 /// inner loop reads each coordinate contiguously. The buffer is reused from
@@ -28,6 +30,11 @@ pub struct Centres {
     stride: usize,
     /// `coords[k * stride + j]` is coordinate `k` of centre `j`; padding is 0.
     coords: Vec<f32>,
+    /// Row-major copy for the matrix-product path (d >= [`gemm::MIN_DIM`]).
+    rows: gemm::RowCentres,
+    has_rows: bool,
+    /// Never fill `rows` (benchmarks and tests compare the two paths).
+    direct_only: bool,
 }
 
 impl Centres {
@@ -47,6 +54,25 @@ impl Centres {
                 self.coords[k * self.stride + j] = points[src * dim + k];
             }
         }
+        self.has_rows = dim >= gemm::MIN_DIM && !self.direct_only;
+        if self.has_rows {
+            self.rows.fill(dim, points, indices);
+        }
+    }
+
+    /// Whether later fills may use the matrix-product path (on by default).
+    pub fn set_matrix_products(&mut self, on: bool) {
+        self.direct_only = !on;
+    }
+
+    /// The row-major copy when sums should run as matrix products.
+    pub fn rows(&self) -> Option<&gemm::RowCentres> {
+        self.has_rows.then_some(&self.rows)
+    }
+
+    /// Multiplies every centre by `factor` (rectified flow's centres t x1_j).
+    pub fn scale(&mut self, factor: f32) {
+        self.coords.iter_mut().for_each(|c| *c *= factor);
     }
 
     /// Builds from row-major points.
@@ -76,6 +102,13 @@ impl Centres {
         &self.coords
     }
 }
+
+/// The kernel variances f32 kernel sums represent faithfully. Below, 1/(2 sigma^2)
+/// nears saturation and 1/sigma^2 in MMD flow overflows; above, a noisy point's
+/// squared distance (about d sigma^2 times a tail factor) nears f32::MAX: at
+/// sigma^2 = 1e37 in 3-D it overflows and every weight is lost. Scenes reject
+/// sigma^2 outside this range.
+pub const SIGMA2_RANGE: (f64, f64) = (1e-30, 1e30);
 
 /// `1 / (2 sigma^2)` as f32, saturated so that tiny sigma^2 gives a huge but
 /// finite factor (0 * factor stays 0, never NaN).
