@@ -233,7 +233,15 @@ fn reset_and_restart() {
     assert_eq!(app.world().resource::<MovingPositions>().positions, start);
 
     // Points need a restart: the draft says so until Restart is pressed.
-    app.world_mut().resource_mut::<Draft>().scene.as_mut().expect("draft").source.as_mut().expect("a source").set_points(40);
+    app.world_mut()
+        .resource_mut::<Draft>()
+        .scene
+        .as_mut()
+        .expect("draft")
+        .source
+        .as_mut()
+        .expect("a source")
+        .set_points(40);
     app.update();
     assert!(app.world().resource::<Draft>().needs_restart(app.world().resource::<ActiveScene>()));
     app.world_mut().write_message(SceneRequest::Restart { new_seed: false });
@@ -418,4 +426,31 @@ fn fast_runs_record_every_step_and_mark_setting_changes() {
     app.update();
     let status = app.world().resource::<RunStatus>();
     assert_eq!(status.markers, vec![(status.step_index, "method Mmd".to_string())]);
+}
+
+#[test]
+fn divergences_arrive_on_their_cadence_and_match_the_engine() {
+    use sdflow::engine::{DivergenceProbe, Divergences, StepContext};
+    let mut app = app();
+    // The starting state is evaluated at load.
+    let first = app.world().resource::<RunStatus>().divergences.first().cloned().expect("divergences at step 0");
+    assert_eq!(first.0, 0);
+    // The same numbers straight from the engine.
+    let file = SceneFile::parse(Path::new(PATH), scene_text("test")).expect("test scene parses");
+    let clouds = file.clouds_with_seed(file.scene.seed).expect("clouds");
+    let sim = file.scene.simulation(&clouds, file.scene.seed);
+    let held_out = file.held_out(file.scene.seed);
+    let mut probe = DivergenceProbe::new(sim.fixed(), held_out.as_ref(), file.scene.seed, file.scene.cfd_frequencies);
+    let sigma2 = file.scene.schedule.sigma2(0, file.scene.steps);
+    let direct = probe.evaluate(sim.moving(), StepContext { steps_done: 0, sigma2, sd_eta: None }).values();
+    for (i, name) in Divergences::NAMES.iter().enumerate() {
+        let (a, b) = (first.1[i], direct[i]);
+        assert!((a.is_nan() && b.is_nan()) || a == b, "{name}: app {a}, engine {b}");
+    }
+    run_steps(&mut app, 60);
+    let status = app.world().resource::<RunStatus>();
+    assert!(status.divergences.len() >= 2, "no divergences after 60 steps");
+    let kl = Divergences::NAMES.iter().position(|n| *n == "kl_qp").expect("kl_qp");
+    let (start, last) = (first.1[kl], status.divergences.last().expect("values").1[kl]);
+    assert!(last < start, "SD flow should lower KL(q||p): {start} -> {last}");
 }

@@ -243,7 +243,7 @@ fn load_requested(
             }
         };
         info!("loading scene {:?} from {} (seed {seed})", file.scene.name, file.path.display());
-        link.load(file.scene.clone(), clouds, seed);
+        link.load(file.scene.clone(), clouds, file.held_out(seed), seed);
         draft.scene = Some(file.scene.clone());
         draft.applied = Some(file.scene.flow_settings());
         draft.problems.clear();

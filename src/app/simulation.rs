@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 
-use crate::engine::{Cloud, FlowSettings, MetricProbe, Metrics, Simulation, StepReport};
+use crate::engine::divergence::{self, COUNT as DIVERGENCES};
+use crate::engine::{
+    Cloud, DivergenceProbe, Divergences, FlowSettings, Method, MetricProbe, Metrics, Simulation, StepContext,
+    StepReport,
+};
 use crate::scene::{Clouds, Scene};
 
 /// Clouds below this many points (fixed + moving) get metrics every step;
@@ -35,6 +39,8 @@ pub enum Command {
         generation: u64,
         scene: Box<Scene>,
         clouds: Box<Clouds>,
+        /// A second sample of the fixed cloud, for the held-out divergences.
+        held_out: Option<Box<Cloud>>,
         seed: u64,
     },
     /// Settings that take effect from the next step on.
@@ -75,6 +81,12 @@ pub struct Reply {
     /// clouds: each step), so fast runs still plot every step.
     pub samples: Vec<MetricSample>,
     pub eta: Option<f64>,
+    /// Divergences (steps done, values), on their cadence.
+    pub divergences: Option<(usize, [f64; DIVERGENCES])>,
+    /// RectifiedFlow: Tweedie's residual, on the divergences' cadence.
+    pub tweedie: Option<f64>,
+    /// Non-finite updates dropped since the start.
+    pub non_finite: u64,
 }
 
 /// Projects a cloud to 3-D for display: the first three coordinates (2-D
@@ -90,20 +102,84 @@ pub fn project3(cloud: &Cloud) -> Vec<f32> {
     out
 }
 
+/// Share of the flow's time the divergences may take (as in `sdflow run`).
+const DIVERGENCE_SHARE: f64 = 0.1;
+
 /// The worker's state between commands.
 struct Worker {
     sim: Option<(u64, Simulation, MetricProbe)>,
     pool: rayon::ThreadPool,
     last_metrics: Option<Instant>,
+    divergences: Option<DivergenceWatch>,
+}
+
+/// The divergence probe of a run and its cadence.
+struct DivergenceWatch {
+    probe: DivergenceProbe,
+    cfd_frequencies: usize,
+    /// Evaluate every this many steps (fixed from the first step's cost).
+    every: Option<usize>,
+    /// The next step count at which they are due.
+    next: usize,
+}
+
+impl DivergenceWatch {
+    /// Whether the divergences are due now: at step 0, at the end, and once
+    /// every K steps (a multi-step request may pass several marks: one evaluation).
+    fn due(&mut self, sim: &Simulation, report: Option<&StepReport>) -> bool {
+        let done = sim.step_index();
+        if done == 0 {
+            self.next = 0;
+        }
+        if done < self.next && !sim.is_finished() {
+            return false;
+        }
+        // Before the first step the cadence is not known (no step cost yet).
+        let Some(report) = report else {
+            self.next = 1;
+            return true;
+        };
+        let every = *self.every.get_or_insert_with(|| {
+            let cost = self.probe.total_cost(sim.moving().len(), self.cfd_frequencies);
+            divergence::metrics_every(report.kernel_evaluations, cost, DIVERGENCE_SHARE)
+        });
+        self.next = done + every;
+        true
+    }
+
+    fn evaluate(&mut self, sim: &Simulation, report: Option<&StepReport>) -> Divergences {
+        let settings = sim.settings();
+        let schedule_sigma2 = settings.schedule.sigma2(sim.step_index().saturating_sub(1), settings.steps);
+        // RectifiedFlow's proxies use the scene's schedule (as `sdflow run` does).
+        let sigma2 = match report {
+            Some(r) if settings.method != Method::RectifiedFlow => r.sigma2,
+            _ => schedule_sigma2,
+        };
+        let sd_like = matches!(settings.method, Method::Sd | Method::MmdNormalized) && settings.batch.is_none();
+        let ctx = StepContext {
+            steps_done: sim.step_index(),
+            sigma2,
+            sd_eta: if sd_like { report.map(|r| r.eta).or(sim.eta()) } else { None },
+        };
+        self.probe.evaluate(sim.moving(), ctx)
+    }
 }
 
 impl Worker {
     fn handle(&mut self, command: Command) -> Option<Reply> {
         match command {
-            Command::Load { generation, scene, clouds, seed } => {
+            Command::Load { generation, scene, clouds, held_out, seed } => {
                 let (fixed, _) = scene.fixed_and_moving(&clouds);
                 let sim = scene.simulation(&clouds, seed);
                 let probe = self.pool.install(|| MetricProbe::new(fixed, seed, scene.cfd_frequencies));
+                self.divergences = Some(DivergenceWatch {
+                    probe: self
+                        .pool
+                        .install(|| DivergenceProbe::new(fixed, held_out.as_deref(), seed, scene.cfd_frequencies)),
+                    cfd_frequencies: scene.cfd_frequencies,
+                    every: None,
+                    next: 0,
+                });
                 let fixed_nn = probe.fixed_nn().to_vec();
                 let fixed = project3(sim.fixed());
                 self.sim = Some((generation, sim, probe));
@@ -152,6 +228,9 @@ impl Worker {
             Command::Reset => {
                 let (_, sim, _) = self.sim.as_mut()?;
                 sim.reset();
+                if let Some(watch) = &mut self.divergences {
+                    watch.probe.reset();
+                }
                 self.reply(ReplyKind::Reset, None, 0.0, true)
             }
         }
@@ -169,6 +248,15 @@ impl Worker {
         if metrics.is_some() {
             self.last_metrics = Some(Instant::now());
         }
+        let (mut divergences, mut tweedie) = (None, None);
+        if let Some(watch) = self.divergences.as_mut()
+            && (report.is_some() || force)
+            && watch.due(sim, report.as_ref())
+        {
+            let values = self.pool.install(|| watch.evaluate(sim, report.as_ref()));
+            divergences = Some((sim.step_index(), values.values()));
+            tweedie = self.pool.install(|| crate::engine::rectified::tweedie_residual(sim));
+        }
         Some(Reply {
             generation: *generation,
             kind,
@@ -183,6 +271,9 @@ impl Worker {
             samples: metrics.iter().map(|(m, _)| MetricSample::of(sim.step_index(), m)).collect(),
             metrics,
             eta: sim.eta(),
+            divergences,
+            tweedie,
+            non_finite: sim.non_finite(),
         })
     }
 }
@@ -230,7 +321,7 @@ impl WorkerLink {
             .map_err(std::io::Error::other)?;
         let last_words = self.last_words.clone();
         std::thread::Builder::new().name("sdflow-worker".into()).spawn(move || {
-            let mut worker = Worker { sim: None, pool, last_metrics: None };
+            let mut worker = Worker { sim: None, pool, last_metrics: None, divergences: None };
             // Ends when Bevy drops its Sender (app exit), or on a panic, whose
             // message the window then shows.
             while let Ok(command) = commands.recv() {
@@ -298,7 +389,7 @@ impl WorkerLink {
 
     /// Loads a new simulation; returns its generation. Starts a new worker
     /// if the old one stopped.
-    pub fn load(&mut self, scene: Scene, clouds: Clouds, seed: u64) -> u64 {
+    pub fn load(&mut self, scene: Scene, clouds: Clouds, held_out: Option<Cloud>, seed: u64) -> u64 {
         if self.stopped.is_some()
             && let Err(e) = self.start()
         {
@@ -307,7 +398,8 @@ impl WorkerLink {
         self.generation += 1;
         self.steps = scene.steps;
         let generation = self.generation;
-        self.send(Command::Load { generation, scene: Box::new(scene), clouds: Box::new(clouds), seed });
+        let held_out = held_out.map(Box::new);
+        self.send(Command::Load { generation, scene: Box::new(scene), clouds: Box::new(clouds), held_out, seed });
         generation
     }
 
@@ -492,6 +584,12 @@ pub struct RunStatus {
     pub markers: Vec<(usize, String)>,
     /// Holding the first view after a load.
     pub holding: bool,
+    /// Divergence history: (steps done, values in `Divergences::NAMES` order).
+    pub divergences: Vec<(usize, [f64; DIVERGENCES])>,
+    /// RectifiedFlow: the latest Tweedie residual.
+    pub tweedie: Option<f64>,
+    /// Non-finite updates dropped since the start.
+    pub non_finite: u64,
 }
 
 impl RunStatus {
@@ -583,6 +681,15 @@ fn apply_reply(
     if reply.kind == ReplyKind::Loaded {
         status.markers.clear();
     }
+    if reply.kind != ReplyKind::Stepped {
+        status.divergences.clear();
+        status.tweedie = None;
+    }
+    status.divergences.extend(reply.divergences);
+    if reply.tweedie.is_some() {
+        status.tweedie = reply.tweedie;
+    }
+    status.non_finite = reply.non_finite;
     if reply.kind == ReplyKind::Stepped && reply.report.is_some() {
         status.total_steps += reply.steps;
         status.step_ms = reply.step_ms;

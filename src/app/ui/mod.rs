@@ -3,6 +3,7 @@
 //! and the help overlay. The 3-D view gets what is left (the camera's
 //! viewport follows the panels), so the clouds stay framed and large.
 
+mod divergences;
 mod panels;
 mod plots;
 
@@ -33,6 +34,8 @@ pub struct UiState {
     pub sigma2_min_memory: Option<f64>,
     /// A text field had the keyboard last frame.
     pub typing_last_frame: bool,
+    /// Which divergences are plotted.
+    pub divergence_plot: divergences::DivergencePlot,
 }
 
 /// The part of the window left for the 3-D view, in logical pixels.

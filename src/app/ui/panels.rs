@@ -15,7 +15,7 @@ use crate::app::controls::{AppCommand, CONTROLS, MOUSE_HELP};
 use crate::app::render::{FIXED_COLOR, MOVING_COLOR};
 use crate::app::scene_loading::{ActiveScene, Presets, SceneRequest};
 use crate::app::simulation::{Playback, RunState, RunStatus};
-use crate::engine::{Bandwidth, CutOff, Dataset, Direction, Method, Schedule, StepSize};
+use crate::engine::{Bandwidth, CutOff, Dataset, Direction, Method, Rho, Schedule, StepSize};
 use crate::scene::Scene;
 
 use super::UiState;
@@ -191,6 +191,9 @@ fn scene_ui(
             ui.label(&file.scene.description);
         }
         ui.label(RichText::new(file.path.display().to_string()).weak().small());
+        for warning in file.scene.warnings() {
+            ui.colored_label(WARN, warning);
+        }
         if let Some(dim) = file.scene.target.dim().or(file.scene.source.as_ref().and_then(|s| s.dim()))
             && dim > 3
         {
@@ -232,9 +235,9 @@ pub fn method_help(method: Method) -> &'static str {
              step of a diffusion model (Section 5). Lands points on the target but has no self-repulsion."
         }
         Method::Mmd => {
-            "MMD gradient flow with noise injection, eq. 42 (Arbel et al. 2019): the same kernel means with \
-             unnormalised weights. Far from the target the attraction fades while self-repulsion stays, so the \
-             variance blows up (Remark 1)."
+            "MMD gradient flow with noise injection, eq. 42 (Arbel et al. 2019): dz = (k_p (D_p - z) - k_q (D_q - z)) \
+             / sigma², the same kernel means with unnormalised weights k (mean kernel values). Far from the target \
+             the attraction fades while self-repulsion stays, so the variance blows up (Remark 1)."
         }
         Method::MmdNormalized => {
             "MMD flow with normalised weights, eq. 43: the mean kernel values drop out and it equals SD flow \
@@ -264,6 +267,14 @@ fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene, restart: RestartNeeds, requests
     if !scene.method.allows_fixed_bandwidth() {
         scene.bandwidth = Bandwidth::Tied;
     }
+    if scene.method == Method::SdDenoiser {
+        rho_ui(ui, &mut scene.rho);
+    } else {
+        scene.rho = Rho::StepSize;
+    }
+    if !scene.method.uses_schedule() {
+        ui.colored_label(WARN, "This method ignores the noise schedule and the step size below.");
+    }
     ui.horizontal(|ui| {
         ui.label("Direction");
         ui.radio_value(&mut scene.direction, Direction::Forward, "forward")
@@ -273,6 +284,29 @@ fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene, restart: RestartNeeds, requests
     });
     if restart.direction {
         apply_restart_ui(ui, "Direction", requests);
+    }
+}
+
+/// SdDenoiser's rho in y <- (1 - rho) y + rho D_p(z) (eq. 16).
+fn rho_ui(ui: &mut egui::Ui, rho: &mut Rho) {
+    ui.horizontal(|ui| {
+        ui.label("rho").on_hover_text("y <- (1 - rho) y + rho D_p(z), eq. 16");
+        let current = *rho;
+        ui.radio_value(rho, Rho::StepSize, "eta / 2").on_hover_text("rho from the step size below");
+        if ui.radio(matches!(current, Rho::Fixed(_)), "fixed").on_hover_text("the same rho in (0, 1] every step").clicked()
+            && !matches!(current, Rho::Fixed(_))
+        {
+            *rho = Rho::Fixed(0.05);
+        }
+        ui.radio_value(rho, Rho::Diffusion, "diffusion").on_hover_text(
+            "Section 5, eq. 33-36: rho_t = 1 - sigma²(t+1) / sigma²(t) from the schedule, the DDPM-style reverse process",
+        );
+    });
+    if let Rho::Fixed(value) = rho {
+        ui.horizontal(|ui| {
+            ui.label("rho value");
+            ui.add(egui::DragValue::new(value).range(1e-4..=1.0).speed(0.005).max_decimals(4));
+        });
     }
 }
 
@@ -576,6 +610,10 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         if let Some(shot) = p.shots.notice(now) {
             ui.separator();
             ui.add(egui::Label::new(RichText::new(format!("saved {shot}")).color(WARN)).truncate()).on_hover_text(shot);
+        } else if s.non_finite > 0 {
+            ui.separator();
+            ui.label(RichText::new(format!("{} non-finite updates dropped", s.non_finite)).color(BAD))
+                .on_hover_text("points whose update was not a finite number kept their place; lower the step size");
         } else if let Some(problem) = p.draft.problems.first() {
             ui.separator();
             ui.add(egui::Label::new(RichText::new(format!("not applied: {problem}")).color(BAD)).truncate());

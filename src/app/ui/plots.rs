@@ -21,7 +21,7 @@ const BINS: usize = 30;
 /// Most points drawn per curve (every step is kept; long runs are thinned for drawing).
 const MAX_DRAWN: usize = 4000;
 /// Pixels between labelled ticks.
-const X_TICK_PX: f64 = 70.0;
+const X_TICK_PX: f64 = 55.0;
 const Y_TICK_PX: f64 = 28.0;
 
 pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
@@ -103,6 +103,11 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     } else {
         ui.label(RichText::new("no distances yet").weak());
     }
+
+    ui.separator();
+    egui::CollapsingHeader::new(RichText::new("Divergences").heading()).default_open(true).show(ui, |ui| {
+        super::divergences::divergences_ui(ui, &p.status, &mut p.state.divergence_plot);
+    });
 }
 
 /// Vertical marks where the flow settings changed, named by what changed.
@@ -125,6 +130,19 @@ pub fn small_plot(id: &str, y_label: &str, height: f32) -> Plot<'static> {
         .y_axis_label(y_label.to_owned())
         .x_grid_spacer(|input| nice_marks(input, X_TICK_PX))
         .y_grid_spacer(|input| nice_marks(input, Y_TICK_PX))
+        .x_axis_formatter(|mark, _| tick_label(mark.value, mark.step_size))
+        .y_axis_formatter(|mark, _| tick_label(mark.value, mark.step_size))
+}
+
+/// A tick's text with just the decimals its step needs (0.5 steps: "0.5",
+/// not "0"); very large or small values in scientific notation.
+pub fn tick_label(value: f64, step: f64) -> String {
+    let value = if value.abs() < step * 1e-6 { 0.0 } else { value };
+    if value != 0.0 && !(1e-4..1e6).contains(&value.abs()) {
+        return format!("{value:.1e}");
+    }
+    let decimals = (-step.log10() - 1e-9).ceil().max(0.0) as usize;
+    format!("{value:.decimals$}")
 }
 
 /// Grid marks at 1-2-5 multiples, spaced about `label_px` pixels apart (so
@@ -210,6 +228,16 @@ fn histograms(moving: &[f64], fixed: &[f64]) -> Option<(Vec<(f64, f64)>, Vec<(f6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_show_the_decimals_of_their_step() {
+        assert_eq!(tick_label(0.5, 0.5), "0.5");
+        assert_eq!(tick_label(1.0, 0.5), "1.0");
+        assert_eq!(tick_label(20.0, 10.0), "20");
+        assert_eq!(tick_label(-0.75, 0.05), "-0.75");
+        assert_eq!(tick_label(1e-17, 0.2), "0.0");
+        assert_eq!(tick_label(2e7, 1e7), "2.0e7");
+    }
 
     #[test]
     fn nice_steps_are_1_2_5() {
