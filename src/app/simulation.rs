@@ -102,8 +102,12 @@ pub fn project3(cloud: &Cloud) -> Vec<f32> {
     out
 }
 
-/// Share of the flow's time the divergences may take (as in `sdflow run`).
+/// Share of the time the divergences may take: of the flow's time in step
+/// counts (as in `sdflow run`), and of the worker's wall time, so a slow or
+/// paused flow still gets live values without the worker spending more.
 const DIVERGENCE_SHARE: f64 = 0.1;
+/// Never evaluate the divergences more often than this.
+const DIVERGENCE_MIN_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The worker's state between commands.
 struct Worker {
@@ -121,17 +125,24 @@ struct DivergenceWatch {
     every: Option<usize>,
     /// The next step count at which they are due.
     next: usize,
+    /// When the last evaluation ended and how long it took.
+    last: Option<(Instant, Duration)>,
 }
 
 impl DivergenceWatch {
-    /// Whether the divergences are due now: at step 0, at the end, and once
-    /// every K steps (a multi-step request may pass several marks: one evaluation).
+    /// Whether the divergences are due now: at step 0, at the end, once every
+    /// K steps (a multi-step request may pass several marks: one evaluation),
+    /// or when 90 % of the worker's time since the last one went elsewhere.
     fn due(&mut self, sim: &Simulation, report: Option<&StepReport>) -> bool {
         let done = sim.step_index();
         if done == 0 {
             self.next = 0;
         }
-        if done < self.next && !sim.is_finished() {
+        // Due by step count, or by wall time: 10 % of the time since the last one.
+        let by_time = self.last.is_some_and(|(at, took)| {
+            at.elapsed() >= DIVERGENCE_MIN_INTERVAL.max(took.mul_f64((1.0 - DIVERGENCE_SHARE) / DIVERGENCE_SHARE))
+        });
+        if done < self.next && !sim.is_finished() && !by_time {
             return false;
         }
         // Before the first step the cadence is not known (no step cost yet).
@@ -179,6 +190,7 @@ impl Worker {
                     cfd_frequencies: scene.cfd_frequencies,
                     every: None,
                     next: 0,
+                    last: None,
                 });
                 let fixed_nn = probe.fixed_nn().to_vec();
                 let fixed = project3(sim.fixed());
@@ -253,9 +265,11 @@ impl Worker {
             && (report.is_some() || force)
             && watch.due(sim, report.as_ref())
         {
+            let started = Instant::now();
             let values = self.pool.install(|| watch.evaluate(sim, report.as_ref()));
             divergences = Some((sim.step_index(), values.values()));
             tweedie = self.pool.install(|| crate::engine::rectified::tweedie_residual(sim));
+            watch.last = Some((Instant::now(), started.elapsed()));
         }
         Some(Reply {
             generation: *generation,

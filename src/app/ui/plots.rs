@@ -20,9 +20,10 @@ const PLOT_HEIGHT: f32 = 130.0;
 const BINS: usize = 30;
 /// Most points drawn per curve (every step is kept; long runs are thinned for drawing).
 const MAX_DRAWN: usize = 4000;
-/// Pixels between labelled ticks.
-const X_TICK_PX: f64 = 55.0;
-const Y_TICK_PX: f64 = 28.0;
+/// Pixels between labelled ticks: at least egui_plot's spacing for fully
+/// drawn labels (80 on x, 30 on y), so every major tick is labelled.
+const X_TICK_PX: f64 = 80.0;
+const Y_TICK_PX: f64 = 30.0;
 
 pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     ui.heading("View");
