@@ -1,24 +1,34 @@
 //! A paused or finished run costs next to nothing. While nothing moves (no
 //! steps owed, no reply awaited, no auto-rotation, no recent input, no
 //! screenshot pending), the window switches to Bevy's reactive update mode:
-//! it redraws on input and otherwise about once a second (which still polls
-//! the scene file for edits). Anything that moves switches back to
+//! it redraws on input and otherwise once every 20 frame-times (1 to 10 s,
+//! so a slow software renderer rests as well as a GPU; the idle redraw still
+//! polls the scene file for edits). Anything that moves switches back to
 //! continuous updates at once.
+//!
+//! While resting, egui's own redraw requests (it asks for one after most
+//! frames, as a redraw message and as a wake-up event) are ignored: input
+//! still wakes the window, and the panels redraw then.
 
 use std::time::Duration;
 
+use bevy::ecs::message::Messages;
 use bevy::input::keyboard::KeyboardInput;
 use bevy::input::mouse::{MouseButtonInput, MouseWheel};
 use bevy::prelude::*;
-use bevy::window::CursorMoved;
+use bevy::window::{CursorMoved, RequestRedraw};
 use bevy::winit::{UpdateMode, WinitSettings};
 
 use super::input::ScreenshotPlan;
 use super::render::ViewSettings;
 use super::simulation::{Playback, RunStatus, WorkerLink};
 
-/// Redraw interval while resting.
-pub const REST_WAIT: Duration = Duration::from_secs(1);
+/// Redraw interval while resting: this many times the cost of one update,
+/// within [`REST_WAIT_MIN`, `REST_WAIT_MAX`], so resting costs at most 1/20
+/// of a core.
+pub const REST_WAIT_FRAMES: u32 = 20;
+pub const REST_WAIT_MIN: Duration = Duration::from_secs(1);
+pub const REST_WAIT_MAX: Duration = Duration::from_secs(10);
 /// After the last input, keep drawing this long (camera smoothing, hovers).
 pub const AFTER_INPUT: f64 = 1.5;
 
@@ -45,16 +55,49 @@ impl Activity {
     }
 }
 
-/// The update mode for an activity.
-pub fn update_mode(activity: &Activity) -> UpdateMode {
-    if activity.needs_frames() { UpdateMode::Continuous } else { UpdateMode::reactive(REST_WAIT) }
+/// The update mode for an activity, given what one update costs.
+pub fn update_mode(activity: &Activity, update_cost: Duration) -> UpdateMode {
+    if activity.needs_frames() {
+        UpdateMode::Continuous
+    } else {
+        UpdateMode::Reactive {
+            wait: (update_cost * REST_WAIT_FRAMES).clamp(REST_WAIT_MIN, REST_WAIT_MAX),
+            // Real input arrives as device events (raw keys and pointer).
+            // egui asks for a repaint after almost every frame through a user
+            // event (its wake-up), and every redraw brings window events
+            // back: reacting to either would keep a resting window drawing.
+            react_to_device_events: true,
+            react_to_user_events: false,
+            react_to_window_events: false,
+        }
+    }
+}
+
+/// What one whole update (rendering included) costs: the time between two
+/// update starts while updating continuously.
+#[derive(Resource, Default)]
+struct UpdateCost {
+    started: Option<std::time::Instant>,
+    continuous: bool,
+    last: Duration,
+}
+
+/// First: the previous update's full cost, when nothing waited in between.
+fn measure_update(mut cost: ResMut<UpdateCost>) {
+    let now = std::time::Instant::now();
+    if let Some(started) = cost.started
+        && cost.continuous
+    {
+        cost.last = now - started;
+    }
+    cost.started = Some(now);
 }
 
 pub struct RestPlugin;
 
 impl Plugin for RestPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(Last, rest_when_idle);
+        app.init_resource::<UpdateCost>().add_systems(First, measure_update).add_systems(Last, rest_when_idle);
     }
 }
 
@@ -72,6 +115,8 @@ fn rest_when_idle(
     mut cursor: MessageReader<CursorMoved>,
     mut last_input: Local<f64>,
     mut settings: ResMut<WinitSettings>,
+    mut redraws: ResMut<Messages<RequestRedraw>>,
+    mut cost: ResMut<UpdateCost>,
 ) {
     let now = time.elapsed_secs_f64();
     let input = keys.read().count() + buttons.read().count() + wheel.read().count() + cursor.read().count();
@@ -85,10 +130,15 @@ fn rest_when_idle(
         view_pending: view.fit_requested || plan.is_some(),
         seconds_since_input: now - *last_input,
     };
-    let mode = update_mode(&activity);
+    let mode = update_mode(&activity, cost.last);
+    cost.continuous = mode == UpdateMode::Continuous;
     if settings.focused_mode != mode {
+        debug!("update mode {mode:?} ({activity:?})");
         settings.focused_mode = mode;
         settings.unfocused_mode = mode;
+    }
+    if !activity.needs_frames() {
+        redraws.clear();
     }
 }
 
@@ -99,7 +149,14 @@ mod tests {
     #[test]
     fn rests_only_when_nothing_moves() {
         let idle = Activity { seconds_since_input: 10.0, ..default() };
-        assert!(matches!(update_mode(&idle), UpdateMode::Reactive { .. }));
+        let ms = Duration::from_millis;
+        let wait = |cost| match update_mode(&idle, cost) {
+            UpdateMode::Reactive { wait, react_to_device_events: true, react_to_user_events: false, .. } => Some(wait),
+            _ => None,
+        };
+        assert_eq!(wait(ms(10)), Some(REST_WAIT_MIN));
+        assert_eq!(wait(ms(200)), Some(ms(4000)));
+        assert_eq!(wait(ms(5000)), Some(REST_WAIT_MAX));
         for busy in [
             Activity { stepping: true, ..idle },
             Activity { waiting_for_worker: true, ..idle },
@@ -107,7 +164,7 @@ mod tests {
             Activity { view_pending: true, ..idle },
             Activity { seconds_since_input: 0.2, ..idle },
         ] {
-            assert_eq!(update_mode(&busy), UpdateMode::Continuous, "{busy:?}");
+            assert_eq!(update_mode(&busy, Duration::from_millis(10)), UpdateMode::Continuous, "{busy:?}");
         }
     }
 }
