@@ -158,11 +158,11 @@ fn run_screenshot_plan(
             if !loaded {
                 return;
             }
-            // Never ask for more steps than the plan's total.
+            // Never ask for more steps than the plan's total; a request may
+            // come back with fewer steps than asked, so keep playing until
+            // they are all done.
             playback.stop_at_total = Some(plan.after);
-            if status.total_steps + link.steps_in_flight() >= plan.after {
-                playback.playing = false;
-            }
+            playback.playing = status.total_steps < plan.after;
             if (status.total_steps >= plan.after || status.finished) && !link.busy() {
                 plan.stage = PlanStage::Settling(0);
             }

@@ -602,6 +602,16 @@ mod tests {
     }
 
     #[test]
+    fn a_camera_hint_is_written_bare_and_checked() {
+        let with = |hint: &str| parse(&GOOD.replace("batch: None,", &format!("batch: None,\n    camera: {hint},")));
+        let f = with("(yaw_deg: 20.0, pitch_deg: 55.0)").expect("valid");
+        assert_eq!(f.scene.camera, Some(CameraHint { yaw_deg: 20.0, pitch_deg: 55.0 }));
+        let e = with("(yaw_deg: 20.0, pitch_deg: 95.0)").unwrap_err();
+        assert!(e.to_string().contains("pitch_deg"), "{e}");
+        assert_eq!(e.problems[0].line, 13, "{e}");
+    }
+
+    #[test]
     fn missing_csv_names_the_scene_field() {
         let f = parse(&GOOD.replace("Mystery(points: 1024)", "Csv(path: \"nowhere.csv\")")).expect("parses");
         let e = f.clouds().unwrap_err();
