@@ -233,7 +233,15 @@ fn reset_and_restart() {
     assert_eq!(app.world().resource::<MovingPositions>().positions, start);
 
     // Points need a restart: the draft says so until Restart is pressed.
-    app.world_mut().resource_mut::<Draft>().scene.as_mut().expect("draft").source.as_mut().expect("a source").set_points(40);
+    app.world_mut()
+        .resource_mut::<Draft>()
+        .scene
+        .as_mut()
+        .expect("draft")
+        .source
+        .as_mut()
+        .expect("a source")
+        .set_points(40);
     app.update();
     assert!(app.world().resource::<Draft>().needs_restart(app.world().resource::<ActiveScene>()));
     app.world_mut().write_message(SceneRequest::Restart { new_seed: false });
@@ -418,4 +426,18 @@ fn fast_runs_record_every_step_and_mark_setting_changes() {
     app.update();
     let status = app.world().resource::<RunStatus>();
     assert_eq!(status.markers, vec![(status.step_index, "method Mmd".to_string())]);
+}
+
+#[test]
+fn the_points_are_not_respawned_while_the_flow_runs() {
+    let mut app = app();
+    app.update();
+    let ids = |app: &App| {
+        let e = app.world().resource::<CloudEntities>();
+        (e.fixed.clone(), e.moving.clone())
+    };
+    let before = ids(&app);
+    run_steps(&mut app, 5);
+    let after = ids(&app);
+    assert_eq!(before, after, "a step replaced the point entities (and refitted the view)");
 }

@@ -570,8 +570,11 @@ pub fn receive_replies(
 fn apply_reply(
     reply: Reply,
     status: &mut RunStatus,
-    moving: &mut MovingPositions,
-    fixed: &mut FixedPositions,
+    // As `ResMut`, so only a write marks them changed: the fixed cloud (and
+    // its respawn and view fit) changes on load only, the moving one when
+    // it moved.
+    moving: &mut ResMut<MovingPositions>,
+    fixed: &mut ResMut<FixedPositions>,
     now: f64,
 ) {
     if reply.kind != ReplyKind::Stepped {
