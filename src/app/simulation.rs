@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 
+use super::gan::{GanValues, ViewRequest, WorkerView};
 use crate::engine::{Cloud, FlowSettings, MetricProbe, Metrics, Simulation, StepReport};
 use crate::scene::{Clouds, Scene};
 
@@ -42,6 +43,9 @@ pub enum Command {
     /// Up to this many steps, within [`STEP_BUDGET`] (at least one).
     Step(usize),
     Reset,
+    /// What the GAN view needs with each reply from now on; answered at once
+    /// with the values for the current state (once a scene is loaded).
+    SetView(ViewRequest),
 }
 
 /// Why a reply was sent.
@@ -50,6 +54,8 @@ pub enum ReplyKind {
     Loaded,
     Stepped,
     Reset,
+    /// Only the GAN view's values changed (a new [`Command::SetView`]).
+    Viewed,
 }
 
 /// What the worker sends back after a load, a step or a reset.
@@ -75,6 +81,11 @@ pub struct Reply {
     /// clouds: each step), so fast runs still plot every step.
     pub samples: Vec<MetricSample>,
     pub eta: Option<f64>,
+    /// The GAN view's values at this state, while the view asks for any.
+    pub gan: Option<GanValues>,
+    /// (steps taken, driver cosine) of each step served by this request
+    /// (`Discriminator` drivers only).
+    pub cosines: Vec<(usize, f64)>,
 }
 
 /// Projects a cloud to 3-D for display: the first three coordinates (2-D
@@ -95,6 +106,7 @@ struct Worker {
     sim: Option<(u64, Simulation, MetricProbe)>,
     pool: rayon::ThreadPool,
     last_metrics: Option<Instant>,
+    view: WorkerView,
 }
 
 impl Worker {
@@ -106,6 +118,7 @@ impl Worker {
                 let probe = self.pool.install(|| MetricProbe::new(fixed, seed, scene.cfd_frequencies));
                 let fixed_nn = probe.fixed_nn().to_vec();
                 let fixed = project3(sim.fixed());
+                self.view.loaded(&sim);
                 self.sim = Some((generation, sim, probe));
                 let mut reply = self.reply(ReplyKind::Loaded, None, 0.0, true)?;
                 reply.fixed = Some(fixed);
@@ -125,10 +138,13 @@ impl Worker {
                 let (mut report, mut steps, mut step_seconds) = (None, 0, 0.0);
                 let mut samples = Vec::new();
                 let mut last = None;
+                let mut cosines = Vec::new();
                 while steps < count.max(1) && (steps == 0 || start.elapsed() < STEP_BUDGET) {
                     let t = Instant::now();
                     let Some(r) = self.pool.install(|| sim.step()) else { break };
                     step_seconds += t.elapsed().as_secs_f64();
+                    self.view.stepped(&r);
+                    cosines.extend(r.driver_cosine.map(|c| (sim.step_index(), c)));
                     report = Some(r);
                     steps += 1;
                     // Small clouds: metrics after every step, not only the last.
@@ -147,12 +163,18 @@ impl Worker {
                 samples.dedup_by_key(|s| s.step);
                 reply.samples = samples;
                 reply.steps = steps;
+                reply.cosines = cosines;
                 Some(reply)
             }
             Command::Reset => {
                 let (_, sim, _) = self.sim.as_mut()?;
                 sim.reset();
+                self.view.reset();
                 self.reply(ReplyKind::Reset, None, 0.0, true)
+            }
+            Command::SetView(request) => {
+                self.view.set_request(request);
+                self.reply(ReplyKind::Viewed, None, 0.0, false)
             }
         }
     }
@@ -169,6 +191,10 @@ impl Worker {
         if metrics.is_some() {
             self.last_metrics = Some(Instant::now());
         }
+        // A fresh heat map whenever the state will stay on screen a while.
+        let fresh = force || kind == ReplyKind::Viewed || sim.is_finished();
+        let view = &mut self.view;
+        let gan = self.pool.install(|| view.values(sim, fresh));
         Some(Reply {
             generation: *generation,
             kind,
@@ -183,6 +209,8 @@ impl Worker {
             samples: metrics.iter().map(|(m, _)| MetricSample::of(sim.step_index(), m)).collect(),
             metrics,
             eta: sim.eta(),
+            gan,
+            cosines: Vec::new(),
         })
     }
 }
@@ -208,6 +236,8 @@ pub struct WorkerLink {
     work_sent: usize,
     /// A panic message the worker left before it stopped.
     last_words: std::sync::Arc<Mutex<Option<String>>>,
+    /// The GAN view request last sent.
+    view: ViewRequest,
 }
 
 struct Channels {
@@ -230,7 +260,7 @@ impl WorkerLink {
             .map_err(std::io::Error::other)?;
         let last_words = self.last_words.clone();
         std::thread::Builder::new().name("sdflow-worker".into()).spawn(move || {
-            let mut worker = Worker { sim: None, pool, last_metrics: None };
+            let mut worker = Worker { sim: None, pool, last_metrics: None, view: WorkerView::default() };
             // Ends when Bevy drops its Sender (app exit), or on a panic, whose
             // message the window then shows.
             while let Ok(command) = commands.recv() {
@@ -258,6 +288,7 @@ impl WorkerLink {
         self.channels = Some(Channels { tx, rx: Mutex::new(rx) });
         self.stopped = None;
         self.pending = 0;
+        self.view = ViewRequest::default();
         Ok(())
     }
 
@@ -277,13 +308,15 @@ impl WorkerLink {
     }
 
     fn send(&mut self, command: Command) {
-        let replies = !matches!(command, Command::SetSettings(_));
+        let work = !matches!(command, Command::SetSettings(_) | Command::SetView(_));
+        // A view request is answered once a scene is loaded (the worker gets the load first).
+        let replies = work || (matches!(command, Command::SetView(_)) && self.generation > 0);
         let Some(channels) = &self.channels else { return };
         if channels.tx.send(command).is_err() {
             self.mark_stopped();
         } else if replies {
             self.pending += 1;
-            self.work_sent += 1;
+            self.work_sent += work as usize;
         }
     }
 
@@ -329,6 +362,17 @@ impl WorkerLink {
 
     pub fn reset(&mut self) {
         self.send(Command::Reset);
+    }
+
+    /// The GAN view request last sent.
+    pub fn view(&self) -> ViewRequest {
+        self.view
+    }
+
+    /// Asks for the GAN view's values (now and with every reply).
+    pub fn set_view(&mut self, request: ViewRequest) {
+        self.view = request;
+        self.send(Command::SetView(request));
     }
 
     /// The next reply, if one has arrived.
@@ -492,6 +536,10 @@ pub struct RunStatus {
     pub markers: Vec<(usize, String)>,
     /// Holding the first view after a load.
     pub holding: bool,
+    /// The GAN view's values of the latest state (None in the default view).
+    pub gan: Option<GanValues>,
+    /// (steps taken, driver cosine) per step of this run.
+    pub cosines: Vec<(usize, f64)>,
 }
 
 impl RunStatus {
@@ -577,7 +625,12 @@ fn apply_reply(
     fixed: &mut ResMut<FixedPositions>,
     now: f64,
 ) {
+    status.gan = reply.gan;
+    if reply.kind == ReplyKind::Viewed {
+        return;
+    }
     if reply.kind != ReplyKind::Stepped {
+        status.cosines.clear();
         status.history.clear();
         status.last_report = None;
         status.step_ms = 0.0;
@@ -603,6 +656,7 @@ fn apply_reply(
         status.fixed_nn = nn;
     }
     status.history.extend(reply.samples);
+    status.cosines.extend(reply.cosines);
     if let Some((metrics, nn)) = reply.metrics {
         status.latest = Some(metrics);
         status.moving_nn = nn;

@@ -3,6 +3,7 @@
 //! and the help overlay. The 3-D view gets what is left (the camera's
 //! viewport follows the panels), so the clouds stay framed and large.
 
+mod gan;
 mod panels;
 mod plots;
 
@@ -17,6 +18,7 @@ use bevy_egui::{EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, Primar
 use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
 use super::controls::{AppCommand, HelpOverlay, KeyboardCapture};
+use super::gan::GanView;
 use super::input::ScreenshotLog;
 use super::render::{CloudBounds, ViewSettings};
 use super::scene_loading::{ActiveScene, Draft, Presets, SceneErrors, SceneRequest};
@@ -57,6 +59,7 @@ pub struct UiParams<'w> {
     pub help: ResMut<'w, HelpOverlay>,
     pub capture: ResMut<'w, KeyboardCapture>,
     pub time: Res<'w, Time<Real>>,
+    pub gan: ResMut<'w, GanView>,
     pub scene_requests: MessageWriter<'w, SceneRequest>,
     pub commands: MessageWriter<'w, AppCommand>,
 }
