@@ -25,6 +25,23 @@ struct Args {
     /// Steps to run before `--screenshot`.
     #[arg(long, default_value_t = 0, requires = "screenshot")]
     after: usize,
+    /// How the app colours the moving points at start (the View panel changes it).
+    #[arg(long, value_enum, default_value_t = Colour::OkabeIto)]
+    colour: Colour,
+    /// Start with the heat map of h behind the points (2-D scenes).
+    #[arg(long)]
+    heat_map: bool,
+}
+
+/// Colourings of the moving points (the GAN view).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Colour {
+    /// The Okabe-Ito pair: one colour per cloud.
+    OkabeIto,
+    /// The optimal discriminator's log-ratio h* = log p_sigma / q_sigma.
+    HStar,
+    /// The trained discriminator's h (scenes with a Discriminator driver).
+    DiscH,
 }
 
 #[derive(Subcommand)]
@@ -51,7 +68,7 @@ fn main() -> ExitCode {
         Some(Command::Validate { scenes }) => cli::validate(&scenes),
         Some(Command::Bench(bench)) => cli::bench::bench(&bench),
         Some(Command::Compare(compare)) => cli::compare::compare(&compare),
-        None => open_app(args.scene, args.screenshot, args.after),
+        None => open_app(args.scene, args.screenshot, args.after, (args.colour, args.heat_map)),
     };
     match result {
         Ok(code) => code,
@@ -63,8 +80,19 @@ fn main() -> ExitCode {
 }
 
 #[cfg(feature = "app")]
-fn open_app(scene: Option<PathBuf>, screenshot: Option<PathBuf>, after: usize) -> anyhow::Result<ExitCode> {
-    let options = sdflow::app::AppOptions { scene, screenshot, after };
+fn open_app(
+    scene: Option<PathBuf>,
+    screenshot: Option<PathBuf>,
+    after: usize,
+    (colour, heat_map): (Colour, bool),
+) -> anyhow::Result<ExitCode> {
+    use sdflow::app::gan::{Colouring, GanView};
+    let colouring = match colour {
+        Colour::OkabeIto => Colouring::OkabeIto,
+        Colour::HStar => Colouring::OptimalLogRatio,
+        Colour::DiscH => Colouring::Discriminator,
+    };
+    let options = sdflow::app::AppOptions { scene, screenshot, after, view: GanView { colouring, heat_map } };
     if let Err(e) = sdflow::app::preflight(&options) {
         eprintln!("{e}");
         return Ok(ExitCode::from(2));
@@ -74,7 +102,7 @@ fn open_app(scene: Option<PathBuf>, screenshot: Option<PathBuf>, after: usize) -
 }
 
 #[cfg(not(feature = "app"))]
-fn open_app(_: Option<PathBuf>, _: Option<PathBuf>, _: usize) -> anyhow::Result<ExitCode> {
+fn open_app(_: Option<PathBuf>, _: Option<PathBuf>, _: usize, _: (Colour, bool)) -> anyhow::Result<ExitCode> {
     anyhow::bail!(
         "this sdflow was built without the `app` feature; use `sdflow run SCENE` or rebuild with default features"
     )

@@ -454,3 +454,17 @@ fn divergences_arrive_on_their_cadence_and_match_the_engine() {
     let (start, last) = (first.1[kl], status.divergences.last().expect("values").1[kl]);
     assert!(last < start, "SD flow should lower KL(q||p): {start} -> {last}");
 }
+
+#[test]
+fn the_points_are_not_respawned_while_the_flow_runs() {
+    let mut app = app();
+    app.update();
+    let ids = |app: &App| {
+        let e = app.world().resource::<CloudEntities>();
+        (e.fixed.clone(), e.moving.clone())
+    };
+    let before = ids(&app);
+    run_steps(&mut app, 5);
+    let after = ids(&app);
+    assert_eq!(before, after, "a step replaced the point entities (and refitted the view)");
+}

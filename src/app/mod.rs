@@ -14,6 +14,8 @@
 //! it with `MinimalPlugins`).
 
 pub mod controls;
+pub mod gan;
+pub mod gan_render;
 pub mod input;
 pub mod render;
 pub mod rest;
@@ -40,6 +42,8 @@ pub struct AppOptions {
     /// Save a screenshot here after `after` steps, then exit.
     pub screenshot: Option<PathBuf>,
     pub after: usize,
+    /// The GAN view to start with (colouring, heat map).
+    pub view: gan::GanView,
 }
 
 /// The plugins that need no window, renderer or egui.
@@ -52,6 +56,7 @@ impl PluginGroup for HeadlessPlugins {
             .add(scene_loading::SceneLoadingPlugin)
             .add(render::CloudsPlugin)
             .add(controls::ControlsPlugin)
+            .add(gan::GanPlugin)
     }
 }
 
@@ -113,7 +118,9 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins(bevy_panorbit_camera::PanOrbitCameraPlugin)
     .add_plugins(HeadlessPlugins)
     .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
-    .insert_resource(InitialScene(initial));
+    .add_plugins(gan_render::GanRenderPlugin)
+    .insert_resource(InitialScene(initial))
+    .insert_resource(options.view);
     if let Some(path) = options.screenshot {
         app.insert_resource(input::ScreenshotPlan::new(path, options.after));
     }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 
+use super::gan::{GanValues, ViewRequest, WorkerView};
 use crate::engine::divergence::{self, COUNT as DIVERGENCES};
 use crate::engine::{
     Cloud, DivergenceProbe, Divergences, FlowSettings, Method, MetricProbe, Metrics, Simulation, StepContext,
@@ -48,6 +49,9 @@ pub enum Command {
     /// Up to this many steps, within [`STEP_BUDGET`] (at least one).
     Step(usize),
     Reset,
+    /// What the GAN view needs with each reply from now on; answered at once
+    /// with the values for the current state (once a scene is loaded).
+    SetView(ViewRequest),
 }
 
 /// Why a reply was sent.
@@ -56,6 +60,8 @@ pub enum ReplyKind {
     Loaded,
     Stepped,
     Reset,
+    /// Only the GAN view's values changed (a new [`Command::SetView`]).
+    Viewed,
 }
 
 /// What the worker sends back after a load, a step or a reset.
@@ -87,6 +93,11 @@ pub struct Reply {
     pub tweedie: Option<f64>,
     /// Non-finite updates dropped since the start.
     pub non_finite: u64,
+    /// The GAN view's values at this state, while the view asks for any.
+    pub gan: Option<GanValues>,
+    /// (steps taken, driver cosine) of each step served by this request
+    /// (`Discriminator` drivers only).
+    pub cosines: Vec<(usize, f64)>,
 }
 
 /// Projects a cloud to 3-D for display: the first three coordinates (2-D
@@ -115,6 +126,7 @@ struct Worker {
     pool: rayon::ThreadPool,
     last_metrics: Option<Instant>,
     divergences: Option<DivergenceWatch>,
+    view: WorkerView,
 }
 
 /// The divergence probe of a run and its cadence.
@@ -194,6 +206,7 @@ impl Worker {
                 });
                 let fixed_nn = probe.fixed_nn().to_vec();
                 let fixed = project3(sim.fixed());
+                self.view.loaded(&sim);
                 self.sim = Some((generation, sim, probe));
                 let mut reply = self.reply(ReplyKind::Loaded, None, 0.0, true)?;
                 reply.fixed = Some(fixed);
@@ -213,10 +226,13 @@ impl Worker {
                 let (mut report, mut steps, mut step_seconds) = (None, 0, 0.0);
                 let mut samples = Vec::new();
                 let mut last = None;
+                let mut cosines = Vec::new();
                 while steps < count.max(1) && (steps == 0 || start.elapsed() < STEP_BUDGET) {
                     let t = Instant::now();
                     let Some(r) = self.pool.install(|| sim.step()) else { break };
                     step_seconds += t.elapsed().as_secs_f64();
+                    self.view.stepped(&r);
+                    cosines.extend(r.driver_cosine.map(|c| (sim.step_index(), c)));
                     report = Some(r);
                     steps += 1;
                     // Small clouds: metrics after every step, not only the last.
@@ -235,6 +251,7 @@ impl Worker {
                 samples.dedup_by_key(|s| s.step);
                 reply.samples = samples;
                 reply.steps = steps;
+                reply.cosines = cosines;
                 Some(reply)
             }
             Command::Reset => {
@@ -243,7 +260,12 @@ impl Worker {
                 if let Some(watch) = &mut self.divergences {
                     watch.probe.reset();
                 }
+                self.view.reset();
                 self.reply(ReplyKind::Reset, None, 0.0, true)
+            }
+            Command::SetView(request) => {
+                self.view.set_request(request);
+                self.reply(ReplyKind::Viewed, None, 0.0, false)
             }
         }
     }
@@ -271,6 +293,10 @@ impl Worker {
             tweedie = self.pool.install(|| crate::engine::rectified::tweedie_residual(sim));
             watch.last = Some((Instant::now(), started.elapsed()));
         }
+        // A fresh heat map whenever the state will stay on screen a while.
+        let fresh = force || kind == ReplyKind::Viewed || sim.is_finished();
+        let view = &mut self.view;
+        let gan = self.pool.install(|| view.values(sim, fresh));
         Some(Reply {
             generation: *generation,
             kind,
@@ -288,6 +314,8 @@ impl Worker {
             divergences,
             tweedie,
             non_finite: sim.non_finite(),
+            gan,
+            cosines: Vec::new(),
         })
     }
 }
@@ -313,6 +341,8 @@ pub struct WorkerLink {
     work_sent: usize,
     /// A panic message the worker left before it stopped.
     last_words: std::sync::Arc<Mutex<Option<String>>>,
+    /// The GAN view request last sent.
+    view: ViewRequest,
 }
 
 struct Channels {
@@ -335,7 +365,8 @@ impl WorkerLink {
             .map_err(std::io::Error::other)?;
         let last_words = self.last_words.clone();
         std::thread::Builder::new().name("sdflow-worker".into()).spawn(move || {
-            let mut worker = Worker { sim: None, pool, last_metrics: None, divergences: None };
+            let mut worker =
+                Worker { sim: None, pool, last_metrics: None, divergences: None, view: WorkerView::default() };
             // Ends when Bevy drops its Sender (app exit), or on a panic, whose
             // message the window then shows.
             while let Ok(command) = commands.recv() {
@@ -363,6 +394,7 @@ impl WorkerLink {
         self.channels = Some(Channels { tx, rx: Mutex::new(rx) });
         self.stopped = None;
         self.pending = 0;
+        self.view = ViewRequest::default();
         Ok(())
     }
 
@@ -382,13 +414,15 @@ impl WorkerLink {
     }
 
     fn send(&mut self, command: Command) {
-        let replies = !matches!(command, Command::SetSettings(_));
+        let work = !matches!(command, Command::SetSettings(_) | Command::SetView(_));
+        // A view request is answered once a scene is loaded (the worker gets the load first).
+        let replies = work || (matches!(command, Command::SetView(_)) && self.generation > 0);
         let Some(channels) = &self.channels else { return };
         if channels.tx.send(command).is_err() {
             self.mark_stopped();
         } else if replies {
             self.pending += 1;
-            self.work_sent += 1;
+            self.work_sent += work as usize;
         }
     }
 
@@ -435,6 +469,17 @@ impl WorkerLink {
 
     pub fn reset(&mut self) {
         self.send(Command::Reset);
+    }
+
+    /// The GAN view request last sent.
+    pub fn view(&self) -> ViewRequest {
+        self.view
+    }
+
+    /// Asks for the GAN view's values (now and with every reply).
+    pub fn set_view(&mut self, request: ViewRequest) {
+        self.view = request;
+        self.send(Command::SetView(request));
     }
 
     /// The next reply, if one has arrived.
@@ -604,6 +649,10 @@ pub struct RunStatus {
     pub tweedie: Option<f64>,
     /// Non-finite updates dropped since the start.
     pub non_finite: u64,
+    /// The GAN view's values of the latest state (None in the default view).
+    pub gan: Option<GanValues>,
+    /// (steps taken, driver cosine) per step of this run.
+    pub cosines: Vec<(usize, f64)>,
 }
 
 impl RunStatus {
@@ -682,11 +731,19 @@ pub fn receive_replies(
 fn apply_reply(
     reply: Reply,
     status: &mut RunStatus,
-    moving: &mut MovingPositions,
-    fixed: &mut FixedPositions,
+    // As `ResMut`, so only a write marks them changed: the fixed cloud (and
+    // its respawn and view fit) changes on load only, the moving one when
+    // it moved.
+    moving: &mut ResMut<MovingPositions>,
+    fixed: &mut ResMut<FixedPositions>,
     now: f64,
 ) {
+    status.gan = reply.gan;
+    if reply.kind == ReplyKind::Viewed {
+        return;
+    }
     if reply.kind != ReplyKind::Stepped {
+        status.cosines.clear();
         status.history.clear();
         status.last_report = None;
         status.step_ms = 0.0;
@@ -721,6 +778,7 @@ fn apply_reply(
         status.fixed_nn = nn;
     }
     status.history.extend(reply.samples);
+    status.cosines.extend(reply.cosines);
     if let Some((metrics, nn)) = reply.metrics {
         status.latest = Some(metrics);
         status.moving_nn = nn;

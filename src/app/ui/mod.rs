@@ -4,6 +4,7 @@
 //! viewport follows the panels), so the clouds stay framed and large.
 
 mod divergences;
+mod gan;
 mod panels;
 mod plots;
 
@@ -18,6 +19,7 @@ use bevy_egui::{EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, Primar
 use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
 use super::controls::{AppCommand, HelpOverlay, KeyboardCapture};
+use super::gan::GanView;
 use super::input::ScreenshotLog;
 use super::render::{CloudBounds, ViewSettings};
 use super::scene_loading::{ActiveScene, Draft, Presets, SceneErrors, SceneRequest};
@@ -60,6 +62,7 @@ pub struct UiParams<'w> {
     pub help: ResMut<'w, HelpOverlay>,
     pub capture: ResMut<'w, KeyboardCapture>,
     pub time: Res<'w, Time<Real>>,
+    pub gan: ResMut<'w, GanView>,
     pub scene_requests: MessageWriter<'w, SceneRequest>,
     pub commands: MessageWriter<'w, AppCommand>,
 }

@@ -567,6 +567,7 @@ pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     if view != *p.view {
         *p.view = view;
     }
+    super::gan::colouring_ui(ui, p);
 }
 
 /// Run state, step, sigma², timing, counts and notices, on one line that

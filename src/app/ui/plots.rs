@@ -50,6 +50,8 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     } else {
         ui.label(RichText::new("waiting for the first state").weak());
     }
+    super::gan::cosine_ui(ui, p);
+    let s = &p.status;
     let orange = egui_color(MOVING_COLOR);
     let blue = egui_color(FIXED_COLOR);
     let markers = &s.markers;

@@ -1,0 +1,198 @@
+//! Headless tests of the GAN view: what the worker sends for each colouring
+//! and the heat map, checked against the engine computed directly on the
+//! same state. Waits are bounded loops of `app.update()`; nothing asserts
+//! on timing.
+#![cfg(feature = "app")]
+
+use std::path::Path;
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+
+use sdflow::app::HeadlessPlugins;
+use sdflow::app::gan::{Colouring, Field, GRID_CELLS, GanValues, GanView, GridLayout};
+use sdflow::app::scene_loading::SceneRequest;
+use sdflow::app::simulation::{Playback, RunStatus, WorkerLink, project3};
+use sdflow::engine::optimal::optimal_logits;
+use sdflow::engine::{Simulation, StepReport};
+use sdflow::scene::SceneFile;
+
+const PATH: &str = "gan_test.ron";
+
+/// A 3-D kernel scene.
+const SOLID: &str = r#"(
+    name: "solid", seed: 5,
+    target: SwissRoll(points: 90),
+    source: Gaussian(points: 70, mean: [0.0, 0.0, 0.0], std: 1.0),
+    method: Sd, schedule: Cosine(sigma2_max: 2.0, sigma2_min: 0.25), steps: 300,
+)"#;
+
+/// A 2-D scene driven by a small discriminator.
+const FLAT_GAN: &str = r#"(
+    name: "flat gan", seed: 6,
+    target: TwoMoons(points: 80),
+    source: Ring(points: 60, radius: 2.0, std: 0.05),
+    method: Sd, schedule: Cosine(sigma2_max: 0.5, sigma2_min: 0.01), steps: 300,
+    driver: Discriminator(hidden: [16], learning_rate: 0.01, updates_per_step: 2, loss: Alt),
+)"#;
+
+fn app(text: &str, view: GanView) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(HeadlessPlugins)
+        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
+    {
+        let mut playback = app.world_mut().resource_mut::<Playback>();
+        playback.playing = false;
+        playback.hold_after_load = Duration::ZERO;
+    }
+    *app.world_mut().resource_mut::<GanView>() = view;
+    app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: text.into() });
+    wait(&mut app, "the scene to load", |w| w.resource::<RunStatus>().moving_count > 0);
+    app
+}
+
+fn wait(app: &mut App, what: &str, done: impl Fn(&World) -> bool) {
+    for _ in 0..4000 {
+        app.update();
+        if done(app.world()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Plays until at least `at_least` steps, pauses, and waits until the view's
+/// values belong to the paused state; returns the steps taken.
+fn run_and_settle(app: &mut App, at_least: usize) -> usize {
+    app.world_mut().resource_mut::<Playback>().playing = true;
+    wait(app, "steps", |w| w.resource::<RunStatus>().step_index >= at_least);
+    app.world_mut().resource_mut::<Playback>().playing = false;
+    wait(app, "the worker to go idle", |w| !w.resource::<WorkerLink>().busy());
+    app.update();
+    app.world().resource::<RunStatus>().step_index
+}
+
+fn values(app: &App) -> Option<GanValues> {
+    app.world().resource::<RunStatus>().gan.clone()
+}
+
+/// The same scene run directly with the engine for `steps` steps.
+fn engine_run(text: &str, steps: usize) -> (Simulation, Option<StepReport>) {
+    let file = SceneFile::parse(Path::new(PATH), text.into()).expect("test scene parses");
+    let clouds = file.clouds_with_seed(file.scene.seed).expect("clouds");
+    let mut sim = file.scene.simulation(&clouds, file.scene.seed);
+    let mut last = None;
+    for _ in 0..steps {
+        last = Some(sim.step().expect("a step"));
+    }
+    (sim, last)
+}
+
+fn assert_close(shown: &[f32], expected: &[f32], what: &str) {
+    assert_eq!(shown.len(), expected.len(), "{what}: lengths");
+    for (i, (s, e)) in shown.iter().zip(expected).enumerate() {
+        assert!((s - e).abs() <= 1e-4 * (1.0 + e.abs()), "{what} {i}: shown {s} engine {e}");
+    }
+}
+
+#[test]
+fn the_default_colouring_sends_no_values() {
+    let mut app = app(SOLID, GanView::default());
+    app.world_mut().resource_mut::<Playback>().playing = true;
+    for _ in 0..200 {
+        app.update();
+        assert!(values(&app).is_none(), "the default view got GAN values");
+        if app.world().resource::<RunStatus>().step_index >= 5 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let steps = run_and_settle(&mut app, 5);
+    assert!(steps >= 5);
+    assert!(values(&app).is_none());
+    assert_eq!(app.world().resource::<WorkerLink>().view(), Default::default());
+}
+
+#[test]
+fn h_star_colouring_sends_the_optimal_logits_of_the_shown_state() {
+    let view = GanView { colouring: Colouring::OptimalLogRatio, heat_map: false };
+    let mut app = app(SOLID, view);
+    // Before any step: at the schedule's first kernel variance.
+    wait(&mut app, "values at load", |w| w.resource::<RunStatus>().gan.is_some());
+    let (sim, _) = engine_run(SOLID, 0);
+    let v = values(&app).expect("values");
+    assert_eq!((v.field, v.step_index, v.sigma2), (Field::Optimal, 0, 2.0));
+    let expected: Vec<f32> =
+        optimal_logits(sim.fixed(), sim.moving(), 2.0, sim.moving().as_slice()).into_iter().map(|h| h as f32).collect();
+    assert_close(&v.points, &expected, "h* at load");
+
+    let steps = run_and_settle(&mut app, 7);
+    let v = values(&app).expect("values after steps");
+    assert_eq!(v.step_index, steps);
+    let (sim, report) = engine_run(SOLID, steps);
+    let sigma2 = report.expect("a report").kernel_sigma2;
+    assert_eq!(v.sigma2, sigma2, "h* is taken at the last step's kernel variance");
+    let expected: Vec<f32> = optimal_logits(sim.fixed(), sim.moving(), sigma2, sim.moving().as_slice())
+        .into_iter()
+        .map(|h| h as f32)
+        .collect();
+    assert_close(&v.points, &expected, "h* after steps");
+    assert!(v.range > 0.0 && v.grid.is_none(), "a 3-D scene has no heat map");
+    // The moving points are where the engine has them (the values belong to them).
+    assert_eq!(app.world().resource::<sdflow::app::simulation::MovingPositions>().positions, project3(sim.moving()));
+
+    // Back to the default while paused: the values go at once.
+    app.world_mut().resource_mut::<GanView>().colouring = Colouring::OkabeIto;
+    wait(&mut app, "the values to go", |w| w.resource::<RunStatus>().gan.is_none());
+}
+
+#[test]
+fn the_heat_map_and_the_discriminator_colouring_on_a_2d_scene() {
+    let view = GanView { colouring: Colouring::Discriminator, heat_map: true };
+    let mut app = app(FLAT_GAN, view);
+    let steps = run_and_settle(&mut app, 6);
+    // A paused run gets a heat map of its own state.
+    wait(&mut app, "a fresh heat map", |w| {
+        let s = w.resource::<RunStatus>();
+        s.gan.as_ref().and_then(|g| g.grid.as_ref()).is_some_and(|g| g.step_index == s.step_index)
+    });
+    let v = values(&app).expect("values");
+    assert_eq!((v.field, v.step_index), (Field::Discriminator, steps));
+    let (sim, _) = engine_run(FLAT_GAN, steps);
+    let disc = sim.discriminator().expect("a discriminator");
+    assert_close(&v.points, &disc.logits(sim.moving().as_slice()), "discriminator h");
+    let grid = v.grid.as_ref().expect("a heat map");
+    // The grid covers the clouds as loaded.
+    let (start, _) = engine_run(FLAT_GAN, 0);
+    let layout = GridLayout::over(&project3(start.fixed()), &project3(start.moving()), GRID_CELLS).expect("flat");
+    assert_eq!(grid.layout, layout);
+    assert_close(&grid.values, &disc.logits(&layout.queries(2)), "discriminator h over the grid");
+
+    // One driver cosine per step, in order.
+    let status = app.world().resource::<RunStatus>();
+    let cos_steps: Vec<usize> = status.cosines.iter().map(|c| c.0).collect();
+    assert_eq!(cos_steps, (1..=steps).collect::<Vec<_>>());
+    assert!(status.cosines.iter().all(|c| c.1.is_finite() && c.1.abs() <= 1.0 + 1e-9));
+
+    // The heat map alone shows h* (the points keep their colour).
+    app.world_mut().resource_mut::<GanView>().colouring = Colouring::OkabeIto;
+    wait(&mut app, "h* values", |w| w.resource::<RunStatus>().gan.as_ref().is_some_and(|g| g.field == Field::Optimal));
+    let v = values(&app).expect("values");
+    let grid = v.grid.as_ref().expect("a heat map");
+    let expected: Vec<f32> =
+        optimal_logits(sim.fixed(), sim.moving(), v.sigma2, &layout.queries(2)).into_iter().map(|h| h as f32).collect();
+    assert_close(&grid.values, &expected, "h* over the grid");
+}
+
+#[test]
+fn a_scene_without_a_discriminator_falls_back_to_the_default_colouring() {
+    let view = GanView { colouring: Colouring::Discriminator, heat_map: false };
+    let mut app = app(SOLID, view);
+    app.update();
+    assert_eq!(app.world().resource::<GanView>().colouring, Colouring::OkabeIto);
+    assert!(values(&app).is_none());
+    assert!(app.world().resource::<RunStatus>().cosines.is_empty());
+}
