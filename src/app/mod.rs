@@ -14,6 +14,7 @@
 //! it with `MinimalPlugins`).
 
 pub mod controls;
+pub mod generator;
 pub mod input;
 pub mod render;
 pub mod rest;
@@ -52,6 +53,7 @@ impl PluginGroup for HeadlessPlugins {
             .add(scene_loading::SceneLoadingPlugin)
             .add(render::CloudsPlugin)
             .add(controls::ControlsPlugin)
+            .add(generator::GeneratorPlugin)
     }
 }
 
@@ -113,6 +115,7 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins(bevy_panorbit_camera::PanOrbitCameraPlugin)
     .add_plugins(HeadlessPlugins)
     .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
+    .add_plugins(generator::GeneratorRenderPlugin)
     .insert_resource(InitialScene(initial));
     if let Some(path) = options.screenshot {
         app.insert_resource(input::ScreenshotPlan::new(path, options.after));

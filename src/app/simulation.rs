@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 
-use crate::engine::{Cloud, FlowSettings, MetricProbe, Metrics, Simulation, StepReport};
+use super::generator::{GeneratorReply, GeneratorRun, GeneratorStatus, Run};
+use crate::engine::{Cloud, FlowSettings, MetricProbe, Metrics, StepReport};
 use crate::scene::{Clouds, Scene};
 
 /// Clouds below this many points (fixed + moving) get metrics every step;
@@ -75,6 +76,10 @@ pub struct Reply {
     /// clouds: each step), so fast runs still plot every step.
     pub samples: Vec<MetricSample>,
     pub eta: Option<f64>,
+    /// A generator run's losses, comparison and grid (None for particles).
+    pub generator: Option<GeneratorReply>,
+    /// Why the scene could not start (a generator that cannot be built).
+    pub error: Option<String>,
 }
 
 /// Projects a cloud to 3-D for display: the first three coordinates (2-D
@@ -92,17 +97,33 @@ pub fn project3(cloud: &Cloud) -> Vec<f32> {
 
 /// The worker's state between commands.
 struct Worker {
-    sim: Option<(u64, Simulation, MetricProbe)>,
+    sim: Option<(u64, Run, MetricProbe)>,
     pool: rayon::ThreadPool,
     last_metrics: Option<Instant>,
+    /// Generation of a load that failed; later commands get a bare reply.
+    failed: Option<u64>,
 }
 
 impl Worker {
     fn handle(&mut self, command: Command) -> Option<Reply> {
         match command {
             Command::Load { generation, scene, clouds, seed } => {
-                let (fixed, _) = scene.fixed_and_moving(&clouds);
-                let sim = scene.simulation(&clouds, seed);
+                let sim = match scene.trainer(&clouds, seed) {
+                    None => Run::Particles(scene.simulation(&clouds, seed)),
+                    Some(Ok(trainer)) => {
+                        let truth = scene.target.linear_truth();
+                        Run::Generator(Box::new(GeneratorRun::new(trainer, truth)))
+                    }
+                    Some(Err(e)) => {
+                        self.sim = None;
+                        self.failed = Some(generation);
+                        let mut reply = Reply::bare(generation, ReplyKind::Loaded);
+                        reply.error = Some(format!("{}: the generator cannot start: {e}", scene.name));
+                        return Some(reply);
+                    }
+                };
+                self.failed = None;
+                let fixed = sim.fixed();
                 let probe = self.pool.install(|| MetricProbe::new(fixed, seed, scene.cfd_frequencies));
                 let fixed_nn = probe.fixed_nn().to_vec();
                 let fixed = project3(sim.fixed());
@@ -119,8 +140,11 @@ impl Worker {
                 None
             }
             Command::Step(count) => {
+                if self.sim.is_none() {
+                    return self.failed.map(|g| Reply::bare(g, ReplyKind::Stepped));
+                }
                 let (_, sim, probe) = self.sim.as_mut()?;
-                let every_step = sim.moving().len() + sim.fixed().len() < METRICS_EVERY_STEP_BELOW;
+                let every_step = sim.points() < METRICS_EVERY_STEP_BELOW;
                 let start = Instant::now();
                 let (mut report, mut steps, mut step_seconds) = (None, 0, 0.0);
                 let mut samples = Vec::new();
@@ -150,6 +174,9 @@ impl Worker {
                 Some(reply)
             }
             Command::Reset => {
+                if self.sim.is_none() {
+                    return self.failed.map(|g| Reply::bare(g, ReplyKind::Reset));
+                }
                 let (_, sim, _) = self.sim.as_mut()?;
                 sim.reset();
                 self.reply(ReplyKind::Reset, None, 0.0, true)
@@ -159,8 +186,8 @@ impl Worker {
 
     /// Builds a reply from the current state; metrics when due (or `force`).
     fn reply(&mut self, kind: ReplyKind, report: Option<StepReport>, step_ms: f64, force: bool) -> Option<Reply> {
-        let (generation, sim, probe) = self.sim.as_ref()?;
-        let points = sim.moving().len() + sim.fixed().len();
+        let (generation, sim, probe) = self.sim.as_mut()?;
+        let points = sim.points();
         let due = force
             || points < METRICS_EVERY_STEP_BELOW
             || self.last_metrics.is_none_or(|t| t.elapsed() >= METRICS_INTERVAL)
@@ -169,6 +196,7 @@ impl Worker {
         if metrics.is_some() {
             self.last_metrics = Some(Instant::now());
         }
+        let generator = sim.generator_reply(kind != ReplyKind::Stepped, metrics.is_some());
         Some(Reply {
             generation: *generation,
             kind,
@@ -183,7 +211,32 @@ impl Worker {
             samples: metrics.iter().map(|(m, _)| MetricSample::of(sim.step_index(), m)).collect(),
             metrics,
             eta: sim.eta(),
+            generator,
+            error: None,
         })
+    }
+}
+
+impl Reply {
+    /// A reply that moves nothing: after a load that failed.
+    fn bare(generation: u64, kind: ReplyKind) -> Self {
+        Reply {
+            generation,
+            kind,
+            step_index: 0,
+            finished: true,
+            moving: Vec::new(),
+            fixed: None,
+            fixed_nn: None,
+            report: None,
+            steps: 0,
+            step_ms: 0.0,
+            metrics: None,
+            samples: Vec::new(),
+            eta: None,
+            generator: None,
+            error: None,
+        }
     }
 }
 
@@ -230,7 +283,7 @@ impl WorkerLink {
             .map_err(std::io::Error::other)?;
         let last_words = self.last_words.clone();
         std::thread::Builder::new().name("sdflow-worker".into()).spawn(move || {
-            let mut worker = Worker { sim: None, pool, last_metrics: None };
+            let mut worker = Worker { sim: None, pool, last_metrics: None, failed: None };
             // Ends when Bevy drops its Sender (app exit), or on a panic, whose
             // message the window then shows.
             while let Ok(command) = commands.recv() {
@@ -492,6 +545,10 @@ pub struct RunStatus {
     pub markers: Vec<(usize, String)>,
     /// Holding the first view after a load.
     pub holding: bool,
+    /// A generator run's model, losses, comparison and grid (None for particles).
+    pub generator: Option<GeneratorStatus>,
+    /// Why the current scene could not start.
+    pub load_error: Option<String>,
 }
 
 impl RunStatus {
@@ -582,6 +639,11 @@ fn apply_reply(
     }
     if reply.kind == ReplyKind::Loaded {
         status.markers.clear();
+        status.load_error = reply.error.clone();
+        status.generator = None;
+    }
+    if let Some(g) = reply.generator {
+        status.generator.get_or_insert_with(Default::default).apply(g, reply.kind != ReplyKind::Stepped);
     }
     if reply.kind == ReplyKind::Stepped && reply.report.is_some() {
         status.total_steps += reply.steps;

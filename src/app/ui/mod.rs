@@ -3,6 +3,7 @@
 //! and the help overlay. The 3-D view gets what is left (the camera's
 //! viewport follows the panels), so the clouds stay framed and large.
 
+mod generator;
 mod panels;
 mod plots;
 
@@ -59,6 +60,7 @@ pub struct UiParams<'w> {
     pub time: Res<'w, Time<Real>>,
     pub scene_requests: MessageWriter<'w, SceneRequest>,
     pub commands: MessageWriter<'w, AppCommand>,
+    pub generator_view: ResMut<'w, super::generator::GeneratorView>,
 }
 
 pub struct UiPlugin;
@@ -68,6 +70,7 @@ impl Plugin for UiPlugin {
         app.init_resource::<UiState>()
             .init_resource::<ViewportRect>()
             .init_resource::<plots::NnHistograms>()
+            .init_resource::<super::generator::GeneratorView>()
             .add_systems(Startup, spawn_ui_camera)
             .add_systems(EguiPrimaryContextPass, ui_system)
             .add_systems(Update, (apply_viewport, plots::update_histograms, window_title))
