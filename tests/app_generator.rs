@@ -13,7 +13,7 @@ use bevy::time::TimeUpdateStrategy;
 use sdflow::app::HeadlessPlugins;
 use sdflow::app::generator::{GRID_LINES, MAX_SAMPLES};
 use sdflow::app::render::{CloudEntities, PointIndex};
-use sdflow::app::scene_loading::SceneRequest;
+use sdflow::app::scene_loading::{Draft, SceneRequest};
 use sdflow::app::simulation::{MovingPositions, Playback, RunStatus, SimRequest, WorkerLink, project3};
 use sdflow::scene::SceneFile;
 
@@ -205,4 +205,30 @@ fn a_particle_scene_has_no_generator_status() {
     let mut app = app(text.into());
     run_steps(&mut app, 2);
     assert!(app.world().resource::<RunStatus>().generator.is_none());
+}
+
+#[test]
+fn flow_edits_wait_for_a_restart_in_a_generator_run() {
+    let mut app = app(linear_scene().replace("steps: 500", "steps: 4"));
+    app.world_mut().resource_mut::<Playback>().playing = true;
+    wait(&mut app, "the end of the run", |w| w.resource::<RunStatus>().finished && !w.resource::<WorkerLink>().busy());
+    assert_eq!(app.world().resource::<RunStatus>().step_index, 4);
+    // More steps T in the panel: the trainer keeps its settings until a
+    // restart, so the finished run stays at rest.
+    if let Some(scene) = app.world_mut().resource_mut::<Draft>().scene.as_mut() {
+        scene.steps = 10;
+    }
+    let sent = app.world().resource::<WorkerLink>().work_sent();
+    for _ in 0..200 {
+        app.update();
+    }
+    assert_eq!(app.world().resource::<WorkerLink>().work_sent(), sent, "a finished generator run sent work");
+    assert_eq!(app.world().resource::<RunStatus>().step_index, 4);
+    assert!(app.world().resource::<RunStatus>().markers.is_empty(), "no change was applied mid-run");
+
+    // Apply and restart trains with the edited settings.
+    app.world_mut().write_message(SceneRequest::Restart { new_seed: false });
+    wait(&mut app, "the restarted run to end", |w| {
+        w.resource::<RunStatus>().finished && w.resource::<RunStatus>().step_index == 10
+    });
 }

@@ -97,9 +97,18 @@ pub fn loss_ui(ui: &mut egui::Ui, losses: &[(usize, f64)]) {
         .filter(|(_, l)| *l > 0.0 && l.is_finite())
         .map(|&(s, l)| [s as f64, l.log10()])
         .collect();
-    small_plot("loss-plot", "log10 loss", PLOT_HEIGHT).show(ui, |plot| {
+    let plot = small_plot("loss-plot", "log10 loss", PLOT_HEIGHT).y_axis_formatter(|mark, _| tick_label(mark));
+    plot.show(ui, |plot| {
         plot.line(Line::new("log10 loss", points).color(egui_color(MOVING_COLOR)));
     });
+}
+
+/// A tick label with as many decimals as the tick spacing needs (so a
+/// narrow log range reads -0.1, -0.2, not -0, -0).
+pub fn tick_label(mark: egui_plot::GridMark) -> String {
+    let decimals = if mark.step_size > 0.0 { (-mark.step_size.log10().floor()).clamp(0.0, 6.0) as usize } else { 0 };
+    let value = if mark.value.abs() < mark.step_size * 1e-6 { 0.0 } else { mark.value };
+    format!("{value:.decimals$}")
 }
 
 /// Fig. 6's left and centre panels: mu_hat against mu, and the entries of
@@ -180,6 +189,15 @@ mod tests {
         let i = info(Schedule::Cosine { sigma2_max: 4.0, sigma2_min: 0.05 }, None);
         assert_eq!(sigma2_text(&i, Some(3.2)), "Cosine, now 3.2");
         assert_eq!(sigma2_text(&i, None), "Cosine");
+    }
+
+    #[test]
+    fn tick_labels_have_the_decimals_their_spacing_needs() {
+        let mark = |value, step_size| egui_plot::GridMark { value, step_size };
+        assert_eq!(tick_label(mark(-0.2, 0.1)), "-0.2");
+        assert_eq!(tick_label(mark(-0.05, 0.05)), "-0.05");
+        assert_eq!(tick_label(mark(20.0, 10.0)), "20");
+        assert_eq!(tick_label(mark(-1e-17, 0.1)), "0.0");
     }
 
     #[test]
