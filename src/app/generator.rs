@@ -31,7 +31,7 @@ pub const GRID_EXTENT: f32 = 2.5;
 
 /// What the worker runs: particles (Algorithm 1) or a generator (Algorithm 2).
 pub enum Run {
-    Particles(Simulation),
+    Particles(Box<Simulation>),
     Generator(Box<GeneratorRun>),
 }
 

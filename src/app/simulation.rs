@@ -113,7 +113,7 @@ impl Worker {
         match command {
             Command::Load { generation, scene, clouds, seed } => {
                 let sim = match scene.trainer(&clouds, seed) {
-                    None => Run::Particles(scene.simulation(&clouds, seed)),
+                    None => Run::Particles(Box::new(scene.simulation(&clouds, seed))),
                     Some(Ok(trainer)) => {
                         let truth = scene.target.linear_truth();
                         Run::Generator(Box::new(GeneratorRun::new(trainer, truth)))
