@@ -398,11 +398,14 @@ fn paused_and_finished_runs_send_no_work_to_the_worker() {
 #[test]
 fn the_first_view_holds_before_the_flow_starts() {
     let mut app = app();
-    app.world_mut().resource_mut::<Playback>().hold_after_load = Duration::from_secs(1);
+    app.world_mut().resource_mut::<Playback>().hold_after_load = Duration::from_secs(3);
     app.world_mut().resource_mut::<Playback>().playing = true;
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("held") });
-    wait(&mut app, "the new scene", |w| w.resource::<ActiveScene>().scene().is_some_and(|s| s.name == "held"));
-    // 0.5 s of a 1 s hold: the starting clouds stay.
+    wait(&mut app, "the new scene's first state", |w| {
+        w.resource::<ActiveScene>().scene().is_some_and(|s| s.name == "held")
+            && w.resource::<RunStatus>().generation == w.resource::<WorkerLink>().generation
+    });
+    // 0.5 s more of a 3 s hold: the starting clouds stay.
     for _ in 0..20 {
         app.update();
     }

@@ -16,6 +16,7 @@
 pub mod controls;
 pub mod gan;
 pub mod gan_render;
+pub mod generator;
 pub mod input;
 pub mod render;
 pub mod rest;
@@ -57,6 +58,7 @@ impl PluginGroup for HeadlessPlugins {
             .add(render::CloudsPlugin)
             .add(controls::ControlsPlugin)
             .add(gan::GanPlugin)
+            .add(generator::GeneratorPlugin)
     }
 }
 
@@ -118,7 +120,7 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins(bevy_panorbit_camera::PanOrbitCameraPlugin)
     .add_plugins(HeadlessPlugins)
     .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
-    .add_plugins(gan_render::GanRenderPlugin)
+    .add_plugins((gan_render::GanRenderPlugin, generator::GeneratorRenderPlugin))
     .insert_resource(InitialScene(initial))
     .insert_resource(options.view);
     if let Some(path) = options.screenshot {

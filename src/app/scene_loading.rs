@@ -264,7 +264,10 @@ fn apply_draft(mut draft: ResMut<Draft>, mut link: ResMut<WorkerLink>, mut statu
     let problems: Vec<String> = scene.problems().into_iter().map(|(_, message)| message).collect();
     let settings = scene.flow_settings();
     let draft = draft.bypass_change_detection();
-    if problems.is_empty() && draft.applied.as_ref() != Some(&settings) {
+    // A generator run takes flow edits only on restart (the engine's trainer
+    // has no settings setter; the panel says so): nothing is sent or marked.
+    let generator = status.generator.is_some();
+    if problems.is_empty() && draft.applied.as_ref() != Some(&settings) && !generator {
         if let Some(old) = &draft.applied {
             let change = describe_change(old, &settings);
             let step = status.step_index;

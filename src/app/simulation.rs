@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 
 use super::gan::{GanValues, ViewRequest, WorkerView};
+use super::generator::{GeneratorReply, GeneratorRun, GeneratorStatus, Run};
 use crate::engine::divergence::{self, COUNT as DIVERGENCES};
 use crate::engine::{
     Cloud, DivergenceProbe, Divergences, FlowSettings, Method, MetricProbe, Metrics, Simulation, StepContext,
@@ -98,6 +99,10 @@ pub struct Reply {
     /// (steps taken, driver cosine) of each step served by this request
     /// (`Discriminator` drivers only).
     pub cosines: Vec<(usize, f64)>,
+    /// A generator run's losses, comparison and grid (None for particles).
+    pub generator: Option<GeneratorReply>,
+    /// Why the scene could not start (a generator that cannot be built).
+    pub error: Option<String>,
 }
 
 /// Projects a cloud to 3-D for display: the first three coordinates (2-D
@@ -122,11 +127,17 @@ const DIVERGENCE_MIN_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The worker's state between commands.
 struct Worker {
-    sim: Option<(u64, Simulation, MetricProbe)>,
+    sim: Option<(u64, Run, MetricProbe)>,
     pool: rayon::ThreadPool,
     last_metrics: Option<Instant>,
     divergences: Option<DivergenceWatch>,
     view: WorkerView,
+    /// Generation of a load that failed; later commands get a bare reply.
+    failed: Option<u64>,
+    /// Wall time of the last metrics evaluation: costly ones (a 50-D
+    /// generator's 4000 samples against 10,000 targets take ~0.25 s) are
+    /// spaced so they take at most a fifth of the worker's time.
+    metrics_cost: Duration,
 }
 
 /// The divergence probe of a run and its cadence.
@@ -192,8 +203,22 @@ impl Worker {
     fn handle(&mut self, command: Command) -> Option<Reply> {
         match command {
             Command::Load { generation, scene, clouds, held_out, seed } => {
-                let (fixed, _) = scene.fixed_and_moving(&clouds);
-                let sim = scene.simulation(&clouds, seed);
+                let sim = match scene.trainer(&clouds, seed) {
+                    None => Run::Particles(Box::new(scene.simulation(&clouds, seed))),
+                    Some(Ok(trainer)) => {
+                        let truth = scene.target.linear_truth();
+                        Run::Generator(Box::new(GeneratorRun::new(trainer, truth)))
+                    }
+                    Some(Err(e)) => {
+                        self.sim = None;
+                        self.failed = Some(generation);
+                        let mut reply = Reply::bare(generation, ReplyKind::Loaded);
+                        reply.error = Some(format!("{}: the generator cannot start: {e}", scene.name));
+                        return Some(reply);
+                    }
+                };
+                self.failed = None;
+                let fixed = sim.fixed();
                 let probe = self.pool.install(|| MetricProbe::new(fixed, seed, scene.cfd_frequencies));
                 self.divergences = Some(DivergenceWatch {
                     probe: self
@@ -206,7 +231,9 @@ impl Worker {
                 });
                 let fixed_nn = probe.fixed_nn().to_vec();
                 let fixed = project3(sim.fixed());
-                self.view.loaded(&sim);
+                if let Some(particles) = sim.as_particles() {
+                    self.view.loaded(particles);
+                }
                 self.sim = Some((generation, sim, probe));
                 let mut reply = self.reply(ReplyKind::Loaded, None, 0.0, true)?;
                 reply.fixed = Some(fixed);
@@ -220,8 +247,11 @@ impl Worker {
                 None
             }
             Command::Step(count) => {
+                if self.sim.is_none() {
+                    return self.failed.map(|g| Reply::bare(g, ReplyKind::Stepped));
+                }
                 let (_, sim, probe) = self.sim.as_mut()?;
-                let every_step = sim.moving().len() + sim.fixed().len() < METRICS_EVERY_STEP_BELOW;
+                let every_step = sim.points() < METRICS_EVERY_STEP_BELOW;
                 let start = Instant::now();
                 let (mut report, mut steps, mut step_seconds) = (None, 0, 0.0);
                 let mut samples = Vec::new();
@@ -255,6 +285,9 @@ impl Worker {
                 Some(reply)
             }
             Command::Reset => {
+                if self.sim.is_none() {
+                    return self.failed.map(|g| Reply::bare(g, ReplyKind::Reset));
+                }
                 let (_, sim, _) = self.sim.as_mut()?;
                 sim.reset();
                 if let Some(watch) = &mut self.divergences {
@@ -272,31 +305,37 @@ impl Worker {
 
     /// Builds a reply from the current state; metrics when due (or `force`).
     fn reply(&mut self, kind: ReplyKind, report: Option<StepReport>, step_ms: f64, force: bool) -> Option<Reply> {
-        let (generation, sim, probe) = self.sim.as_ref()?;
-        let points = sim.moving().len() + sim.fixed().len();
+        let (generation, sim, probe) = self.sim.as_mut()?;
+        let points = sim.points();
         let due = force
             || points < METRICS_EVERY_STEP_BELOW
-            || self.last_metrics.is_none_or(|t| t.elapsed() >= METRICS_INTERVAL)
+            || self.last_metrics.is_none_or(|t| t.elapsed() >= METRICS_INTERVAL.max(4 * self.metrics_cost))
             || sim.is_finished();
+        let started = Instant::now();
         let metrics = (due && (report.is_some() || force)).then(|| self.pool.install(|| probe.evaluate(sim.moving())));
         if metrics.is_some() {
             self.last_metrics = Some(Instant::now());
+            self.metrics_cost = started.elapsed();
         }
-        let (mut divergences, mut tweedie) = (None, None);
-        if let Some(watch) = self.divergences.as_mut()
-            && (report.is_some() || force)
-            && watch.due(sim, report.as_ref())
-        {
-            let started = Instant::now();
-            let values = self.pool.install(|| watch.evaluate(sim, report.as_ref()));
-            divergences = Some((sim.step_index(), values.values()));
-            tweedie = self.pool.install(|| crate::engine::rectified::tweedie_residual(sim));
-            watch.last = Some((Instant::now(), started.elapsed()));
+        let (mut divergences, mut tweedie, mut gan) = (None, None, None);
+        if let Some(particles) = sim.as_particles() {
+            if let Some(watch) = self.divergences.as_mut()
+                && (report.is_some() || force)
+                && watch.due(particles, report.as_ref())
+            {
+                let started = Instant::now();
+                let values = self.pool.install(|| watch.evaluate(particles, report.as_ref()));
+                divergences = Some((particles.step_index(), values.values()));
+                tweedie = self.pool.install(|| crate::engine::rectified::tweedie_residual(particles));
+                watch.last = Some((Instant::now(), started.elapsed()));
+            }
+            // A fresh heat map whenever the state will stay on screen a while.
+            let fresh = force || kind == ReplyKind::Viewed || particles.is_finished();
+            let view = &mut self.view;
+            gan = self.pool.install(|| view.values(particles, fresh));
         }
-        // A fresh heat map whenever the state will stay on screen a while.
-        let fresh = force || kind == ReplyKind::Viewed || sim.is_finished();
-        let view = &mut self.view;
-        let gan = self.pool.install(|| view.values(sim, fresh));
+        let non_finite = sim.as_particles().map_or(0, |p| p.non_finite());
+        let generator = sim.generator_reply(kind != ReplyKind::Stepped, metrics.is_some());
         Some(Reply {
             generation: *generation,
             kind,
@@ -313,10 +352,40 @@ impl Worker {
             eta: sim.eta(),
             divergences,
             tweedie,
-            non_finite: sim.non_finite(),
+            non_finite,
             gan,
             cosines: Vec::new(),
+            generator,
+            error: None,
         })
+    }
+}
+
+impl Reply {
+    /// A reply that moves nothing: after a load that failed.
+    fn bare(generation: u64, kind: ReplyKind) -> Self {
+        Reply {
+            generation,
+            kind,
+            step_index: 0,
+            finished: true,
+            moving: Vec::new(),
+            fixed: None,
+            fixed_nn: None,
+            report: None,
+            steps: 0,
+            step_ms: 0.0,
+            metrics: None,
+            samples: Vec::new(),
+            eta: None,
+            divergences: None,
+            tweedie: None,
+            non_finite: 0,
+            gan: None,
+            cosines: Vec::new(),
+            generator: None,
+            error: None,
+        }
     }
 }
 
@@ -365,8 +434,15 @@ impl WorkerLink {
             .map_err(std::io::Error::other)?;
         let last_words = self.last_words.clone();
         std::thread::Builder::new().name("sdflow-worker".into()).spawn(move || {
-            let mut worker =
-                Worker { sim: None, pool, last_metrics: None, divergences: None, view: WorkerView::default() };
+            let mut worker = Worker {
+                sim: None,
+                pool,
+                last_metrics: None,
+                divergences: None,
+                view: WorkerView::default(),
+                failed: None,
+                metrics_cost: Duration::ZERO,
+            };
             // Ends when Bevy drops its Sender (app exit), or on a panic, whose
             // message the window then shows.
             while let Ok(command) = commands.recv() {
@@ -653,6 +729,10 @@ pub struct RunStatus {
     pub gan: Option<GanValues>,
     /// (steps taken, driver cosine) per step of this run.
     pub cosines: Vec<(usize, f64)>,
+    /// A generator run's model, losses, comparison and grid (None for particles).
+    pub generator: Option<GeneratorStatus>,
+    /// Why the current scene could not start.
+    pub load_error: Option<String>,
 }
 
 impl RunStatus {
@@ -751,6 +831,11 @@ fn apply_reply(
     }
     if reply.kind == ReplyKind::Loaded {
         status.markers.clear();
+        status.load_error = reply.error.clone();
+        status.generator = None;
+    }
+    if let Some(g) = reply.generator {
+        status.generator.get_or_insert_with(Default::default).apply(g, reply.kind != ReplyKind::Stepped);
     }
     if reply.kind != ReplyKind::Stepped {
         status.divergences.clear();
@@ -815,7 +900,10 @@ pub fn request_step(
     if loaded.0 != link.generation {
         *loaded = (link.generation, now);
     }
-    let holding = status.step_index == 0 && now - loaded.1 < playback.hold_after_load.as_secs_f64();
+    // Until the new scene's first reply arrives, the status still shows the
+    // old run's step: hold then too.
+    let holding = status.generation != link.generation
+        || (status.step_index == 0 && now - loaded.1 < playback.hold_after_load.as_secs_f64());
     if status.holding != holding {
         status.holding = holding;
     }

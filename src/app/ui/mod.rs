@@ -5,6 +5,7 @@
 
 mod divergences;
 mod gan;
+mod generator;
 mod panels;
 mod plots;
 
@@ -65,6 +66,7 @@ pub struct UiParams<'w> {
     pub gan: ResMut<'w, GanView>,
     pub scene_requests: MessageWriter<'w, SceneRequest>,
     pub commands: MessageWriter<'w, AppCommand>,
+    pub generator_view: ResMut<'w, super::generator::GeneratorView>,
 }
 
 pub struct UiPlugin;
@@ -74,6 +76,7 @@ impl Plugin for UiPlugin {
         app.init_resource::<UiState>()
             .init_resource::<ViewportRect>()
             .init_resource::<plots::NnHistograms>()
+            .init_resource::<super::generator::GeneratorView>()
             .add_systems(Startup, spawn_ui_camera)
             .add_systems(EguiPrimaryContextPass, ui_system)
             .add_systems(Update, (apply_viewport, plots::update_histograms, window_title))

@@ -59,6 +59,9 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     let Some(running) = p.active.scene().cloned() else { return };
     let restart = RestartNeeds::of(&scene, &running, p.active.seed);
     let mut requests = Vec::new();
+    if p.status.generator.is_some() {
+        super::generator::restart_note_ui(ui, &scene, &running, &mut requests);
+    }
     egui::CollapsingHeader::new("Flow")
         .default_open(true)
         .show(ui, |ui| flow_ui(ui, &mut scene, restart, &mut requests));

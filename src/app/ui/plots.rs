@@ -30,6 +30,12 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     super::panels::view_ui(ui, p);
     ui.separator();
 
+    if let Some(g) = &p.status.generator {
+        let sigma2_now = p.status.last_report.map(|r| r.sigma2);
+        super::generator::generator_ui(ui, g, &mut p.generator_view, sigma2_now);
+        ui.separator();
+    }
+
     let s = &p.status;
     ui.heading("Metrics");
     if let Some(m) = &s.latest {
