@@ -196,3 +196,38 @@ fn a_scene_without_a_discriminator_falls_back_to_the_default_colouring() {
     assert!(values(&app).is_none());
     assert!(app.world().resource::<RunStatus>().cosines.is_empty());
 }
+
+/// A small MLP generator on the 2-D grid (Algorithm 2).
+const GENERATOR: &str = r#"(
+    name: "generator", seed: 5,
+    target: Grid25(points: 200),
+    model: Mlp(latent: 2, hidden: [16], activation: Tanh, learning_rate: 0.01, optimizer: Adam),
+    method: Sd, schedule: Cosine(sigma2_max: 4.0, sigma2_min: 0.5), steps: 100,
+    step_size: Fixed(eta: 1.0), batch: Some(64),
+)"#;
+
+#[test]
+fn a_generator_run_is_coloured_by_h_star_of_its_samples() {
+    let view = GanView { colouring: Colouring::OptimalLogRatio, heat_map: true };
+    let mut app = app(GENERATOR, view);
+    let steps = run_and_settle(&mut app, 4);
+    wait(&mut app, "values of the paused state", |w| {
+        let s = w.resource::<RunStatus>();
+        s.gan.as_ref().is_some_and(|g| g.step_index == s.step_index)
+    });
+    let v = values(&app).expect("values");
+    // The same training run directly, and its samples as drawn in the window.
+    let file = SceneFile::parse(Path::new(PATH), GENERATOR.into()).expect("test scene parses");
+    let clouds = file.clouds_with_seed(file.scene.seed).expect("clouds");
+    let mut trainer = file.scene.trainer(&clouds, file.scene.seed).expect("a model").expect("a trainer");
+    let mut sigma2 = 0.0;
+    for _ in 0..steps {
+        sigma2 = trainer.step().expect("a step").kernel_sigma2;
+    }
+    let samples = trainer.samples(trainer.target().len());
+    assert_eq!(v.sigma2, sigma2);
+    let expected: Vec<f32> =
+        optimal_logits(trainer.target(), &samples, sigma2, samples.as_slice()).into_iter().map(|h| h as f32).collect();
+    assert_close(&v.points, &expected, "h* at the generator's samples");
+    assert!(v.grid.is_some(), "a 2-D generator run has a heat map");
+}

@@ -28,7 +28,7 @@ use bevy::prelude::*;
 use super::scene_loading::ActiveScene;
 use super::simulation::{Playback, RunStatus, SimSystems, WorkerLink, project3};
 use crate::engine::optimal::optimal_logits;
-use crate::engine::{Simulation, StepReport};
+use crate::engine::{Cloud, Discriminator, Simulation, StepReport};
 
 /// Bins of the colour map the points are drawn with (odd: one is centred on 0).
 pub const BINS: usize = 17;
@@ -260,14 +260,38 @@ pub struct WorkerView {
     last_grid: Option<(Instant, GridValues)>,
 }
 
+/// What the GAN view reads from a run, a particle flow or a generator in
+/// training: the two clouds, the trained discriminator if any, the step, and
+/// the kernel variance to use before the first step.
+pub struct GanState<'a> {
+    pub fixed: &'a Cloud,
+    pub moving: &'a Cloud,
+    pub discriminator: Option<&'a Discriminator>,
+    pub step_index: usize,
+    pub start_sigma2: f64,
+}
+
+impl<'a> GanState<'a> {
+    pub fn of_particles(sim: &'a Simulation) -> Self {
+        let s = sim.settings();
+        Self {
+            fixed: sim.fixed(),
+            moving: sim.moving(),
+            discriminator: sim.discriminator(),
+            step_index: sim.step_index(),
+            start_sigma2: s.bandwidth.kernel_sigma2(s.schedule.sigma2(0, s.steps)),
+        }
+    }
+}
+
 impl WorkerView {
     pub fn set_request(&mut self, request: ViewRequest) {
         self.request = request;
     }
 
-    /// A new simulation: its grid, and no step yet.
-    pub fn loaded(&mut self, sim: &Simulation) {
-        self.layout = GridLayout::over(&project3(sim.fixed()), &project3(sim.moving()), GRID_CELLS);
+    /// A new run: its grid, and no step yet.
+    pub fn loaded(&mut self, sim: &GanState) {
+        self.layout = GridLayout::over(&project3(sim.fixed), &project3(sim.moving), GRID_CELLS);
         self.reset();
     }
 
@@ -282,21 +306,18 @@ impl WorkerView {
     }
 
     /// Kernel variance for h*: the last step's, else the schedule's at step 0.
-    fn sigma2(&self, sim: &Simulation) -> f64 {
-        self.kernel_sigma2.unwrap_or_else(|| {
-            let s = sim.settings();
-            s.bandwidth.kernel_sigma2(s.schedule.sigma2(0, s.steps))
-        })
+    fn sigma2(&self, sim: &GanState) -> f64 {
+        self.kernel_sigma2.unwrap_or(sim.start_sigma2)
     }
 
     /// The values asked for at the simulation's state; None when nothing is
     /// asked for. The grid is recomputed when `fresh`, when its field
     /// changed, or once [`GRID_INTERVAL`] has passed; otherwise the last one
     /// is sent again. Runs in the worker's pool.
-    pub fn values(&mut self, sim: &Simulation, fresh: bool) -> Option<GanValues> {
+    pub fn values(&mut self, sim: &GanState, fresh: bool) -> Option<GanValues> {
         let field = self.request.field?;
         let sigma2 = self.sigma2(sim);
-        let points = field_at(sim, field, sigma2, sim.moving().as_slice());
+        let points = field_at(sim, field, sigma2, sim.moving.as_slice());
         let grid = match (self.request.grid, self.layout) {
             (true, Some(layout)) => {
                 let stale = self
@@ -305,8 +326,8 @@ impl WorkerView {
                     .is_none_or(|(at, g)| fresh || g.field != field || at.elapsed() >= GRID_INTERVAL);
                 if stale {
                     self.serial += 1;
-                    let values = field_at(sim, field, sigma2, &layout.queries(sim.fixed().dim()));
-                    let grid = GridValues { field, layout, values, step_index: sim.step_index(), serial: self.serial };
+                    let values = field_at(sim, field, sigma2, &layout.queries(sim.fixed.dim()));
+                    let grid = GridValues { field, layout, values, step_index: sim.step_index, serial: self.serial };
                     self.last_grid = Some((Instant::now(), grid));
                 }
                 self.last_grid.as_ref().map(|(_, g)| g.clone()).filter(|g| !g.values.is_empty())
@@ -316,17 +337,17 @@ impl WorkerView {
         let range =
             robust_range(if points.is_empty() { grid.as_ref().map_or(&[][..], |g| &g.values) } else { &points });
         self.serial += 1;
-        Some(GanValues { field, step_index: sim.step_index(), sigma2, points, range, grid, serial: self.serial })
+        Some(GanValues { field, step_index: sim.step_index, sigma2, points, range, grid, serial: self.serial })
     }
 }
 
 /// The field at each row of `queries`; empty if the field is not available.
-pub fn field_at(sim: &Simulation, field: Field, sigma2: f64, queries: &[f32]) -> Vec<f32> {
+pub fn field_at(sim: &GanState, field: Field, sigma2: f64, queries: &[f32]) -> Vec<f32> {
     match field {
         Field::Optimal => {
-            optimal_logits(sim.fixed(), sim.moving(), sigma2, queries).into_iter().map(|h| h as f32).collect()
+            optimal_logits(sim.fixed, sim.moving, sigma2, queries).into_iter().map(|h| h as f32).collect()
         }
-        Field::Discriminator => sim.discriminator().map(|d| d.logits(queries)).unwrap_or_default(),
+        Field::Discriminator => sim.discriminator.map(|d| d.logits(queries)).unwrap_or_default(),
     }
 }
 

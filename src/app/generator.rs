@@ -229,7 +229,26 @@ impl Run {
         }
     }
 
-    /// The particle flow, for what only particles have (divergences, the GAN view).
+    /// What the GAN view reads (the samples are drawn first if needed).
+    pub fn gan_state(&mut self) -> super::gan::GanState<'_> {
+        match self {
+            Run::Particles(sim) => super::gan::GanState::of_particles(sim),
+            Run::Generator(g) => {
+                let GeneratorRun { trainer, samples, shown, .. } = &mut **g;
+                let moving = &*samples.get_or_insert_with(|| trainer.samples(*shown));
+                let s = trainer.settings();
+                super::gan::GanState {
+                    fixed: trainer.target(),
+                    moving,
+                    discriminator: trainer.discriminator(),
+                    step_index: trainer.step_index(),
+                    start_sigma2: s.bandwidth.kernel_sigma2(trainer.schedule().sigma2(0, s.steps)),
+                }
+            }
+        }
+    }
+
+    /// The particle flow, for what only particles have (the divergences).
     pub fn as_particles(&self) -> Option<&Simulation> {
         match self {
             Run::Particles(sim) => Some(sim),

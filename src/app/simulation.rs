@@ -203,7 +203,7 @@ impl Worker {
     fn handle(&mut self, command: Command) -> Option<Reply> {
         match command {
             Command::Load { generation, scene, clouds, held_out, seed } => {
-                let sim = match scene.trainer(&clouds, seed) {
+                let mut sim = match scene.trainer(&clouds, seed) {
                     None => Run::Particles(Box::new(scene.simulation(&clouds, seed))),
                     Some(Ok(trainer)) => {
                         let truth = scene.target.linear_truth();
@@ -231,9 +231,7 @@ impl Worker {
                 });
                 let fixed_nn = probe.fixed_nn().to_vec();
                 let fixed = project3(sim.fixed());
-                if let Some(particles) = sim.as_particles() {
-                    self.view.loaded(particles);
-                }
+                self.view.loaded(&sim.gan_state());
                 self.sim = Some((generation, sim, probe));
                 let mut reply = self.reply(ReplyKind::Loaded, None, 0.0, true)?;
                 reply.fixed = Some(fixed);
@@ -317,7 +315,7 @@ impl Worker {
             self.last_metrics = Some(Instant::now());
             self.metrics_cost = started.elapsed();
         }
-        let (mut divergences, mut tweedie, mut gan) = (None, None, None);
+        let (mut divergences, mut tweedie) = (None, None);
         if let Some(particles) = sim.as_particles() {
             if let Some(watch) = self.divergences.as_mut()
                 && (report.is_some() || force)
@@ -329,11 +327,12 @@ impl Worker {
                 tweedie = self.pool.install(|| crate::engine::rectified::tweedie_residual(particles));
                 watch.last = Some((Instant::now(), started.elapsed()));
             }
-            // A fresh heat map whenever the state will stay on screen a while.
-            let fresh = force || kind == ReplyKind::Viewed || particles.is_finished();
-            let view = &mut self.view;
-            gan = self.pool.install(|| view.values(particles, fresh));
         }
+        // A fresh heat map whenever the state will stay on screen a while.
+        let fresh = force || kind == ReplyKind::Viewed || sim.is_finished();
+        let view = &mut self.view;
+        let state = sim.gan_state();
+        let gan = self.pool.install(|| view.values(&state, fresh));
         let non_finite = sim.as_particles().map_or(0, |p| p.non_finite());
         let generator = sim.generator_reply(kind != ReplyKind::Stepped, metrics.is_some());
         Some(Reply {
