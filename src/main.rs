@@ -31,6 +31,10 @@ struct Args {
     /// Start with the heat map of h behind the points (2-D scenes).
     #[arg(long)]
     heat_map: bool,
+    /// Open these scenes beside SCENE, in split views that step in lockstep
+    /// (up to three; repeat the flag).
+    #[arg(long, value_name = "SCENE")]
+    compare: Vec<PathBuf>,
 }
 
 /// Colourings of the moving points (the GAN view).
@@ -68,7 +72,7 @@ fn main() -> ExitCode {
         Some(Command::Validate { scenes }) => cli::validate(&scenes),
         Some(Command::Bench(bench)) => cli::bench::bench(&bench),
         Some(Command::Compare(compare)) => cli::compare::compare(&compare),
-        None => open_app(args.scene, args.screenshot, args.after, (args.colour, args.heat_map)),
+        None => open_app(args.scene, args.compare, args.screenshot, args.after, (args.colour, args.heat_map)),
     };
     match result {
         Ok(code) => code,
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
 #[cfg(feature = "app")]
 fn open_app(
     scene: Option<PathBuf>,
+    compare: Vec<PathBuf>,
     screenshot: Option<PathBuf>,
     after: usize,
     (colour, heat_map): (Colour, bool),
@@ -92,7 +97,7 @@ fn open_app(
         Colour::HStar => Colouring::OptimalLogRatio,
         Colour::DiscH => Colouring::Discriminator,
     };
-    let options = sdflow::app::AppOptions { scene, screenshot, after, view: GanView { colouring, heat_map } };
+    let options = sdflow::app::AppOptions { scene, compare, screenshot, after, view: GanView { colouring, heat_map } };
     if let Err(e) = sdflow::app::preflight(&options) {
         eprintln!("{e}");
         return Ok(ExitCode::from(2));
@@ -102,7 +107,13 @@ fn open_app(
 }
 
 #[cfg(not(feature = "app"))]
-fn open_app(_: Option<PathBuf>, _: Option<PathBuf>, _: usize, _: (Colour, bool)) -> anyhow::Result<ExitCode> {
+fn open_app(
+    _: Option<PathBuf>,
+    _: Vec<PathBuf>,
+    _: Option<PathBuf>,
+    _: usize,
+    _: (Colour, bool),
+) -> anyhow::Result<ExitCode> {
     anyhow::bail!(
         "this sdflow was built without the `app` feature; use `sdflow run SCENE` or rebuild with default features"
     )

@@ -13,8 +13,9 @@ use bevy::time::TimeUpdateStrategy;
 use sdflow::app::HeadlessPlugins;
 use sdflow::app::controls::KeyboardCapture;
 use sdflow::app::render::{CloudEntities, CloudRole, PointIndex};
+use sdflow::app::runs::{focused, focused_mut};
 use sdflow::app::scene_loading::{ActiveScene, Draft, SceneErrors, SceneRequest};
-use sdflow::app::simulation::{MovingPositions, Playback, RunState, RunStatus, SimRequest, WorkerLink, project3};
+use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunState, RunStatus, SimRequest, project3};
 use sdflow::engine::Schedule;
 use sdflow::scene::SceneFile;
 
@@ -54,7 +55,7 @@ fn app() -> App {
         playback.hold_after_load = Duration::ZERO;
     }
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("test") });
-    wait(&mut app, "the scene to load", |w| w.resource::<RunStatus>().moving_count > 0);
+    wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
     app
 }
 
@@ -73,20 +74,20 @@ fn wait(app: &mut App, what: &str, done: impl Fn(&World) -> bool) {
 /// Pauses and waits for the step in flight; returns the steps taken.
 fn pause(app: &mut App) -> usize {
     app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(app, "the worker to go idle", |w| !w.resource::<WorkerLink>().busy());
+    wait(app, "the worker to go idle", |w| !focused::<RunLink>(w).busy());
     app.update();
-    app.world().resource::<RunStatus>().step_index
+    focused::<RunStatus>(app.world()).step_index
 }
 
 fn run_steps(app: &mut App, at_least: usize) -> usize {
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(app, "steps", |w| w.resource::<RunStatus>().step_index >= at_least);
+    wait(app, "steps", |w| focused::<RunStatus>(w).step_index >= at_least);
     pause(app)
 }
 
 /// Positions (x, y, z) of the moving cloud's entities, by point index.
 fn moving_transforms(app: &mut App) -> Vec<[f32; 3]> {
-    let entities = app.world().resource::<CloudEntities>().moving.clone();
+    let entities = focused::<CloudEntities>(app.world()).moving.clone();
     let mut out = vec![[f32::NAN; 3]; entities.len()];
     for e in entities {
         let entity = app.world().entity(e);
@@ -108,7 +109,7 @@ fn one_entity_per_point() {
     app.update();
     assert_eq!(count(&mut app, CloudRole::Moving), SOURCE_POINTS);
     assert_eq!(count(&mut app, CloudRole::Fixed), TARGET_POINTS);
-    let entities = app.world().resource::<CloudEntities>();
+    let entities = focused::<CloudEntities>(app.world());
     assert_eq!((entities.moving.len(), entities.fixed.len()), (SOURCE_POINTS, TARGET_POINTS));
 }
 
@@ -134,7 +135,7 @@ fn transforms_follow_the_engine() {
         }
     }
     // The positions resource is the engine's state too.
-    assert_eq!(app.world().resource::<MovingPositions>().positions, expected);
+    assert_eq!(focused::<MovingPositions>(app.world()).positions, expected);
 }
 
 #[test]
@@ -144,14 +145,14 @@ fn pause_stops_the_steps_and_single_step_takes_one() {
     for _ in 0..60 {
         app.update();
     }
-    assert_eq!(app.world().resource::<RunStatus>().step_index, steps, "paused, yet steps were taken");
+    assert_eq!(focused::<RunStatus>(app.world()).step_index, steps, "paused, yet steps were taken");
 
     app.world_mut().resource_mut::<Playback>().single_step = true;
-    wait(&mut app, "a single step", |w| w.resource::<RunStatus>().step_index == steps + 1);
+    wait(&mut app, "a single step", |w| focused::<RunStatus>(w).step_index == steps + 1);
     for _ in 0..60 {
         app.update();
     }
-    assert_eq!(app.world().resource::<RunStatus>().step_index, steps + 1);
+    assert_eq!(focused::<RunStatus>(app.world()).step_index, steps + 1);
 }
 
 #[test]
@@ -160,24 +161,24 @@ fn a_changed_parameter_reaches_the_engine() {
     run_steps(&mut app, 2);
     // What the schedule panel does: edit the draft scene.
     let constant = Schedule::Constant { sigma2: 0.125 };
-    app.world_mut().resource_mut::<Draft>().scene.as_mut().expect("draft").schedule = constant;
+    focused_mut::<Draft>(app.world_mut()).scene.as_mut().expect("draft").schedule = constant;
     app.update();
-    assert_eq!(app.world().resource::<Draft>().applied.as_ref().map(|s| s.schedule), Some(constant));
-    let before = app.world().resource::<RunStatus>().step_index;
+    assert_eq!(focused::<Draft>(app.world()).applied.as_ref().map(|s| s.schedule), Some(constant));
+    let before = focused::<RunStatus>(app.world()).step_index;
     run_steps(&mut app, before + 2);
-    let report = app.world().resource::<RunStatus>().last_report.expect("a report");
+    let report = focused::<RunStatus>(app.world()).last_report.expect("a report");
     assert_eq!(report.sigma2, 0.125, "the engine did not get the new schedule");
-    assert!(!app.world().resource::<Draft>().needs_restart(app.world().resource::<ActiveScene>()));
+    assert!(!focused::<Draft>(app.world()).needs_restart(focused::<ActiveScene>(app.world())));
 }
 
 #[test]
 fn invalid_edits_are_not_sent() {
     let mut app = app();
-    let applied = app.world().resource::<Draft>().applied.clone();
-    app.world_mut().resource_mut::<Draft>().scene.as_mut().expect("draft").schedule =
+    let applied = focused::<Draft>(app.world()).applied.clone();
+    focused_mut::<Draft>(app.world_mut()).scene.as_mut().expect("draft").schedule =
         Schedule::Cosine { sigma2_max: 0.5, sigma2_min: 4.0 };
     app.update();
-    let draft = app.world().resource::<Draft>();
+    let draft = focused::<Draft>(app.world());
     assert_eq!(draft.applied, applied);
     assert!(draft.problems.iter().any(|p| p.contains("sigma2_min")), "{:?}", draft.problems);
 }
@@ -186,7 +187,7 @@ fn invalid_edits_are_not_sent() {
 fn a_bad_scene_keeps_the_running_one_and_records_the_error() {
     let mut app = app();
     run_steps(&mut app, 2);
-    let generation = app.world().resource::<WorkerLink>().generation;
+    let generation = focused::<RunLink>(app.world()).generation;
 
     let broken = [
         ("syntax.ron", "(name: \"x\", seed: 1,, )".to_string()),
@@ -202,9 +203,9 @@ fn a_bad_scene_keeps_the_running_one_and_records_the_error() {
         let (_, line, col) = (parts.next(), parts.next(), parts.next());
         assert!(line.and_then(|l| l.parse::<usize>().ok()).is_some(), "no line in {error}");
         assert!(col.and_then(|c| c.parse::<usize>().ok()).is_some(), "no column in {error}");
-        let active = app.world().resource::<ActiveScene>();
+        let active = focused::<ActiveScene>(app.world());
         assert_eq!(active.scene().map(|s| s.name.as_str()), Some("test"));
-        assert_eq!(app.world().resource::<WorkerLink>().generation, generation);
+        assert_eq!(focused::<RunLink>(app.world()).generation, generation);
     }
     // A missing file too.
     app.world_mut().write_message(SceneRequest::Open(PathBuf::from("/nonexistent/scene.ron")));
@@ -212,7 +213,7 @@ fn a_bad_scene_keeps_the_running_one_and_records_the_error() {
     assert!(app.world().resource::<SceneErrors>().error.as_deref().is_some_and(|e| e.contains("cannot read")));
 
     // The old scene still runs.
-    let steps = app.world().resource::<RunStatus>().step_index;
+    let steps = focused::<RunStatus>(app.world()).step_index;
     run_steps(&mut app, steps + 2);
     assert_eq!(count(&mut app, CloudRole::Moving), SOURCE_POINTS);
 
@@ -225,16 +226,15 @@ fn a_bad_scene_keeps_the_running_one_and_records_the_error() {
 #[test]
 fn reset_and_restart() {
     let mut app = app();
-    let start = app.world().resource::<MovingPositions>().positions.clone();
+    let start = focused::<MovingPositions>(app.world()).positions.clone();
     run_steps(&mut app, 3);
     app.world_mut().write_message(SimRequest::Reset);
-    wait(&mut app, "the reset", |w| w.resource::<RunStatus>().step_index == 0);
+    wait(&mut app, "the reset", |w| focused::<RunStatus>(w).step_index == 0);
     app.update();
-    assert_eq!(app.world().resource::<MovingPositions>().positions, start);
+    assert_eq!(focused::<MovingPositions>(app.world()).positions, start);
 
     // Points need a restart: the draft says so until Restart is pressed.
-    app.world_mut()
-        .resource_mut::<Draft>()
+    focused_mut::<Draft>(app.world_mut())
         .scene
         .as_mut()
         .expect("draft")
@@ -243,12 +243,12 @@ fn reset_and_restart() {
         .expect("a source")
         .set_points(40);
     app.update();
-    assert!(app.world().resource::<Draft>().needs_restart(app.world().resource::<ActiveScene>()));
+    assert!(focused::<Draft>(app.world()).needs_restart(focused::<ActiveScene>(app.world())));
     app.world_mut().write_message(SceneRequest::Restart { new_seed: false });
-    wait(&mut app, "the restart", |w| w.resource::<RunStatus>().moving_count == 40);
+    wait(&mut app, "the restart", |w| focused::<RunStatus>(w).moving_count == 40);
     app.update();
     assert_eq!(count(&mut app, CloudRole::Moving), 40);
-    assert!(!app.world().resource::<Draft>().needs_restart(app.world().resource::<ActiveScene>()));
+    assert!(!focused::<Draft>(app.world()).needs_restart(focused::<ActiveScene>(app.world())));
 }
 
 #[test]
@@ -260,13 +260,13 @@ fn the_scene_file_reloads_when_it_changes() {
     let mut app = app();
     app.world_mut().write_message(SceneRequest::Open(path.clone()));
     app.update();
-    assert_eq!(app.world().resource::<ActiveScene>().scene().map(|s| s.name.clone()).as_deref(), Some("first"));
+    assert_eq!(focused::<ActiveScene>(app.world()).scene().map(|s| s.name.clone()).as_deref(), Some("first"));
 
     std::fs::write(&path, scene_text("second")).expect("rewrite scene");
     // Make sure the modification time differs even on coarse clocks.
     let later = std::time::SystemTime::now() + Duration::from_secs(5);
     std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(later)).expect("set mtime");
-    wait(&mut app, "the reload", |w| w.resource::<ActiveScene>().scene().is_some_and(|s| s.name == "second"));
+    wait(&mut app, "the reload", |w| focused::<ActiveScene>(w).scene().is_some_and(|s| s.name == "second"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -277,21 +277,21 @@ fn a_finished_run_stops_and_goes_on_when_steps_grow() {
         path: PATH.into(),
         text: scene_text("short").replace("steps: 400", "steps: 5"),
     });
-    wait(&mut app, "the short scene", |w| w.resource::<ActiveScene>().scene().is_some_and(|s| s.name == "short"));
+    wait(&mut app, "the short scene", |w| focused::<ActiveScene>(w).scene().is_some_and(|s| s.name == "short"));
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(&mut app, "the end of the run", |w| w.resource::<RunStatus>().finished);
+    wait(&mut app, "the end of the run", |w| focused::<RunStatus>(w).finished);
     for _ in 0..30 {
         app.update();
     }
-    assert_eq!(app.world().resource::<RunStatus>().step_index, 5);
+    assert_eq!(focused::<RunStatus>(app.world()).step_index, 5);
 
-    app.world_mut().resource_mut::<Draft>().scene.as_mut().expect("draft").steps = 8;
-    wait(&mut app, "the longer run", |w| w.resource::<RunStatus>().step_index == 8);
+    focused_mut::<Draft>(app.world_mut()).scene.as_mut().expect("draft").steps = 8;
+    wait(&mut app, "the longer run", |w| focused::<RunStatus>(w).step_index == 8);
     for _ in 0..30 {
         app.update();
     }
-    assert_eq!(app.world().resource::<RunStatus>().step_index, 8);
-    assert!(app.world().resource::<RunStatus>().finished);
+    assert_eq!(focused::<RunStatus>(app.world()).step_index, 8);
+    assert!(focused::<RunStatus>(app.world()).finished);
 }
 
 #[test]
@@ -301,9 +301,9 @@ fn a_dropped_file_loads_and_presets_are_listed() {
     let path = PathBuf::from("scenes/grid25.ron");
     app.world_mut().write_message(bevy::window::FileDragAndDrop::DroppedFile { window, path_buf: path.clone() });
     wait(&mut app, "the dropped scene", |w| {
-        w.resource::<ActiveScene>().file.as_ref().is_some_and(|f| f.path == Path::new("scenes/grid25.ron"))
+        focused::<ActiveScene>(w).file.as_ref().is_some_and(|f| f.path == Path::new("scenes/grid25.ron"))
     });
-    wait(&mut app, "its clouds", |w| w.resource::<RunStatus>().moving_count == 1000);
+    wait(&mut app, "its clouds", |w| focused::<RunStatus>(w).moving_count == 1000);
 
     let presets = sdflow::app::scene_loading::read_presets(Path::new("scenes"));
     assert!(presets.iter().any(|(p, name)| p.ends_with("swiss_to_mystery.ron") && name == "Swiss roll -> mystery"));
@@ -322,14 +322,14 @@ fn a_fast_flow_takes_more_steps_than_frames() {
         playback.playing = true;
     }
     let mut frames = 0;
-    while app.world().resource::<RunStatus>().step_index < 100 && frames < 4000 {
+    while focused::<RunStatus>(app.world()).step_index < 100 && frames < 4000 {
         app.update();
         frames += 1;
         std::thread::sleep(Duration::from_millis(1));
     }
-    assert!(app.world().resource::<RunStatus>().step_index >= 100, "the flow stalled");
+    assert!(focused::<RunStatus>(app.world()).step_index >= 100, "the flow stalled");
     assert!(frames < 100, "{frames} frames for 100 steps: the rate is capped at one step per frame");
-    assert!(app.world().resource::<WorkerLink>().steps_in_flight() <= sdflow::app::simulation::MAX_STEPS_PER_REQUEST);
+    assert!(focused::<RunLink>(app.world()).steps_in_flight() <= sdflow::app::simulation::MAX_STEPS_PER_REQUEST);
 }
 
 /// Presses and releases a key across one update (no input plugin clears it here).
@@ -343,7 +343,11 @@ fn press(app: &mut App, key: KeyCode) {
 
 fn run_state(app: &App) -> RunState {
     let w = app.world();
-    w.resource::<RunStatus>().state(w.resource::<Playback>(), w.resource::<WorkerLink>())
+    focused::<RunStatus>(w).state(
+        w.resource::<Playback>(),
+        focused::<RunLink>(w),
+        w.resource::<sdflow::app::simulation::FlowWorker>(),
+    )
 }
 
 #[test]
@@ -357,13 +361,13 @@ fn shortcuts_are_ignored_while_a_text_field_has_focus() {
     for _ in 0..30 {
         app.update();
     }
-    assert_eq!(app.world().resource::<RunStatus>().step_index, steps, "a key reached the shortcuts");
+    assert_eq!(focused::<RunStatus>(app.world()).step_index, steps, "a key reached the shortcuts");
     assert!(!app.world().resource::<Playback>().playing);
 
     // The field lets go of the keyboard: the same key is a shortcut again.
     app.world_mut().resource_mut::<KeyboardCapture>().text_field_focused = false;
     press(&mut app, KeyCode::KeyR);
-    wait(&mut app, "the reset by R", |w| w.resource::<RunStatus>().step_index == 0);
+    wait(&mut app, "the reset by R", |w| focused::<RunStatus>(w).step_index == 0);
     press(&mut app, KeyCode::Space);
     assert!(app.world().resource::<Playback>().playing);
 }
@@ -373,25 +377,25 @@ fn paused_and_finished_runs_send_no_work_to_the_worker() {
     let mut app = app();
     run_steps(&mut app, 2);
     assert_eq!(run_state(&app), RunState::Paused);
-    let sent = app.world().resource::<WorkerLink>().work_sent();
+    let sent = focused::<RunLink>(app.world()).work_sent();
     for _ in 0..200 {
         app.update();
     }
-    assert_eq!(app.world().resource::<WorkerLink>().work_sent(), sent, "a paused run sent work");
+    assert_eq!(focused::<RunLink>(app.world()).work_sent(), sent, "a paused run sent work");
 
     app.world_mut().write_message(SceneRequest::Text {
         path: PATH.into(),
         text: scene_text("short").replace("steps: 400", "steps: 4"),
     });
-    wait(&mut app, "the short scene", |w| w.resource::<ActiveScene>().scene().is_some_and(|s| s.name == "short"));
+    wait(&mut app, "the short scene", |w| focused::<ActiveScene>(w).scene().is_some_and(|s| s.name == "short"));
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(&mut app, "the end of the run", |w| w.resource::<RunStatus>().finished && !w.resource::<WorkerLink>().busy());
+    wait(&mut app, "the end of the run", |w| focused::<RunStatus>(w).finished && !focused::<RunLink>(w).busy());
     assert_eq!(run_state(&app), RunState::Finished);
-    let sent = app.world().resource::<WorkerLink>().work_sent();
+    let sent = focused::<RunLink>(app.world()).work_sent();
     for _ in 0..200 {
         app.update();
     }
-    assert_eq!(app.world().resource::<WorkerLink>().work_sent(), sent, "a finished run sent work");
+    assert_eq!(focused::<RunLink>(app.world()).work_sent(), sent, "a finished run sent work");
     assert!(app.world().resource::<Playback>().playing, "still set to play, yet resting");
 }
 
@@ -402,16 +406,16 @@ fn the_first_view_holds_before_the_flow_starts() {
     app.world_mut().resource_mut::<Playback>().playing = true;
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("held") });
     wait(&mut app, "the new scene's first state", |w| {
-        w.resource::<ActiveScene>().scene().is_some_and(|s| s.name == "held")
-            && w.resource::<RunStatus>().generation == w.resource::<WorkerLink>().generation
+        focused::<ActiveScene>(w).scene().is_some_and(|s| s.name == "held")
+            && focused::<RunStatus>(w).generation == focused::<RunLink>(w).generation
     });
     // 0.5 s more of a 3 s hold: the starting clouds stay.
     for _ in 0..20 {
         app.update();
     }
-    assert_eq!(app.world().resource::<RunStatus>().step_index, 0);
+    assert_eq!(focused::<RunStatus>(app.world()).step_index, 0);
     assert_eq!(run_state(&app), RunState::Starting);
-    wait(&mut app, "the flow to start", |w| w.resource::<RunStatus>().step_index > 0);
+    wait(&mut app, "the flow to start", |w| focused::<RunStatus>(w).step_index > 0);
     assert_eq!(run_state(&app), RunState::Playing);
 }
 
@@ -420,14 +424,14 @@ fn fast_runs_record_every_step_and_mark_setting_changes() {
     let mut app = app();
     app.world_mut().resource_mut::<Playback>().steps_per_second = 1000.0;
     run_steps(&mut app, 40);
-    let steps: Vec<usize> = app.world().resource::<RunStatus>().history.iter().map(|h| h.step).collect();
+    let steps: Vec<usize> = focused::<RunStatus>(app.world()).history.iter().map(|h| h.step).collect();
     let last = *steps.last().expect("samples");
     // The starting state, then every step.
     assert_eq!(steps, (0..=last).collect::<Vec<_>>(), "a computed step is missing from the plots");
 
-    app.world_mut().resource_mut::<Draft>().scene.as_mut().expect("draft").method = sdflow::engine::Method::Mmd;
+    focused_mut::<Draft>(app.world_mut()).scene.as_mut().expect("draft").method = sdflow::engine::Method::Mmd;
     app.update();
-    let status = app.world().resource::<RunStatus>();
+    let status = focused::<RunStatus>(app.world());
     assert_eq!(status.markers, vec![(status.step_index, "method Mmd".to_string())]);
 }
 
@@ -436,7 +440,7 @@ fn divergences_arrive_on_their_cadence_and_match_the_engine() {
     use sdflow::engine::{DivergenceProbe, Divergences, StepContext};
     let mut app = app();
     // The starting state is evaluated at load.
-    let first = app.world().resource::<RunStatus>().divergences.first().cloned().expect("divergences at step 0");
+    let first = focused::<RunStatus>(app.world()).divergences.first().cloned().expect("divergences at step 0");
     assert_eq!(first.0, 0);
     // The same numbers straight from the engine.
     let file = SceneFile::parse(Path::new(PATH), scene_text("test")).expect("test scene parses");
@@ -451,7 +455,7 @@ fn divergences_arrive_on_their_cadence_and_match_the_engine() {
         assert!((a.is_nan() && b.is_nan()) || a == b, "{name}: app {a}, engine {b}");
     }
     run_steps(&mut app, 60);
-    let status = app.world().resource::<RunStatus>();
+    let status = focused::<RunStatus>(app.world());
     assert!(status.divergences.len() >= 2, "no divergences after 60 steps");
     let kl = Divergences::NAMES.iter().position(|n| *n == "kl_qp").expect("kl_qp");
     let (start, last) = (first.1[kl], status.divergences.last().expect("values").1[kl]);
@@ -463,7 +467,7 @@ fn the_points_are_not_respawned_while_the_flow_runs() {
     let mut app = app();
     app.update();
     let ids = |app: &App| {
-        let e = app.world().resource::<CloudEntities>();
+        let e = focused::<CloudEntities>(app.world());
         (e.fixed.clone(), e.moving.clone())
     };
     let before = ids(&app);

@@ -12,8 +12,9 @@ use bevy::time::TimeUpdateStrategy;
 
 use sdflow::app::HeadlessPlugins;
 use sdflow::app::gan::{Colouring, Field, GRID_CELLS, GanValues, GanView, GridLayout};
+use sdflow::app::runs::focused;
 use sdflow::app::scene_loading::SceneRequest;
-use sdflow::app::simulation::{Playback, RunStatus, WorkerLink, project3};
+use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, project3};
 use sdflow::engine::optimal::optimal_logits;
 use sdflow::engine::{Simulation, StepReport};
 use sdflow::scene::SceneFile;
@@ -49,7 +50,7 @@ fn app(text: &str, view: GanView) -> App {
     }
     *app.world_mut().resource_mut::<GanView>() = view;
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: text.into() });
-    wait(&mut app, "the scene to load", |w| w.resource::<RunStatus>().moving_count > 0);
+    wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
     app
 }
 
@@ -68,15 +69,15 @@ fn wait(app: &mut App, what: &str, done: impl Fn(&World) -> bool) {
 /// values belong to the paused state; returns the steps taken.
 fn run_and_settle(app: &mut App, at_least: usize) -> usize {
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(app, "steps", |w| w.resource::<RunStatus>().step_index >= at_least);
+    wait(app, "steps", |w| focused::<RunStatus>(w).step_index >= at_least);
     app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(app, "the worker to go idle", |w| !w.resource::<WorkerLink>().busy());
+    wait(app, "the worker to go idle", |w| !focused::<RunLink>(w).busy());
     app.update();
-    app.world().resource::<RunStatus>().step_index
+    focused::<RunStatus>(app.world()).step_index
 }
 
 fn values(app: &App) -> Option<GanValues> {
-    app.world().resource::<RunStatus>().gan.clone()
+    focused::<RunStatus>(app.world()).gan.clone()
 }
 
 /// The same scene run directly with the engine for `steps` steps.
@@ -105,7 +106,7 @@ fn the_default_colouring_sends_no_values() {
     for _ in 0..200 {
         app.update();
         assert!(values(&app).is_none(), "the default view got GAN values");
-        if app.world().resource::<RunStatus>().step_index >= 5 {
+        if focused::<RunStatus>(app.world()).step_index >= 5 {
             break;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -113,7 +114,7 @@ fn the_default_colouring_sends_no_values() {
     let steps = run_and_settle(&mut app, 5);
     assert!(steps >= 5);
     assert!(values(&app).is_none());
-    assert_eq!(app.world().resource::<WorkerLink>().view(), Default::default());
+    assert_eq!(focused::<RunLink>(app.world()).view(), Default::default());
 }
 
 #[test]
@@ -121,7 +122,7 @@ fn h_star_colouring_sends_the_optimal_logits_of_the_shown_state() {
     let view = GanView { colouring: Colouring::OptimalLogRatio, heat_map: false };
     let mut app = app(SOLID, view);
     // Before any step: at the schedule's first kernel variance.
-    wait(&mut app, "values at load", |w| w.resource::<RunStatus>().gan.is_some());
+    wait(&mut app, "values at load", |w| focused::<RunStatus>(w).gan.is_some());
     let (sim, _) = engine_run(SOLID, 0);
     let v = values(&app).expect("values");
     assert_eq!((v.field, v.step_index, v.sigma2), (Field::Optimal, 0, 2.0));
@@ -142,11 +143,11 @@ fn h_star_colouring_sends_the_optimal_logits_of_the_shown_state() {
     assert_close(&v.points, &expected, "h* after steps");
     assert!(v.range > 0.0 && v.grid.is_none(), "a 3-D scene has no heat map");
     // The moving points are where the engine has them (the values belong to them).
-    assert_eq!(app.world().resource::<sdflow::app::simulation::MovingPositions>().positions, project3(sim.moving()));
+    assert_eq!(focused::<MovingPositions>(app.world()).positions, project3(sim.moving()));
 
     // Back to the default while paused: the values go at once.
     app.world_mut().resource_mut::<GanView>().colouring = Colouring::OkabeIto;
-    wait(&mut app, "the values to go", |w| w.resource::<RunStatus>().gan.is_none());
+    wait(&mut app, "the values to go", |w| focused::<RunStatus>(w).gan.is_none());
 }
 
 #[test]
@@ -156,7 +157,7 @@ fn the_heat_map_and_the_discriminator_colouring_on_a_2d_scene() {
     let steps = run_and_settle(&mut app, 6);
     // A paused run gets a heat map of its own state.
     wait(&mut app, "a fresh heat map", |w| {
-        let s = w.resource::<RunStatus>();
+        let s = focused::<RunStatus>(w);
         s.gan.as_ref().and_then(|g| g.grid.as_ref()).is_some_and(|g| g.step_index == s.step_index)
     });
     let v = values(&app).expect("values");
@@ -172,14 +173,14 @@ fn the_heat_map_and_the_discriminator_colouring_on_a_2d_scene() {
     assert_close(&grid.values, &disc.logits(&layout.queries(2)), "discriminator h over the grid");
 
     // One driver cosine per step, in order.
-    let status = app.world().resource::<RunStatus>();
+    let status = focused::<RunStatus>(app.world());
     let cos_steps: Vec<usize> = status.cosines.iter().map(|c| c.0).collect();
     assert_eq!(cos_steps, (1..=steps).collect::<Vec<_>>());
     assert!(status.cosines.iter().all(|c| c.1.is_finite() && c.1.abs() <= 1.0 + 1e-9));
 
     // The heat map alone shows h* (the points keep their colour).
     app.world_mut().resource_mut::<GanView>().colouring = Colouring::OkabeIto;
-    wait(&mut app, "h* values", |w| w.resource::<RunStatus>().gan.as_ref().is_some_and(|g| g.field == Field::Optimal));
+    wait(&mut app, "h* values", |w| focused::<RunStatus>(w).gan.as_ref().is_some_and(|g| g.field == Field::Optimal));
     let v = values(&app).expect("values");
     let grid = v.grid.as_ref().expect("a heat map");
     let expected: Vec<f32> =
@@ -194,7 +195,7 @@ fn a_scene_without_a_discriminator_falls_back_to_the_default_colouring() {
     app.update();
     assert_eq!(app.world().resource::<GanView>().colouring, Colouring::OkabeIto);
     assert!(values(&app).is_none());
-    assert!(app.world().resource::<RunStatus>().cosines.is_empty());
+    assert!(focused::<RunStatus>(app.world()).cosines.is_empty());
 }
 
 /// A small MLP generator on the 2-D grid (Algorithm 2).
@@ -212,7 +213,7 @@ fn a_generator_run_is_coloured_by_h_star_of_its_samples() {
     let mut app = app(GENERATOR, view);
     let steps = run_and_settle(&mut app, 4);
     wait(&mut app, "values of the paused state", |w| {
-        let s = w.resource::<RunStatus>();
+        let s = focused::<RunStatus>(w);
         s.gan.as_ref().is_some_and(|g| g.step_index == s.step_index)
     });
     let v = values(&app).expect("values");

@@ -13,8 +13,9 @@ use bevy::time::TimeUpdateStrategy;
 use sdflow::app::HeadlessPlugins;
 use sdflow::app::generator::{GRID_LINES, MAX_SAMPLES};
 use sdflow::app::render::{CloudEntities, PointIndex};
+use sdflow::app::runs::{focused, focused_mut};
 use sdflow::app::scene_loading::{Draft, SceneRequest};
-use sdflow::app::simulation::{MovingPositions, Playback, RunStatus, SimRequest, WorkerLink, project3};
+use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, SimRequest, project3};
 use sdflow::scene::SceneFile;
 
 const TARGET_POINTS: usize = 300;
@@ -63,7 +64,7 @@ fn app(text: String) -> App {
         playback.hold_after_load = Duration::ZERO;
     }
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text });
-    wait(&mut app, "the scene to load", |w| w.resource::<RunStatus>().moving_count > 0);
+    wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
     app.update();
     app
 }
@@ -81,19 +82,19 @@ fn wait(app: &mut App, what: &str, done: impl Fn(&World) -> bool) {
 
 fn pause(app: &mut App) -> usize {
     app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(app, "the worker to go idle", |w| !w.resource::<WorkerLink>().busy());
+    wait(app, "the worker to go idle", |w| !focused::<RunLink>(w).busy());
     app.update();
-    app.world().resource::<RunStatus>().step_index
+    focused::<RunStatus>(app.world()).step_index
 }
 
 fn run_steps(app: &mut App, at_least: usize) -> usize {
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(app, "steps", |w| w.resource::<RunStatus>().step_index >= at_least);
+    wait(app, "steps", |w| focused::<RunStatus>(w).step_index >= at_least);
     pause(app)
 }
 
 fn moving_transforms(app: &mut App) -> Vec<[f32; 3]> {
-    let entities = app.world().resource::<CloudEntities>().moving.clone();
+    let entities = focused::<CloudEntities>(app.world()).moving.clone();
     let mut out = vec![[f32::NAN; 3]; entities.len()];
     for e in entities {
         let entity = app.world().entity(e);
@@ -107,7 +108,7 @@ fn moving_transforms(app: &mut App) -> Vec<[f32; 3]> {
 #[test]
 fn the_moving_entities_are_the_trained_generators_samples() {
     let mut app = app(linear_scene());
-    let status = app.world().resource::<RunStatus>();
+    let status = focused::<RunStatus>(app.world());
     let info = status.generator.as_ref().and_then(|g| g.info.clone()).expect("generator info on load");
     assert_eq!((info.kind, info.latent, info.dim, info.batch), ("Linear", 3, 6, 64));
     assert!(info.linear && info.has_truth && !info.grid);
@@ -134,14 +135,14 @@ fn the_moving_entities_are_the_trained_generators_samples() {
             assert!((s[k] - e[k]).abs() <= 1e-5, "point {i} coordinate {k}: shown {} engine {}", s[k], e[k]);
         }
     }
-    assert_eq!(app.world().resource::<MovingPositions>().positions, expected);
+    assert_eq!(focused::<MovingPositions>(app.world()).positions, expected);
 }
 
 #[test]
 fn losses_grow_step_by_step_and_the_linear_comparison_arrives() {
     let mut app = app(linear_scene());
     let first = run_steps(&mut app, 3);
-    let g = app.world().resource::<RunStatus>().generator.clone().expect("generator status");
+    let g = focused::<RunStatus>(app.world()).generator.clone().expect("generator status");
     assert_eq!(g.losses.len(), first, "one loss per step");
     assert!(g.losses.iter().all(|(_, l)| l.is_finite() && *l >= 0.0));
     let c = g.comparison.expect("Fig. 6's comparison on a LinearGaussian target");
@@ -150,15 +151,15 @@ fn losses_grow_step_by_step_and_the_linear_comparison_arrives() {
     assert!(c.offset_error.is_finite() && c.covariance_error.is_finite());
 
     let more = run_steps(&mut app, first + 3);
-    let g = app.world().resource::<RunStatus>().generator.clone().expect("generator status");
+    let g = focused::<RunStatus>(app.world()).generator.clone().expect("generator status");
     assert_eq!(g.losses.len(), more);
     let steps: Vec<usize> = g.losses.iter().map(|(s, _)| *s).collect();
     assert_eq!(steps, (1..=more).collect::<Vec<_>>(), "every step once, in order");
 
     // A reset starts the loss history over.
     app.world_mut().write_message(SimRequest::Reset);
-    wait(&mut app, "the reset", |w| w.resource::<RunStatus>().step_index == 0 && !w.resource::<WorkerLink>().busy());
-    let g = app.world().resource::<RunStatus>().generator.clone().expect("generator status");
+    wait(&mut app, "the reset", |w| focused::<RunStatus>(w).step_index == 0 && !focused::<RunLink>(w).busy());
+    let g = focused::<RunStatus>(app.world()).generator.clone().expect("generator status");
     assert!(g.losses.is_empty());
     assert!(g.info.is_some());
 }
@@ -167,19 +168,19 @@ fn losses_grow_step_by_step_and_the_linear_comparison_arrives() {
 fn a_paused_generator_run_sends_no_work() {
     let mut app = app(linear_scene());
     run_steps(&mut app, 2);
-    let sent = app.world().resource::<WorkerLink>().work_sent();
-    let steps = app.world().resource::<RunStatus>().step_index;
+    let sent = focused::<RunLink>(app.world()).work_sent();
+    let steps = focused::<RunStatus>(app.world()).step_index;
     for _ in 0..200 {
         app.update();
     }
-    assert_eq!(app.world().resource::<WorkerLink>().work_sent(), sent, "a paused run sent work");
-    assert_eq!(app.world().resource::<RunStatus>().step_index, steps);
+    assert_eq!(focused::<RunLink>(app.world()).work_sent(), sent, "a paused run sent work");
+    assert_eq!(focused::<RunStatus>(app.world()).step_index, steps);
 }
 
 #[test]
 fn an_mlp_generator_sends_its_latent_grid() {
     let app = app(mlp_scene());
-    let g = app.world().resource::<RunStatus>().generator.clone().expect("generator status");
+    let g = focused::<RunStatus>(app.world()).generator.clone().expect("generator status");
     let info = g.info.expect("info");
     assert!(info.grid && !info.linear);
     // Two families of lines (one per latent axis), each point x, y, z.
@@ -204,31 +205,31 @@ fn a_particle_scene_has_no_generator_status() {
 )"#;
     let mut app = app(text.into());
     run_steps(&mut app, 2);
-    assert!(app.world().resource::<RunStatus>().generator.is_none());
+    assert!(focused::<RunStatus>(app.world()).generator.is_none());
 }
 
 #[test]
 fn flow_edits_wait_for_a_restart_in_a_generator_run() {
     let mut app = app(linear_scene().replace("steps: 500", "steps: 4"));
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(&mut app, "the end of the run", |w| w.resource::<RunStatus>().finished && !w.resource::<WorkerLink>().busy());
-    assert_eq!(app.world().resource::<RunStatus>().step_index, 4);
+    wait(&mut app, "the end of the run", |w| focused::<RunStatus>(w).finished && !focused::<RunLink>(w).busy());
+    assert_eq!(focused::<RunStatus>(app.world()).step_index, 4);
     // More steps T in the panel: the trainer keeps its settings until a
     // restart, so the finished run stays at rest.
-    if let Some(scene) = app.world_mut().resource_mut::<Draft>().scene.as_mut() {
+    if let Some(scene) = focused_mut::<Draft>(app.world_mut()).scene.as_mut() {
         scene.steps = 10;
     }
-    let sent = app.world().resource::<WorkerLink>().work_sent();
+    let sent = focused::<RunLink>(app.world()).work_sent();
     for _ in 0..200 {
         app.update();
     }
-    assert_eq!(app.world().resource::<WorkerLink>().work_sent(), sent, "a finished generator run sent work");
-    assert_eq!(app.world().resource::<RunStatus>().step_index, 4);
-    assert!(app.world().resource::<RunStatus>().markers.is_empty(), "no change was applied mid-run");
+    assert_eq!(focused::<RunLink>(app.world()).work_sent(), sent, "a finished generator run sent work");
+    assert_eq!(focused::<RunStatus>(app.world()).step_index, 4);
+    assert!(focused::<RunStatus>(app.world()).markers.is_empty(), "no change was applied mid-run");
 
     // Apply and restart trains with the edited settings.
     app.world_mut().write_message(SceneRequest::Restart { new_seed: false });
     wait(&mut app, "the restarted run to end", |w| {
-        w.resource::<RunStatus>().finished && w.resource::<RunStatus>().step_index == 10
+        focused::<RunStatus>(w).finished && focused::<RunStatus>(w).step_index == 10
     });
 }

@@ -126,7 +126,7 @@ pub fn apply_commands(
     mut view: ResMut<ViewSettings>,
     mut help: ResMut<HelpOverlay>,
     mut requests: MessageWriter<SimRequest>,
-    bounds: Res<CloudBounds>,
+    bounds: Query<&CloudBounds>,
 ) {
     for command in commands.read() {
         match command {
@@ -140,7 +140,7 @@ pub fn apply_commands(
             }
             AppCommand::FitView => view.fit_requested = true,
             AppCommand::AutoRotate => {
-                if !bounds.flat {
+                if !bounds.iter().all(|b| b.flat) {
                     view.auto_rotate = !view.auto_rotate;
                 }
             }

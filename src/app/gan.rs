@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 
 use super::scene_loading::ActiveScene;
-use super::simulation::{Playback, RunStatus, SimSystems, WorkerLink, project3};
+use super::simulation::{FlowWorker, Playback, RunLink, RunStatus, SimSystems, project3};
 use crate::engine::optimal::optimal_logits;
 use crate::engine::{Cloud, Discriminator, Simulation, StepReport};
 
@@ -440,32 +440,35 @@ pub fn has_discriminator(active: &ActiveScene) -> bool {
     active.scene().is_some_and(|s| !s.driver.is_kernel())
 }
 
-/// A scene without a discriminator cannot be coloured by one: back to the default.
-fn fit_choice_to_scene(active: Res<ActiveScene>, mut view: ResMut<GanView>) {
-    let loaded = active.scene().is_some();
-    if active.is_changed() && loaded && view.colouring == Colouring::Discriminator && !has_discriminator(&active) {
+/// When no run has a discriminator, none can be coloured by one: back to the default.
+fn fit_choice_to_scene(runs: Query<Ref<ActiveScene>>, mut view: ResMut<GanView>) {
+    let changed = runs.iter().any(|a| a.is_changed() && a.scene().is_some());
+    if changed && view.colouring == Colouring::Discriminator && !runs.iter().any(|a| has_discriminator(&a)) {
         view.colouring = Colouring::OkabeIto;
     }
 }
 
-/// Sends the view request when it changes. A paused run whose heat map lags
-/// its points (computed while running, see [`GRID_INTERVAL`]) asks again.
+/// Sends each run's view request when it changes. A paused run whose heat
+/// map lags its points (computed while running, see [`GRID_INTERVAL`]) asks
+/// again.
 pub fn send_view_request(
     view: Res<GanView>,
-    active: Res<ActiveScene>,
     playback: Res<Playback>,
-    status: Res<RunStatus>,
-    mut link: ResMut<WorkerLink>,
+    mut worker: ResMut<FlowWorker>,
+    mut runs: Query<(&ActiveScene, &RunStatus, &mut RunLink)>,
 ) {
-    let request = ViewRequest::of(&view, has_discriminator(&active));
-    if link.view() != request {
-        link.set_view(request);
-        return;
-    }
-    let settled = (!playback.playing || status.finished) && !link.busy() && status.generation == link.generation;
-    let lagging = status.gan.as_ref().and_then(|g| g.grid.as_ref()).is_some_and(|g| g.step_index != status.step_index);
-    if settled && lagging && request.grid {
-        link.set_view(request);
+    for (active, status, mut link) in &mut runs {
+        let request = ViewRequest::of(&view, has_discriminator(active));
+        if link.view() != request {
+            worker.set_view(&mut link, request);
+            continue;
+        }
+        let settled = (!playback.playing || status.finished) && !link.busy() && status.generation == link.generation;
+        let lagging =
+            status.gan.as_ref().and_then(|g| g.grid.as_ref()).is_some_and(|g| g.step_index != status.step_index);
+        if settled && lagging && request.grid {
+            worker.set_view(&mut link, request);
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 
 use super::gan::{BINS, GanView, GridValues, bin, bin_colour, heat_pixels};
 use super::render::{BACKGROUND, CloudAssets, CloudBounds, CloudEntities, PointIndex, RenderSystems};
+use super::runs::Focused;
 use super::simulation::RunStatus;
 
 /// Strength of the heat map's colours over the background (mixed in sRGB):
@@ -86,8 +87,8 @@ fn heat_image(width: u32, height: u32, data: Vec<u8>) -> Image {
     )
 }
 
-/// Which bin each moving point is drawn with (`DEFAULT_BIN`: its cloud's
-/// colour), indexed like the moving entities.
+/// Which bin each moving point of a run is drawn with (`DEFAULT_BIN`: its
+/// cloud's colour), indexed like the moving entities.
 #[derive(Default)]
 struct ShownBins {
     bins: Vec<u8>,
@@ -98,16 +99,42 @@ struct ShownBins {
 /// the colouring changes or the points are respawned; touches only the
 /// points whose bin changed.
 fn colour_points(
-    status: Res<RunStatus>,
+    runs: Query<(Entity, &RunStatus, Ref<CloudEntities>)>,
     view: Res<GanView>,
-    entities: Res<CloudEntities>,
     assets: Option<Res<CloudAssets>>,
     palette: Option<Res<GanPalette>>,
     mut points: Query<(&PointIndex, &mut MeshMaterial3d<StandardMaterial>)>,
-    mut shown: Local<ShownBins>,
+    mut shown_by_run: Local<std::collections::HashMap<Entity, ShownBins>>,
 ) {
     let (Some(assets), Some(palette)) = (assets, palette) else { return };
-    if entities.is_changed() {
+    shown_by_run.retain(|run, _| runs.contains(*run));
+    for (run, status, entities) in &runs {
+        let shown = shown_by_run.entry(run).or_default();
+        colour_run(
+            status,
+            &entities,
+            entities.is_changed(),
+            (&view, view.is_changed()),
+            &assets,
+            &palette,
+            &mut points,
+            shown,
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn colour_run(
+    status: &RunStatus,
+    entities: &CloudEntities,
+    respawned: bool,
+    (view, view_changed): (&GanView, bool),
+    assets: &CloudAssets,
+    palette: &GanPalette,
+    points: &mut Query<(&PointIndex, &mut MeshMaterial3d<StandardMaterial>)>,
+    shown: &mut ShownBins,
+) {
+    if respawned {
         // New entities start in the cloud's colour.
         shown.bins = vec![DEFAULT_BIN; entities.moving.len()];
         shown.serial = None;
@@ -117,7 +144,7 @@ fn colour_points(
         .as_ref()
         .filter(|g| Some(g.field) == view.colouring.field() && g.points.len() == entities.moving.len());
     let serial = values.map(|g| g.serial);
-    if serial == shown.serial && !entities.is_changed() && !view.is_changed() {
+    if serial == shown.serial && !respawned && !view_changed {
         return;
     }
     shown.serial = serial;
@@ -139,16 +166,16 @@ fn colour_points(
 /// asked for in a 2-D scene.
 #[allow(clippy::too_many_arguments)]
 fn update_heat_map(
-    status: Res<RunStatus>,
+    runs: Query<(Entity, &RunStatus, &CloudBounds), With<Focused>>,
     view: Res<GanView>,
-    bounds: Res<CloudBounds>,
     heat: Option<Res<HeatMap>>,
     mut images: ResMut<Assets<Image>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     mut quads: Query<(&mut Transform, &mut Visibility), With<HeatMapQuad>>,
-    mut shown: Local<Option<(u64, u32)>>,
+    mut shown: Local<Option<(Entity, u64, u32)>>,
 ) {
     let Some(heat) = heat else { return };
+    let Ok((run, status, bounds)) = runs.single() else { return };
     let Ok((mut transform, mut visibility)) = quads.get_mut(heat.entity) else { return };
     let grid: Option<&GridValues> =
         status.gan.as_ref().and_then(|g| g.grid.as_ref()).filter(|g| g.values.len() == g.layout.len());
@@ -156,7 +183,7 @@ fn update_heat_map(
     visibility.set_if_neq(if show { Visibility::Inherited } else { Visibility::Hidden });
     let (Some(grid), Some(gan)) = (grid, status.gan.as_ref()) else { return };
     // The colours follow the points' range, so a new range redraws too.
-    let key = (grid.serial, gan.range.to_bits());
+    let key = (run, grid.serial, gan.range.to_bits());
     if !show || *shown == Some(key) {
         return;
     }

@@ -18,6 +18,7 @@ use crate::engine::datasets::LinearTruth;
 use crate::engine::generator::{LinearComparison, compare_linear};
 use crate::engine::{Cloud, FlowSettings, Model, Schedule, Simulation, StepReport, StepSize, Trainer};
 
+use super::runs::Focused;
 use super::scene_loading::SceneErrors;
 use super::simulation::{RunStatus, SimSystems};
 
@@ -370,13 +371,19 @@ impl Plugin for GeneratorRenderPlugin {
     }
 }
 
-fn report_load_errors(status: Res<RunStatus>, mut errors: ResMut<SceneErrors>, mut seen: Local<u64>) {
-    if !status.is_changed() || *seen == status.generation {
-        return;
-    }
-    if let Some(error) = &status.load_error {
-        *seen = status.generation;
-        errors.error = Some(error.clone());
+fn report_load_errors(
+    runs: Query<(Entity, Ref<RunStatus>)>,
+    mut errors: ResMut<SceneErrors>,
+    mut seen: Local<std::collections::HashMap<Entity, u64>>,
+) {
+    for (run, status) in &runs {
+        if !status.is_changed() || seen.get(&run) == Some(&status.generation) {
+            continue;
+        }
+        if let Some(error) = &status.load_error {
+            seen.insert(run, status.generation);
+            errors.error = Some(error.clone());
+        }
     }
 }
 
@@ -384,7 +391,10 @@ fn report_load_errors(status: Res<RunStatus>, mut errors: ResMut<SceneErrors>, m
 /// readable on the light background.
 const GRID_COLOR: Color = Color::srgba(0.05, 0.45, 0.25, 0.8);
 
-fn draw_grid(mut gizmos: Gizmos, status: Res<RunStatus>, view: Res<GeneratorView>) {
+/// The focused run's grid (gizmos draw on layer 0, which only the focused
+/// view shows).
+fn draw_grid(mut gizmos: Gizmos, runs: Query<&RunStatus, With<Focused>>, view: Res<GeneratorView>) {
+    let Ok(status) = runs.single() else { return };
     if !view.show_grid {
         return;
     }

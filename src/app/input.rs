@@ -15,8 +15,8 @@ use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_dis
 use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
 use super::controls::AppCommand;
-use super::scene_loading::{ActiveScene, SceneErrors};
-use super::simulation::{Playback, RunStatus, WorkerLink};
+use super::scene_loading::{ActiveScene, InitialCompare, SceneErrors};
+use super::simulation::{Playback, RunLink, RunStatus};
 
 /// Folder the S key saves into.
 pub const SCREENSHOT_DIR: &str = "screenshots";
@@ -138,9 +138,8 @@ fn wheel_zoom(mut wheel: MessageReader<MouseWheel>, mut cameras: Query<&mut PanO
 #[allow(clippy::too_many_arguments)]
 fn run_screenshot_plan(
     mut plan: ResMut<ScreenshotPlan>,
-    status: Res<RunStatus>,
-    link: Res<WorkerLink>,
-    active: Res<ActiveScene>,
+    runs: Query<(&RunStatus, &RunLink, &ActiveScene)>,
+    compare: Option<Res<InitialCompare>>,
     errors: Res<SceneErrors>,
     mut playback: ResMut<Playback>,
     mut commands: Commands,
@@ -149,21 +148,26 @@ fn run_screenshot_plan(
 ) {
     match plan.stage {
         PlanStage::Running => {
-            if active.file.is_none() && errors.error.is_some() {
+            if runs.iter().any(|r| r.2.file.is_none()) && errors.error.is_some() {
                 error!("cannot take the screenshot: {}", errors.error.as_deref().unwrap_or_default());
                 exit.write(AppExit::error());
                 return;
             }
-            let loaded = link.generation > 0 && status.generation == link.generation && status.moving_count > 0;
+            // Every run of `--compare` is open and has its first state.
+            let expected = 1 + compare.map_or(0, |c| c.0.len());
+            let loaded = runs.iter().count() >= expected
+                && runs.iter().all(|(s, l, _)| l.generation > 0 && s.generation == l.generation && s.moving_count > 0);
             if !loaded {
                 return;
             }
             // Never ask for more steps than the plan's total; a request may
             // come back with fewer steps than asked, so keep playing until
             // they are all done.
+            let done = runs.iter().map(|r| r.0.total_steps).min().unwrap_or(0);
+            let finished = runs.iter().all(|r| r.0.finished);
             playback.stop_at_total = Some(plan.after);
-            playback.playing = status.total_steps < plan.after;
-            if (status.total_steps >= plan.after || status.finished) && !link.busy() {
+            playback.playing = done < plan.after;
+            if (done >= plan.after || finished) && !runs.iter().any(|r| r.1.busy()) {
                 plan.stage = PlanStage::Settling(0);
             }
         }
@@ -190,7 +194,8 @@ fn run_screenshot_plan(
         PlanStage::Saving(frames) => {
             let written = std::fs::metadata(&plan.path).is_ok_and(|m| m.len() > 0);
             if written && frames > 2 {
-                info!("saved {} after {} steps", plan.path.display(), status.total_steps);
+                let done = runs.iter().map(|r| r.0.total_steps).min().unwrap_or(0);
+                info!("saved {} after {} steps", plan.path.display(), done);
                 exit.write(AppExit::Success);
             } else if frames > 600 {
                 error!("the screenshot {} was not written", plan.path.display());

@@ -20,6 +20,7 @@ pub mod generator;
 pub mod input;
 pub mod render;
 pub mod rest;
+pub mod runs;
 pub mod scene_loading;
 pub mod simulation;
 pub mod ui;
@@ -40,6 +41,8 @@ pub const WINDOW_SIZE: (u32, u32) = (1280, 760);
 pub struct AppOptions {
     /// Scene to open; None opens the Swiss roll -> mystery default.
     pub scene: Option<PathBuf>,
+    /// Scenes to open beside it (compare mode, split views).
+    pub compare: Vec<PathBuf>,
     /// Save a screenshot here after `after` steps, then exit.
     pub screenshot: Option<PathBuf>,
     pub after: usize,
@@ -54,6 +57,7 @@ impl PluginGroup for HeadlessPlugins {
     fn build(self) -> PluginGroupBuilder {
         PluginGroupBuilder::start::<Self>()
             .add(simulation::SimulationPlugin)
+            .add(runs::RunsPlugin)
             .add(scene_loading::SceneLoadingPlugin)
             .add(render::CloudsPlugin)
             .add(controls::ControlsPlugin)
@@ -69,6 +73,8 @@ pub enum StartError {
     NoSuchScene(PathBuf),
     #[error("{0}")]
     BadScene(crate::scene::SceneError),
+    #[error("--compare opens at most {max} scenes beside the first (got {0})", max = runs::MAX_RUNS - 1)]
+    TooManyRuns(usize),
     #[error(
         "no display found: use `sdflow run SCENE` for the headless runner, or set DISPLAY to an X11 display (the app needs X11 and a Vulkan driver)"
     )]
@@ -79,7 +85,10 @@ pub enum StartError {
 /// message instead of a panic inside the window library: the first scene
 /// must exist and be valid, and an X11 display must be set.
 pub fn preflight(options: &AppOptions) -> Result<(), StartError> {
-    if let Some(path) = &options.scene {
+    if options.compare.len() >= runs::MAX_RUNS {
+        return Err(StartError::TooManyRuns(options.compare.len()));
+    }
+    for path in options.scene.iter().chain(&options.compare) {
         if !path.is_file() {
             return Err(StartError::NoSuchScene(path.clone()));
         }
@@ -122,6 +131,7 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
     .add_plugins((gan_render::GanRenderPlugin, generator::GeneratorRenderPlugin))
     .insert_resource(InitialScene(initial))
+    .insert_resource(scene_loading::InitialCompare(options.compare.into_iter().map(SceneRequest::Open).collect()))
     .insert_resource(options.view);
     if let Some(path) = options.screenshot {
         app.insert_resource(input::ScreenshotPlan::new(path, options.after));

@@ -1,19 +1,23 @@
-//! The clouds as entities and the camera.
+//! The clouds as entities and the cameras.
 //!
-//! One entity per point; each cloud shares one mesh and one material, so
-//! Bevy instances them automatically. Only the moving cloud's transforms are
-//! written, and only when a new state arrived ([`MovingPositions`] changed).
+//! One entity per point, carrying its run ([`OfRun`]) and its run's render
+//! layer; each cloud shares one mesh and one material, so Bevy instances
+//! them automatically. Only the moving cloud's transforms are written, and
+//! only when a new state arrived ([`MovingPositions`] changed).
 //!
 //! [`CloudsPlugin`] spawns and moves the entities and works headless (no
-//! meshes needed); [`CloudRenderPlugin`] adds the mesh, materials and the
-//! orbit camera with fit view and auto-rotation.
+//! meshes needed); [`CloudRenderPlugin`] adds the mesh, materials and one
+//! orbit camera per run, each drawing its run's layer into its own viewport;
+//! turning any view turns them all.
 
+use bevy::camera::visibility::RenderLayers;
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::prelude::*;
-use bevy_panorbit_camera::PanOrbitCamera;
+use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
+use super::runs::{Focused, OfRun, ViewSlot};
 use super::scene_loading::ActiveScene;
-use super::simulation::{FixedPositions, MovingPositions, SimSystems};
+use super::simulation::{FixedPositions, MovingPositions, RunId, SimSystems};
 
 /// Okabe-Ito blue: the fixed cloud (what the flow aims at).
 pub const FIXED_COLOR: Color = Color::srgb_u8(0x00, 0x72, 0xB2);
@@ -52,8 +56,8 @@ impl Default for ViewSettings {
     }
 }
 
-/// Bounding sphere of both clouds at load, and whether the scene is flat.
-#[derive(Resource, Debug, Clone, Copy)]
+/// Bounding sphere of a run's two clouds at load, and whether the scene is flat.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
 pub struct CloudBounds {
     pub center: Vec3,
     pub radius: f32,
@@ -93,6 +97,27 @@ impl CloudBounds {
         let radius = ((max - min).length() * 0.5).max(1e-3);
         Self { center, radius, half_extents: ((max - min) * 0.5).max(Vec3::splat(1e-3)), flat }
     }
+
+    /// Bounds around several runs' bounds (one shared camera frames all).
+    pub fn union<'a>(all: impl IntoIterator<Item = &'a CloudBounds>) -> Option<Self> {
+        let mut out: Option<(Vec3, Vec3, bool)> = None;
+        for b in all {
+            let (lo, hi) = (b.center - b.half_extents, b.center + b.half_extents);
+            out = Some(match out {
+                None => (lo, hi, b.flat),
+                Some((l, h, f)) => (l.min(lo), h.max(hi), f && b.flat),
+            });
+        }
+        let (min, max, flat) = out?;
+        let half = ((max - min) * 0.5).max(Vec3::splat(1e-3));
+        Some(Self { center: (min + max) * 0.5, radius: half.length().max(1e-3), half_extents: half, flat })
+    }
+}
+
+/// The render layer of a run's points and arrows (layer 0 holds what only
+/// the focused view shows: the heat map and the latent grid).
+pub fn run_layer(id: RunId) -> RenderLayers {
+    RenderLayers::layer(id.0 as usize)
 }
 
 /// Shared mesh and materials; present only when rendering.
@@ -103,8 +128,8 @@ pub struct CloudAssets {
     pub moving: Handle<StandardMaterial>,
 }
 
-/// Point entities per cloud, so a new state updates without a lookup.
-#[derive(Resource, Default, Debug)]
+/// A run's point entities per cloud, so a new state updates without a lookup.
+#[derive(Component, Default, Debug)]
 pub struct CloudEntities {
     pub fixed: Vec<Entity>,
     pub moving: Vec<Entity>,
@@ -118,14 +143,16 @@ pub enum RenderSystems {
     Camera,
 }
 
+/// The camera of a run's view.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewOf(pub Entity);
+
 /// Point entities that follow the simulation (headless-capable).
 pub struct CloudsPlugin;
 
 impl Plugin for CloudsPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<ViewSettings>()
-            .init_resource::<CloudBounds>()
-            .init_resource::<CloudEntities>()
             .configure_sets(Update, (RenderSystems::Follow, RenderSystems::Camera).chain().after(SimSystems::Control))
             .add_systems(
                 Update,
@@ -141,8 +168,8 @@ impl Plugin for CloudRenderPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(ClearColor(BACKGROUND))
             .add_systems(PreStartup, setup_assets)
-            .add_systems(Startup, spawn_camera)
-            .add_systems(Update, (fit_view, auto_rotate).chain().in_set(RenderSystems::Camera));
+            .add_systems(Update, (sync_cameras, fit_view, auto_rotate).chain().in_set(RenderSystems::Camera))
+            .add_systems(PostUpdate, turn_views_together.after(PanOrbitCameraSystemSet));
     }
 }
 
@@ -160,82 +187,182 @@ fn setup_assets(
     });
 }
 
-fn spawn_camera(mut commands: Commands) {
-    commands.spawn((
+/// The orbit camera of a run's view.
+fn view_camera(run: Entity, layers: RenderLayers, like: Option<&PanOrbitCamera>) -> impl Bundle {
+    let mut orbit = PanOrbitCamera { zoom_lower_limit: 1e-3, zoom_sensitivity: 0.0, ..default() };
+    if let Some(like) = like {
+        // Join the others where they are.
+        orbit = PanOrbitCamera { initialized: false, ..*like };
+    }
+    (
+        ViewOf(run),
         Transform::from_xyz(0.0, 0.0, 10.0),
         // The orbit camera's own wheel zoom moves by a share of the radius
         // (so in and out do not cancel) and by a lot per notch: the input
         // plugin zooms by a fixed factor per notch instead.
-        PanOrbitCamera { zoom_lower_limit: 1e-3, zoom_sensitivity: 0.0, ..default() },
+        orbit,
         // Colours as given, so the Okabe-Ito pair stays exact.
         Tonemapping::None,
-    ));
+        layers,
+    )
+}
+
+/// What a run's camera draws: the run's own layer, and layer 0 (heat map,
+/// latent grid) in the focused view.
+fn camera_layers(id: RunId, focused: bool) -> RenderLayers {
+    if focused { run_layer(id).with(0) } else { run_layer(id) }
+}
+
+/// One camera per run: spawns the missing ones, drops those of closed runs,
+/// and keeps each camera's layers and order in step with its run.
+fn sync_cameras(
+    mut commands: Commands,
+    runs: Query<(Entity, &RunId, &ViewSlot, Has<Focused>)>,
+    mut cameras: Query<(Entity, &ViewOf, &PanOrbitCamera, &mut RenderLayers, &mut Camera)>,
+    mut view: ResMut<ViewSettings>,
+) {
+    let like = cameras.iter().next().map(|c| *c.2);
+    for (camera, of, ..) in &cameras {
+        if !runs.contains(of.0) {
+            commands.entity(camera).despawn();
+            view.fit_requested = true;
+        }
+    }
+    for (run, id, slot, focused) in &runs {
+        let layers = camera_layers(*id, focused);
+        match cameras.iter_mut().find(|c| c.1.0 == run) {
+            Some((_, _, _, mut current, mut camera)) => {
+                current.set_if_neq(layers);
+                let order = slot.0 as isize - 10;
+                if camera.order != order {
+                    camera.order = order;
+                }
+            }
+            None => {
+                let order = slot.0 as isize - 10;
+                commands.spawn((view_camera(run, layers, like.as_ref()), Camera { order, ..default() }));
+                view.fit_requested = true;
+            }
+        }
+    }
+}
+
+/// Dragging or zooming any view turns them all: the camera whose targets
+/// moved since last frame leads, the others take its targets.
+fn turn_views_together(mut cameras: Query<&mut PanOrbitCamera>, mut last: Local<Option<OrbitTargets>>) {
+    let moved = cameras.iter().map(OrbitTargets::of).find(|t| Some(*t) != *last);
+    let Some(lead) = moved else { return };
+    for mut cam in &mut cameras {
+        if OrbitTargets::of(&cam) != lead {
+            lead.apply(&mut cam);
+        }
+    }
+    *last = Some(lead);
+}
+
+/// Where an orbit camera is heading.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct OrbitTargets {
+    focus: Vec3,
+    yaw: f32,
+    pitch: f32,
+    radius: f32,
+}
+
+impl OrbitTargets {
+    fn of(cam: &PanOrbitCamera) -> Self {
+        Self { focus: cam.target_focus, yaw: cam.target_yaw, pitch: cam.target_pitch, radius: cam.target_radius }
+    }
+
+    fn apply(&self, cam: &mut PanOrbitCamera) {
+        cam.target_focus = self.focus;
+        cam.target_yaw = self.yaw;
+        cam.target_pitch = self.pitch;
+        cam.target_radius = self.radius;
+    }
 }
 
 fn point_transform(p: &[f32], scale: f32) -> Transform {
     Transform::from_xyz(p[0], p[1], p[2]).with_scale(Vec3::splat(scale))
 }
 
-/// On a new load: despawns the old points, spawns one entity per point.
+/// A run's parts the point entities follow.
+type CloudSource = (
+    Entity,
+    &'static RunId,
+    Ref<'static, FixedPositions>,
+    Ref<'static, MovingPositions>,
+    &'static mut CloudBounds,
+    &'static mut CloudEntities,
+);
+
+/// On a new load: despawns the run's old points, spawns one entity per point.
 fn respawn_clouds(
     mut commands: Commands,
-    fixed: Res<FixedPositions>,
-    moving: Res<MovingPositions>,
+    mut runs: Query<CloudSource>,
     assets: Option<Res<CloudAssets>>,
     mut view: ResMut<ViewSettings>,
-    mut bounds: ResMut<CloudBounds>,
-    mut entities: ResMut<CloudEntities>,
 ) {
-    let new_fixed = fixed.is_changed() && !fixed.positions.is_empty();
-    let new_moving = moving.is_changed() && moving.positions.len() / 3 != entities.moving.len();
-    if !new_fixed && !new_moving {
-        return;
-    }
-    if new_fixed {
-        *bounds = CloudBounds::of(&fixed.positions, &moving.positions);
-        view.fit_requested = true;
-    }
-    let scale = bounds.base_point_radius() * view.point_size;
-    let mut spawn = |role: CloudRole, positions: &[f32], old: &mut Vec<Entity>, visible: bool| {
-        for e in old.drain(..) {
-            commands.entity(e).despawn();
+    for (run, id, fixed, moving, mut bounds, mut entities) in &mut runs {
+        let new_fixed = fixed.is_changed() && !fixed.positions.is_empty();
+        let new_moving = moving.is_changed() && moving.positions.len() / 3 != entities.moving.len();
+        if !new_fixed && !new_moving {
+            continue;
         }
-        let visibility = if visible { Visibility::Inherited } else { Visibility::Hidden };
-        for (i, p) in positions.chunks_exact(3).enumerate() {
-            let mut e = commands.spawn((role, PointIndex(i as u32), point_transform(p, scale), visibility));
-            if let Some(a) = &assets {
-                let material = if role == CloudRole::Fixed { a.fixed.clone() } else { a.moving.clone() };
-                e.insert((Mesh3d(a.mesh.clone()), MeshMaterial3d(material)));
+        if new_fixed {
+            *bounds = CloudBounds::of(&fixed.positions, &moving.positions);
+            view.fit_requested = true;
+        }
+        let scale = bounds.base_point_radius() * view.point_size;
+        let layer = run_layer(*id);
+        let mut spawn = |role: CloudRole, positions: &[f32], old: &mut Vec<Entity>, visible: bool| {
+            for e in old.drain(..) {
+                commands.entity(e).despawn();
             }
-            old.push(e.id());
+            let visibility = if visible { Visibility::Inherited } else { Visibility::Hidden };
+            for (i, p) in positions.chunks_exact(3).enumerate() {
+                let mut e = commands.spawn((
+                    role,
+                    PointIndex(i as u32),
+                    OfRun(run),
+                    layer.clone(),
+                    point_transform(p, scale),
+                    visibility,
+                ));
+                if let Some(a) = &assets {
+                    let material = if role == CloudRole::Fixed { a.fixed.clone() } else { a.moving.clone() };
+                    e.insert((Mesh3d(a.mesh.clone()), MeshMaterial3d(material)));
+                }
+                old.push(e.id());
+            }
+        };
+        let entities = &mut *entities;
+        if new_fixed {
+            spawn(CloudRole::Fixed, &fixed.positions, &mut entities.fixed, view.show_fixed);
         }
-    };
-    let entities = &mut *entities;
-    if new_fixed {
-        spawn(CloudRole::Fixed, &fixed.positions, &mut entities.fixed, view.show_fixed);
-    }
-    // Always respawn the moving cloud with the fixed one: a new load.
-    if new_fixed || new_moving {
-        spawn(CloudRole::Moving, &moving.positions, &mut entities.moving, view.show_moving);
+        // Always respawn the moving cloud with the fixed one: a new load.
+        if new_fixed || new_moving {
+            spawn(CloudRole::Moving, &moving.positions, &mut entities.moving, view.show_moving);
+        }
     }
 }
 
-/// Writes the moving points' transforms when a new state arrived.
+/// Writes each run's moving points' transforms when a new state arrived.
 fn follow_moving(
-    moving: Res<MovingPositions>,
-    entities: Res<CloudEntities>,
+    runs: Query<(Ref<MovingPositions>, &CloudEntities, &CloudBounds)>,
     view: Res<ViewSettings>,
-    bounds: Res<CloudBounds>,
     mut points: Query<(&PointIndex, &mut Transform)>,
 ) {
-    if !moving.is_changed() {
-        return;
-    }
-    let scale = bounds.base_point_radius() * view.point_size;
-    let mut iter = points.iter_many_mut(&entities.moving);
-    while let Some((index, mut transform)) = iter.fetch_next() {
-        if let Some(p) = moving.positions.get(index.0 as usize * 3..index.0 as usize * 3 + 3) {
-            *transform = point_transform(p, scale);
+    for (moving, entities, bounds) in &runs {
+        if !moving.is_changed() {
+            continue;
+        }
+        let scale = bounds.base_point_radius() * view.point_size;
+        let mut iter = points.iter_many_mut(&entities.moving);
+        while let Some((index, mut transform)) = iter.fetch_next() {
+            if let Some(p) = moving.positions.get(index.0 as usize * 3..index.0 as usize * 3 + 3) {
+                *transform = point_transform(p, scale);
+            }
         }
     }
 }
@@ -243,8 +370,7 @@ fn follow_moving(
 /// Point size and visibility, applied only when they change.
 fn apply_view_settings(
     view: Res<ViewSettings>,
-    bounds: Res<CloudBounds>,
-    entities: Res<CloudEntities>,
+    runs: Query<(&CloudBounds, &CloudEntities)>,
     mut points: Query<(&CloudRole, &mut Transform, &mut Visibility)>,
     mut last: Local<Option<(f32, bool, bool)>>,
 ) {
@@ -254,14 +380,16 @@ fn apply_view_settings(
     }
     let size_changed = last.is_none_or(|l| l.0 != now.0);
     *last = Some(now);
-    let scale = bounds.base_point_radius() * view.point_size;
-    let mut iter = points.iter_many_mut(entities.fixed.iter().chain(&entities.moving));
-    while let Some((role, mut transform, mut visibility)) = iter.fetch_next() {
-        if size_changed {
-            transform.scale = Vec3::splat(scale);
+    for (bounds, entities) in &runs {
+        let scale = bounds.base_point_radius() * view.point_size;
+        let mut iter = points.iter_many_mut(entities.fixed.iter().chain(&entities.moving));
+        while let Some((role, mut transform, mut visibility)) = iter.fetch_next() {
+            if size_changed {
+                transform.scale = Vec3::splat(scale);
+            }
+            let show = if *role == CloudRole::Fixed { view.show_fixed } else { view.show_moving };
+            visibility.set_if_neq(if show { Visibility::Inherited } else { Visibility::Hidden });
         }
-        let show = if *role == CloudRole::Fixed { view.show_fixed } else { view.show_moving };
-        visibility.set_if_neq(if show { Visibility::Inherited } else { Visibility::Hidden });
     }
 }
 
@@ -288,11 +416,11 @@ pub fn fit_distance(bounds: &CloudBounds, fov: f32, aspect: f32) -> f32 {
     }
 }
 
-/// Frames both clouds; 2-D scenes face the camera with orbiting locked.
+/// Frames every run's clouds (one framing for all views, as they turn
+/// together); 2-D scenes face the camera with orbiting locked.
 fn fit_view(
     mut view: ResMut<ViewSettings>,
-    bounds: Res<CloudBounds>,
-    active: Res<ActiveScene>,
+    runs: Query<(&CloudBounds, &ActiveScene, Has<Focused>)>,
     mut cameras: Query<(&mut PanOrbitCamera, &Projection, &Camera)>,
 ) {
     if !view.fit_requested {
@@ -300,9 +428,11 @@ fn fit_view(
     }
     // The orbit camera takes its targets from its transform when it
     // initialises: wait for that, or the fit would be overwritten.
-    if cameras.iter().any(|(cam, _, _)| !cam.initialized) {
+    if cameras.is_empty() || cameras.iter().any(|(cam, _, _)| !cam.initialized) {
         return;
     }
+    let Some(bounds) = CloudBounds::union(runs.iter().map(|r| r.0)) else { return };
+    let scene = runs.iter().find(|r| r.2).and_then(|r| r.1.scene());
     view.fit_requested = false;
     for (mut cam, projection, camera) in &mut cameras {
         let fov = match projection {
@@ -321,7 +451,7 @@ fn fit_view(
             cam.pitch_upper_limit = Some(0.0);
             cam.pitch_lower_limit = Some(0.0);
         } else {
-            (cam.target_yaw, cam.target_pitch) = view_angles(active.scene());
+            (cam.target_yaw, cam.target_pitch) = view_angles(scene);
             cam.yaw_upper_limit = None;
             cam.yaw_lower_limit = None;
             cam.pitch_upper_limit = None;
@@ -335,10 +465,10 @@ fn fit_view(
 fn auto_rotate(
     time: Res<Time>,
     view: Res<ViewSettings>,
-    bounds: Res<CloudBounds>,
+    runs: Query<&CloudBounds>,
     mut cameras: Query<&mut PanOrbitCamera>,
 ) {
-    if !view.auto_rotate || bounds.flat {
+    if !view.auto_rotate || runs.iter().all(|b| b.flat) {
         return;
     }
     for mut cam in &mut cameras {

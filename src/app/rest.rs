@@ -21,7 +21,7 @@ use bevy::winit::{UpdateMode, WinitSettings};
 
 use super::input::ScreenshotPlan;
 use super::render::ViewSettings;
-use super::simulation::{Playback, RunStatus, WorkerLink};
+use super::simulation::{FlowWorker, Playback, RunLink, RunStatus};
 
 /// Redraw interval while resting: this many times the cost of one update,
 /// within [`REST_WAIT_MIN`, `REST_WAIT_MAX`], so resting costs at most 1/20
@@ -104,8 +104,8 @@ impl Plugin for RestPlugin {
 #[allow(clippy::too_many_arguments)]
 fn rest_when_idle(
     playback: Res<Playback>,
-    status: Res<RunStatus>,
-    link: Res<WorkerLink>,
+    runs: Query<(&RunStatus, &RunLink)>,
+    worker: Res<FlowWorker>,
     view: Res<ViewSettings>,
     plan: Option<Res<ScreenshotPlan>>,
     time: Res<Time<Real>>,
@@ -124,8 +124,10 @@ fn rest_when_idle(
         *last_input = now;
     }
     let activity = Activity {
-        stepping: (playback.playing || playback.single_step) && !status.finished && link.stopped().is_none(),
-        waiting_for_worker: link.busy(),
+        stepping: (playback.playing || playback.single_step)
+            && runs.iter().any(|(s, _)| !s.finished)
+            && worker.stopped().is_none(),
+        waiting_for_worker: runs.iter().any(|(_, l)| l.busy()),
         auto_rotate: view.auto_rotate,
         view_pending: view.fit_requested || plan.is_some(),
         seconds_since_input: now - *last_input,

@@ -12,7 +12,8 @@ use std::time::{Duration, SystemTime};
 use bevy::prelude::*;
 use bevy::window::FileDragAndDrop;
 
-use super::simulation::{RunStatus, SimSystems, WorkerLink};
+use super::runs::Focused;
+use super::simulation::{FlowWorker, RunLink, RunStatus, SimSystems};
 use crate::engine::FlowSettings;
 use crate::scene::{Scene, SceneFile};
 
@@ -24,7 +25,7 @@ const DEFAULT_SCENE_TEXT: &str = include_str!("../../scenes/swiss_to_mystery.ron
 pub const PRESET_DIR: &str = "scenes";
 
 /// Ways to (re)load a scene.
-#[derive(Message, Debug, Clone, PartialEq, Eq)]
+#[derive(Message, Debug, Clone, PartialEq)]
 pub enum SceneRequest {
     /// Read a scene file from disk.
     Open(PathBuf),
@@ -33,6 +34,9 @@ pub enum SceneRequest {
     /// Rebuild the run from the edited scene (direction, points, seed);
     /// `new_seed` draws a fresh seed first.
     Restart { new_seed: bool },
+    /// A scene built in the window (a twin to compare with, painted
+    /// clouds), said to live at `path`.
+    Scene { path: PathBuf, scene: Box<Scene> },
 }
 
 impl SceneRequest {
@@ -50,8 +54,22 @@ impl SceneRequest {
 #[derive(Resource, Debug, Clone)]
 pub struct InitialScene(pub SceneRequest);
 
-/// The scene that is running.
-#[derive(Resource, Default, Debug)]
+/// Scenes to open beside the first one at startup (`--compare`).
+#[derive(Resource, Debug, Clone, Default)]
+pub struct InitialCompare(pub Vec<SceneRequest>);
+
+/// A scene request aimed at one run. [`SceneRequest`]s go to the focused
+/// run; a run opened for comparison gets its first scene this way, and is
+/// closed again if that scene cannot load (`new_run`).
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct LoadInto {
+    pub run: Entity,
+    pub request: SceneRequest,
+    pub new_run: bool,
+}
+
+/// The scene a run is running.
+#[derive(Component, Default, Debug)]
 pub struct ActiveScene {
     pub file: Option<SceneFile>,
     /// Seed of the running clouds and flow.
@@ -68,9 +86,9 @@ impl ActiveScene {
     }
 }
 
-/// The scene as edited in the panel. Flow settings reach the running
+/// A run's scene as edited in the panel. Flow settings reach the running
 /// simulation at once when valid; the rest needs a restart.
-#[derive(Resource, Default, Debug)]
+#[derive(Component, Default, Debug)]
 pub struct Draft {
     pub scene: Option<Scene>,
     /// Settings last sent to the worker.
@@ -122,16 +140,15 @@ pub struct SceneLoadingPlugin;
 impl Plugin for SceneLoadingPlugin {
     fn build(&self, app: &mut App) {
         app.add_message::<SceneRequest>()
+            .add_message::<LoadInto>()
             .add_message::<FileDragAndDrop>()
-            .init_resource::<ActiveScene>()
-            .init_resource::<Draft>()
             .init_resource::<SceneErrors>()
             .insert_resource(Presets(read_presets(Path::new(PRESET_DIR))))
             .insert_resource(ReloadPoll(Timer::new(Duration::from_millis(500), TimerMode::Repeating)))
             .configure_sets(Update, (SceneSystems::Watch, SceneSystems::Load).chain().before(SimSystems::Control))
             .add_systems(Startup, send_initial_scene)
             .add_systems(Update, (dropped_files, poll_file_changes).in_set(SceneSystems::Watch))
-            .add_systems(Update, (load_requested, apply_draft).chain().in_set(SceneSystems::Load));
+            .add_systems(Update, (aim_at_focused, load_requested, apply_draft).chain().in_set(SceneSystems::Load));
     }
 }
 
@@ -153,9 +170,29 @@ pub fn read_presets(dir: &Path) -> Vec<(PathBuf, String)> {
     out
 }
 
-fn send_initial_scene(initial: Option<Res<InitialScene>>, mut requests: MessageWriter<SceneRequest>) {
+fn send_initial_scene(
+    initial: Option<Res<InitialScene>>,
+    compare: Option<Res<InitialCompare>>,
+    mut requests: MessageWriter<SceneRequest>,
+    mut runs: MessageWriter<super::runs::RunRequest>,
+) {
     if let Some(initial) = initial {
         requests.write(initial.0.clone());
+    }
+    for scene in compare.iter().flat_map(|c| c.0.iter()) {
+        runs.write(super::runs::RunRequest::Compare(scene.clone()));
+    }
+}
+
+/// Scene requests without a run go to the focused one.
+fn aim_at_focused(
+    mut requests: MessageReader<SceneRequest>,
+    focused: Query<Entity, With<Focused>>,
+    mut out: MessageWriter<LoadInto>,
+) {
+    let Ok(run) = focused.single() else { return };
+    for request in requests.read() {
+        out.write(LoadInto { run, request: request.clone(), new_run: false });
     }
 }
 
@@ -171,79 +208,58 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// Reloads the current file when its modification time changes.
+/// Reloads a run's file when its modification time changes.
 fn poll_file_changes(
     time: Res<Time>,
     mut poll: ResMut<ReloadPoll>,
-    mut active: ResMut<ActiveScene>,
-    mut requests: MessageWriter<SceneRequest>,
+    mut runs: Query<(Entity, &mut ActiveScene)>,
+    mut requests: MessageWriter<LoadInto>,
 ) {
     if !poll.0.tick(time.delta()).just_finished() {
         return;
     }
-    let Some(seen) = active.modified else { return };
-    let Some(path) = active.file.as_ref().map(|f| f.path.clone()) else { return };
-    if let Some(now) = modified(&path)
-        && now != seen
-    {
-        // Remember it even if the new text fails, so a broken file is reported once.
-        active.modified = Some(now);
-        requests.write(SceneRequest::Open(path));
+    for (run, mut active) in &mut runs {
+        let Some(seen) = active.modified else { continue };
+        let Some(path) = active.file.as_ref().map(|f| f.path.clone()) else { continue };
+        if let Some(now) = modified(&path)
+            && now != seen
+        {
+            // Remember it even if the new text fails, so a broken file is reported once.
+            active.modified = Some(now);
+            requests.write(LoadInto { run, request: SceneRequest::Open(path), new_run: false });
+        }
     }
 }
 
-/// Loads every requested scene; a failure keeps the running scene.
+/// Loads every requested scene into its run; a failure keeps the running
+/// scene (and closes a run that was opened for it).
 fn load_requested(
-    mut requests: MessageReader<SceneRequest>,
-    mut active: ResMut<ActiveScene>,
-    mut draft: ResMut<Draft>,
+    mut requests: MessageReader<LoadInto>,
+    mut runs: Query<(&mut ActiveScene, &mut Draft, &mut RunLink)>,
     mut errors: ResMut<SceneErrors>,
-    mut link: ResMut<WorkerLink>,
+    mut worker: ResMut<FlowWorker>,
+    mut close: MessageWriter<super::runs::RunRequest>,
 ) {
-    for request in requests.read() {
-        let read = |parsed: Result<SceneFile, _>, on_disk, errors: &mut SceneErrors| match parsed {
-            Ok(f) => {
-                let seed = f.scene.seed;
-                Some((f, seed, on_disk))
+    for LoadInto { run, request, new_run } in requests.read() {
+        let Ok((mut active, mut draft, mut link)) = runs.get_mut(*run) else { continue };
+        let Some((file, seed, on_disk)) = read_request(request, &active, &draft, &mut errors) else {
+            if *new_run {
+                close.write(super::runs::RunRequest::Close(*run));
             }
-            Err(e) => {
-                errors.error = Some(format!("{e}"));
-                None
-            }
-        };
-        let (file, seed, on_disk) = match request {
-            SceneRequest::Open(path) => {
-                let Some(loaded) = read(SceneFile::read(path), true, &mut errors) else { continue };
-                loaded
-            }
-            SceneRequest::Text { path, text } => {
-                let Some(loaded) = read(SceneFile::parse(path, text.clone()), false, &mut errors) else { continue };
-                loaded
-            }
-            SceneRequest::Restart { new_seed } => {
-                let (Some(current), Some(edited)) = (&active.file, &draft.scene) else { continue };
-                let mut scene = edited.clone();
-                if *new_seed {
-                    scene.seed = rand::random::<u64>() % 1_000_000;
-                }
-                if let Some(problem) = scene.problems().into_iter().next() {
-                    errors.error = Some(format!("cannot restart: {}", problem.1));
-                    continue;
-                }
-                let seed = scene.seed;
-                let file = SceneFile { path: current.path.clone(), text: current.text.clone(), scene };
-                (file, seed, active.modified.is_some())
-            }
+            continue;
         };
         let clouds = match file.clouds_with_seed(seed) {
             Ok(c) => c,
             Err(e) => {
                 errors.error = Some(e.to_string());
+                if *new_run {
+                    close.write(super::runs::RunRequest::Close(*run));
+                }
                 continue;
             }
         };
         info!("loading scene {:?} from {} (seed {seed})", file.scene.name, file.path.display());
-        link.load(file.scene.clone(), clouds, file.held_out(seed), seed);
+        worker.load(&mut link, file.scene.clone(), clouds, file.held_out(seed), seed);
         draft.scene = Some(file.scene.clone());
         draft.applied = Some(file.scene.flow_settings());
         draft.problems.clear();
@@ -254,9 +270,58 @@ fn load_requested(
     }
 }
 
+/// The scene file a request names, its seed and whether it is on disk;
+/// None (with the error recorded) when it cannot be read.
+fn read_request(
+    request: &SceneRequest,
+    active: &ActiveScene,
+    draft: &Draft,
+    errors: &mut SceneErrors,
+) -> Option<(SceneFile, u64, bool)> {
+    let read = |parsed: Result<SceneFile, _>, on_disk, errors: &mut SceneErrors| match parsed {
+        Ok(f) => {
+            let seed = f.scene.seed;
+            Some((f, seed, on_disk))
+        }
+        Err(e) => {
+            errors.error = Some(format!("{e}"));
+            None
+        }
+    };
+    match request {
+        SceneRequest::Open(path) => read(SceneFile::read(path), true, errors),
+        SceneRequest::Text { path, text } => read(SceneFile::parse(path, text.clone()), false, errors),
+        SceneRequest::Scene { path, scene } => {
+            // The text only serves error positions; a built scene has none.
+            let text = ron::ser::to_string_pretty(scene.as_ref(), Default::default()).unwrap_or_default();
+            Some((SceneFile { path: path.clone(), text, scene: (**scene).clone() }, scene.seed, false))
+        }
+        SceneRequest::Restart { new_seed } => {
+            let (Some(current), Some(edited)) = (&active.file, &draft.scene) else { return None };
+            let mut scene = edited.clone();
+            if *new_seed {
+                scene.seed = rand::random::<u64>() % 1_000_000;
+            }
+            if let Some(problem) = scene.problems().into_iter().next() {
+                errors.error = Some(format!("cannot restart: {}", problem.1));
+                return None;
+            }
+            let seed = scene.seed;
+            let file = SceneFile { path: current.path.clone(), text: current.text.clone(), scene };
+            Some((file, seed, active.modified.is_some()))
+        }
+    }
+}
+
 /// Sends valid edited flow settings to the worker and marks the step where
 /// they took effect (the plots draw the marks); records problems otherwise.
-fn apply_draft(mut draft: ResMut<Draft>, mut link: ResMut<WorkerLink>, mut status: ResMut<RunStatus>) {
+fn apply_draft(mut worker: ResMut<FlowWorker>, mut runs: Query<(&mut Draft, &mut RunLink, &mut RunStatus)>) {
+    for (draft, mut link, mut status) in &mut runs {
+        apply_run_draft(&mut worker, draft, &mut link, &mut status);
+    }
+}
+
+fn apply_run_draft(worker: &mut FlowWorker, mut draft: Mut<Draft>, link: &mut RunLink, status: &mut RunStatus) {
     if !draft.is_changed() {
         return;
     }
@@ -277,7 +342,7 @@ fn apply_draft(mut draft: ResMut<Draft>, mut link: ResMut<WorkerLink>, mut statu
                 _ => status.markers.push((step, change)),
             }
         }
-        link.set_settings(settings.clone());
+        worker.set_settings(link, settings.clone());
         draft.applied = Some(settings);
     }
     draft.problems = problems;

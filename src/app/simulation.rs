@@ -34,10 +34,14 @@ pub const MAX_STEPS_PER_REQUEST: usize = 64;
 /// so the view keeps moving smoothly.
 pub const STEP_BUDGET: Duration = Duration::from_millis(25);
 
+/// Which run a command or reply is about (the run entity's [`RunId`]).
+pub type RunKey = u32;
+
 /// What Bevy asks of the worker.
 pub enum Command {
-    /// Replace the simulation (a new scene, a restart or a new seed).
+    /// Replace a run's simulation (a new scene, a restart or a new seed).
     Load {
+        run: RunKey,
         generation: u64,
         scene: Box<Scene>,
         clouds: Box<Clouds>,
@@ -45,14 +49,31 @@ pub enum Command {
         held_out: Option<Box<Cloud>>,
         seed: u64,
     },
-    /// Settings that take effect from the next step on.
-    SetSettings(FlowSettings),
-    /// Up to this many steps, within [`STEP_BUDGET`] (at least one).
-    Step(usize),
-    Reset,
+    /// Settings that take effect from the run's next step on.
+    SetSettings {
+        run: RunKey,
+        settings: FlowSettings,
+    },
+    /// Up to this many steps of every listed run in lockstep: each step is
+    /// taken by all of them before the next, within [`STEP_BUDGET`] (at
+    /// least one); one reply per run.
+    Step {
+        runs: Vec<RunKey>,
+        count: usize,
+    },
+    Reset {
+        run: RunKey,
+    },
     /// What the GAN view needs with each reply from now on; answered at once
     /// with the values for the current state (once a scene is loaded).
-    SetView(ViewRequest),
+    SetView {
+        run: RunKey,
+        request: ViewRequest,
+    },
+    /// Forget a run (its view was closed).
+    Drop {
+        run: RunKey,
+    },
 }
 
 /// Why a reply was sent.
@@ -67,6 +88,7 @@ pub enum ReplyKind {
 
 /// What the worker sends back after a load, a step or a reset.
 pub struct Reply {
+    pub run: RunKey,
     pub generation: u64,
     pub kind: ReplyKind,
     /// Steps taken so far.
@@ -125,10 +147,16 @@ const DIVERGENCE_SHARE: f64 = 0.1;
 /// Never evaluate the divergences more often than this.
 const DIVERGENCE_MIN_INTERVAL: Duration = Duration::from_millis(250);
 
-/// The worker's state between commands.
+/// The worker thread's state: one [`Slot`] per run, one rayon pool for all.
 struct Worker {
-    sim: Option<(u64, Run, MetricProbe)>,
+    slots: std::collections::HashMap<RunKey, Slot>,
     pool: rayon::ThreadPool,
+}
+
+/// One run's state on the worker between commands.
+#[derive(Default)]
+struct Slot {
+    sim: Option<(u64, Run, MetricProbe)>,
     last_metrics: Option<Instant>,
     divergences: Option<DivergenceWatch>,
     view: WorkerView,
@@ -138,6 +166,17 @@ struct Worker {
     /// generator's 4000 samples against 10,000 targets take ~0.25 s) are
     /// spaced so they take at most a fifth of the worker's time.
     metrics_cost: Duration,
+}
+
+/// What a slot gathers while serving one step request.
+#[derive(Default)]
+struct StepTally {
+    report: Option<StepReport>,
+    steps: usize,
+    seconds: f64,
+    samples: Vec<MetricSample>,
+    last: Option<(Metrics, Vec<f64>)>,
+    cosines: Vec<(usize, f64)>,
 }
 
 /// The divergence probe of a run and its cadence.
@@ -200,109 +239,174 @@ impl DivergenceWatch {
 }
 
 impl Worker {
-    fn handle(&mut self, command: Command) -> Option<Reply> {
+    fn handle(&mut self, command: Command) -> Vec<Reply> {
+        let pool = &self.pool;
         match command {
-            Command::Load { generation, scene, clouds, held_out, seed } => {
-                let mut sim = match scene.trainer(&clouds, seed) {
-                    None => Run::Particles(Box::new(scene.simulation(&clouds, seed))),
-                    Some(Ok(trainer)) => {
-                        let truth = scene.target.linear_truth();
-                        Run::Generator(Box::new(GeneratorRun::new(trainer, truth)))
-                    }
-                    Some(Err(e)) => {
-                        self.sim = None;
-                        self.failed = Some(generation);
-                        let mut reply = Reply::bare(generation, ReplyKind::Loaded);
-                        reply.error = Some(format!("{}: the generator cannot start: {e}", scene.name));
-                        return Some(reply);
-                    }
-                };
-                self.failed = None;
-                let fixed = sim.fixed();
-                let probe = self.pool.install(|| MetricProbe::new(fixed, seed, scene.cfd_frequencies));
-                self.divergences = Some(DivergenceWatch {
-                    probe: self
-                        .pool
-                        .install(|| DivergenceProbe::new(fixed, held_out.as_deref(), seed, scene.cfd_frequencies)),
-                    cfd_frequencies: scene.cfd_frequencies,
-                    every: None,
-                    next: 0,
-                    last: None,
-                });
-                let fixed_nn = probe.fixed_nn().to_vec();
-                let fixed = project3(sim.fixed());
-                self.view.loaded(&sim.gan_state());
-                self.sim = Some((generation, sim, probe));
-                let mut reply = self.reply(ReplyKind::Loaded, None, 0.0, true)?;
-                reply.fixed = Some(fixed);
-                reply.fixed_nn = Some(fixed_nn);
-                Some(reply)
+            Command::Load { run, generation, scene, clouds, held_out, seed } => {
+                let slot = self.slots.entry(run).or_default();
+                slot.load(pool, run, generation, &scene, &clouds, held_out.as_deref(), seed).into_iter().collect()
             }
-            Command::SetSettings(settings) => {
-                if let Some((_, sim, _)) = &mut self.sim {
+            Command::SetSettings { run, settings } => {
+                if let Some((_, sim, _)) = self.slots.get_mut(&run).and_then(|s| s.sim.as_mut()) {
                     sim.set_settings(settings);
                 }
-                None
+                Vec::new()
             }
-            Command::Step(count) => {
-                if self.sim.is_none() {
-                    return self.failed.map(|g| Reply::bare(g, ReplyKind::Stepped));
-                }
-                let (_, sim, probe) = self.sim.as_mut()?;
-                let every_step = sim.points() < METRICS_EVERY_STEP_BELOW;
-                let start = Instant::now();
-                let (mut report, mut steps, mut step_seconds) = (None, 0, 0.0);
-                let mut samples = Vec::new();
-                let mut last = None;
-                let mut cosines = Vec::new();
-                while steps < count.max(1) && (steps == 0 || start.elapsed() < STEP_BUDGET) {
-                    let t = Instant::now();
-                    let Some(r) = self.pool.install(|| sim.step()) else { break };
-                    step_seconds += t.elapsed().as_secs_f64();
-                    self.view.stepped(&r);
-                    cosines.extend(r.driver_cosine.map(|c| (sim.step_index(), c)));
-                    report = Some(r);
-                    steps += 1;
-                    // Small clouds: metrics after every step, not only the last.
-                    if every_step && !sim.is_finished() && steps < count.max(1) {
-                        let (m, nn) = self.pool.install(|| probe.evaluate(sim.moving()));
-                        samples.push(MetricSample::of(sim.step_index(), &m));
-                        last = Some((m, nn));
-                    }
-                }
-                let ms = step_seconds * 1e3 / steps.max(1) as f64;
-                let mut reply = self.reply(ReplyKind::Stepped, report, ms, false)?;
-                if reply.metrics.is_none() {
-                    reply.metrics = last;
-                }
-                samples.extend(reply.metrics.as_ref().map(|(m, _)| MetricSample::of(reply.step_index, m)));
-                samples.dedup_by_key(|s| s.step);
-                reply.samples = samples;
-                reply.steps = steps;
-                reply.cosines = cosines;
-                Some(reply)
-            }
-            Command::Reset => {
-                if self.sim.is_none() {
-                    return self.failed.map(|g| Reply::bare(g, ReplyKind::Reset));
-                }
-                let (_, sim, _) = self.sim.as_mut()?;
-                sim.reset();
-                if let Some(watch) = &mut self.divergences {
-                    watch.probe.reset();
-                }
-                self.view.reset();
-                self.reply(ReplyKind::Reset, None, 0.0, true)
-            }
-            Command::SetView(request) => {
-                self.view.set_request(request);
-                self.reply(ReplyKind::Viewed, None, 0.0, false)
+            Command::Step { runs, count } => self.step(&runs, count),
+            Command::Reset { run } => self.slots.get_mut(&run).and_then(|s| s.reset(pool, run)).into_iter().collect(),
+            Command::SetView { run, request } => self
+                .slots
+                .get_mut(&run)
+                .and_then(|s| {
+                    s.view.set_request(request);
+                    s.reply(pool, run, ReplyKind::Viewed, None, 0.0, false)
+                })
+                .into_iter()
+                .collect(),
+            Command::Drop { run } => {
+                self.slots.remove(&run);
+                Vec::new()
             }
         }
     }
 
+    /// Steps the listed runs in lockstep: every run takes step k before any
+    /// takes step k + 1, and all take the same number of steps (a finished
+    /// run stays where it is).
+    fn step(&mut self, runs: &[RunKey], count: usize) -> Vec<Reply> {
+        let pool = &self.pool;
+        let start = Instant::now();
+        let mut tallies: Vec<StepTally> = runs.iter().map(|_| StepTally::default()).collect();
+        let mut rounds = 0;
+        while rounds < count.max(1) && (rounds == 0 || start.elapsed() < STEP_BUDGET) {
+            let mut moved = false;
+            for (run, tally) in runs.iter().zip(&mut tallies) {
+                if let Some(slot) = self.slots.get_mut(run) {
+                    moved |= slot.step_once(pool, tally, rounds + 1 < count.max(1));
+                }
+            }
+            if !moved {
+                break;
+            }
+            rounds += 1;
+        }
+        let mut replies = Vec::with_capacity(runs.len());
+        for (run, tally) in runs.iter().zip(tallies) {
+            let Some(slot) = self.slots.get_mut(run) else { continue };
+            if slot.sim.is_none() {
+                replies.extend(slot.failed.map(|g| Reply::bare(*run, g, ReplyKind::Stepped)));
+                continue;
+            }
+            replies.extend(slot.finish_step(pool, *run, tally));
+        }
+        replies
+    }
+}
+
+impl Slot {
+    #[allow(clippy::too_many_arguments)]
+    fn load(
+        &mut self,
+        pool: &rayon::ThreadPool,
+        run: RunKey,
+        generation: u64,
+        scene: &Scene,
+        clouds: &Clouds,
+        held_out: Option<&Cloud>,
+        seed: u64,
+    ) -> Option<Reply> {
+        let mut sim = match scene.trainer(clouds, seed) {
+            None => Run::Particles(Box::new(scene.simulation(clouds, seed))),
+            Some(Ok(trainer)) => {
+                let truth = scene.target.linear_truth();
+                Run::Generator(Box::new(GeneratorRun::new(trainer, truth)))
+            }
+            Some(Err(e)) => {
+                self.sim = None;
+                self.failed = Some(generation);
+                let mut reply = Reply::bare(run, generation, ReplyKind::Loaded);
+                reply.error = Some(format!("{}: the generator cannot start: {e}", scene.name));
+                return Some(reply);
+            }
+        };
+        self.failed = None;
+        let fixed = sim.fixed();
+        let probe = pool.install(|| MetricProbe::new(fixed, seed, scene.cfd_frequencies));
+        self.divergences = Some(DivergenceWatch {
+            probe: pool.install(|| DivergenceProbe::new(fixed, held_out, seed, scene.cfd_frequencies)),
+            cfd_frequencies: scene.cfd_frequencies,
+            every: None,
+            next: 0,
+            last: None,
+        });
+        let fixed_nn = probe.fixed_nn().to_vec();
+        let fixed = project3(sim.fixed());
+        self.view.loaded(&sim.gan_state());
+        self.sim = Some((generation, sim, probe));
+        let mut reply = self.reply(pool, run, ReplyKind::Loaded, None, 0.0, true)?;
+        reply.fixed = Some(fixed);
+        reply.fixed_nn = Some(fixed_nn);
+        Some(reply)
+    }
+
+    /// One step; small clouds also get their metrics when more steps follow
+    /// in this request. False when the run could not step (finished).
+    fn step_once(&mut self, pool: &rayon::ThreadPool, tally: &mut StepTally, more_follow: bool) -> bool {
+        let Some((_, sim, probe)) = self.sim.as_mut() else { return false };
+        let t = Instant::now();
+        let Some(r) = pool.install(|| sim.step()) else { return false };
+        tally.seconds += t.elapsed().as_secs_f64();
+        self.view.stepped(&r);
+        tally.cosines.extend(r.driver_cosine.map(|c| (sim.step_index(), c)));
+        tally.report = Some(r);
+        tally.steps += 1;
+        // Small clouds: metrics after every step, not only the last.
+        if sim.points() < METRICS_EVERY_STEP_BELOW && !sim.is_finished() && more_follow {
+            let (m, nn) = pool.install(|| probe.evaluate(sim.moving()));
+            tally.samples.push(MetricSample::of(sim.step_index(), &m));
+            tally.last = Some((m, nn));
+        }
+        true
+    }
+
+    fn finish_step(&mut self, pool: &rayon::ThreadPool, run: RunKey, tally: StepTally) -> Option<Reply> {
+        let ms = tally.seconds * 1e3 / tally.steps.max(1) as f64;
+        let mut reply = self.reply(pool, run, ReplyKind::Stepped, tally.report, ms, false)?;
+        if reply.metrics.is_none() {
+            reply.metrics = tally.last;
+        }
+        let mut samples = tally.samples;
+        samples.extend(reply.metrics.as_ref().map(|(m, _)| MetricSample::of(reply.step_index, m)));
+        samples.dedup_by_key(|s| s.step);
+        reply.samples = samples;
+        reply.steps = tally.steps;
+        reply.cosines = tally.cosines;
+        Some(reply)
+    }
+
+    fn reset(&mut self, pool: &rayon::ThreadPool, run: RunKey) -> Option<Reply> {
+        if self.sim.is_none() {
+            return self.failed.map(|g| Reply::bare(run, g, ReplyKind::Reset));
+        }
+        let (_, sim, _) = self.sim.as_mut()?;
+        sim.reset();
+        if let Some(watch) = &mut self.divergences {
+            watch.probe.reset();
+        }
+        self.view.reset();
+        self.reply(pool, run, ReplyKind::Reset, None, 0.0, true)
+    }
+
     /// Builds a reply from the current state; metrics when due (or `force`).
-    fn reply(&mut self, kind: ReplyKind, report: Option<StepReport>, step_ms: f64, force: bool) -> Option<Reply> {
+    fn reply(
+        &mut self,
+        pool: &rayon::ThreadPool,
+        run: RunKey,
+        kind: ReplyKind,
+        report: Option<StepReport>,
+        step_ms: f64,
+        force: bool,
+    ) -> Option<Reply> {
         let (generation, sim, probe) = self.sim.as_mut()?;
         let points = sim.points();
         let due = force
@@ -310,32 +414,32 @@ impl Worker {
             || self.last_metrics.is_none_or(|t| t.elapsed() >= METRICS_INTERVAL.max(4 * self.metrics_cost))
             || sim.is_finished();
         let started = Instant::now();
-        let metrics = (due && (report.is_some() || force)).then(|| self.pool.install(|| probe.evaluate(sim.moving())));
+        let metrics = (due && (report.is_some() || force)).then(|| pool.install(|| probe.evaluate(sim.moving())));
         if metrics.is_some() {
             self.last_metrics = Some(Instant::now());
             self.metrics_cost = started.elapsed();
         }
         let (mut divergences, mut tweedie) = (None, None);
-        if let Some(particles) = sim.as_particles() {
-            if let Some(watch) = self.divergences.as_mut()
-                && (report.is_some() || force)
-                && watch.due(particles, report.as_ref())
-            {
-                let started = Instant::now();
-                let values = self.pool.install(|| watch.evaluate(particles, report.as_ref()));
-                divergences = Some((particles.step_index(), values.values()));
-                tweedie = self.pool.install(|| crate::engine::rectified::tweedie_residual(particles));
-                watch.last = Some((Instant::now(), started.elapsed()));
-            }
+        if let Some(particles) = sim.as_particles()
+            && let Some(watch) = self.divergences.as_mut()
+            && (report.is_some() || force)
+            && watch.due(particles, report.as_ref())
+        {
+            let started = Instant::now();
+            let values = pool.install(|| watch.evaluate(particles, report.as_ref()));
+            divergences = Some((particles.step_index(), values.values()));
+            tweedie = pool.install(|| crate::engine::rectified::tweedie_residual(particles));
+            watch.last = Some((Instant::now(), started.elapsed()));
         }
         // A fresh heat map whenever the state will stay on screen a while.
         let fresh = force || kind == ReplyKind::Viewed || sim.is_finished();
         let view = &mut self.view;
         let state = sim.gan_state();
-        let gan = self.pool.install(|| view.values(&state, fresh));
+        let gan = pool.install(|| view.values(&state, fresh));
         let non_finite = sim.as_particles().map_or(0, |p| p.non_finite());
         let generator = sim.generator_reply(kind != ReplyKind::Stepped, metrics.is_some());
         Some(Reply {
+            run,
             generation: *generation,
             kind,
             step_index: sim.step_index(),
@@ -362,8 +466,9 @@ impl Worker {
 
 impl Reply {
     /// A reply that moves nothing: after a load that failed.
-    fn bare(generation: u64, kind: ReplyKind) -> Self {
+    fn bare(run: RunKey, generation: u64, kind: ReplyKind) -> Self {
         Reply {
+            run,
             generation,
             kind,
             step_index: 0,
@@ -388,29 +493,19 @@ impl Reply {
     }
 }
 
-/// Bevy's end of the channels to the worker. Created idle with the plugin;
-/// the thread starts in `Startup` ([`start_worker`]). If the thread stops,
-/// [`WorkerLink::stopped`] says why and the window shows it; the next load
-/// starts a fresh one.
+/// Bevy's end of the channels to the worker thread, shared by all runs.
+/// Created idle with the plugin; the thread starts in `Startup`
+/// ([`start_worker`]). If the thread stops, [`FlowWorker::stopped`] says
+/// why and the window shows it; the next load starts a fresh one.
 #[derive(Resource, Default)]
-pub struct WorkerLink {
+pub struct FlowWorker {
     channels: Option<Channels>,
     /// Why the worker is not running (None while it runs or before start).
     stopped: Option<String>,
-    /// Commands sent that still owe a reply.
-    pending: usize,
-    /// Generation of the last `Load` sent; older replies are stale.
-    pub generation: u64,
-    /// Steps asked for by the request in flight (0 when idle).
-    steps_in_flight: usize,
-    /// Steps T in the settings last sent (a longer T revives a finished run).
-    pub steps: usize,
-    /// Commands that make the worker compute (load, step, reset) sent so far.
-    work_sent: usize,
     /// A panic message the worker left before it stopped.
     last_words: std::sync::Arc<Mutex<Option<String>>>,
-    /// The GAN view request last sent.
-    view: ViewRequest,
+    /// Bumped on each (re)start, so links know their pending replies are gone.
+    epoch: u64,
 }
 
 struct Channels {
@@ -419,7 +514,7 @@ struct Channels {
     rx: Mutex<Receiver<Reply>>,
 }
 
-impl WorkerLink {
+impl FlowWorker {
     /// Starts the worker thread with a pool of max(1, cores - 1) threads,
     /// leaving a core for Bevy.
     pub fn start(&mut self) -> std::io::Result<()> {
@@ -433,25 +528,16 @@ impl WorkerLink {
             .map_err(std::io::Error::other)?;
         let last_words = self.last_words.clone();
         std::thread::Builder::new().name("sdflow-worker".into()).spawn(move || {
-            let mut worker = Worker {
-                sim: None,
-                pool,
-                last_metrics: None,
-                divergences: None,
-                view: WorkerView::default(),
-                failed: None,
-                metrics_cost: Duration::ZERO,
-            };
+            let mut worker = Worker { slots: Default::default(), pool };
             // Ends when Bevy drops its Sender (app exit), or on a panic, whose
             // message the window then shows.
             while let Ok(command) = commands.recv() {
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.handle(command))) {
-                    Ok(Some(reply)) => {
-                        if replies.send(reply).is_err() {
+                    Ok(out) => {
+                        if out.into_iter().any(|reply| replies.send(reply).is_err()) {
                             break;
                         }
                     }
-                    Ok(None) => {}
                     Err(payload) => {
                         let message = payload
                             .downcast_ref::<&str>()
@@ -468,14 +554,151 @@ impl WorkerLink {
         })?;
         self.channels = Some(Channels { tx, rx: Mutex::new(rx) });
         self.stopped = None;
-        self.pending = 0;
-        self.view = ViewRequest::default();
+        self.epoch += 1;
         Ok(())
     }
 
     /// Why the worker is not running, once it has stopped or failed to start.
     pub fn stopped(&self) -> Option<&str> {
         self.stopped.as_deref()
+    }
+
+    fn send(&mut self, command: Command) -> bool {
+        let Some(channels) = &self.channels else { return false };
+        if channels.tx.send(command).is_err() {
+            self.mark_stopped();
+            return false;
+        }
+        true
+    }
+
+    fn mark_stopped(&mut self) {
+        self.channels = None;
+        let why = self.last_words.lock().ok().and_then(|mut w| w.take()).unwrap_or_else(|| "no reason given".into());
+        self.stopped = Some(format!(
+            "The flow worker stopped unexpectedly ({why}). Open a scene or press Apply and restart to start a new one."
+        ));
+    }
+
+    /// Loads a new simulation into `link`'s run; returns its generation.
+    /// Starts a new worker if the old one stopped.
+    pub fn load(
+        &mut self,
+        link: &mut RunLink,
+        scene: Scene,
+        clouds: Clouds,
+        held_out: Option<Cloud>,
+        seed: u64,
+    ) -> u64 {
+        if self.stopped.is_some()
+            && let Err(e) = self.start()
+        {
+            self.stopped = Some(format!("cannot start the flow worker thread: {e}"));
+        }
+        link.sync_epoch(self.epoch);
+        link.generation += 1;
+        link.steps = scene.steps;
+        let (run, generation) = (link.run, link.generation);
+        let held_out = held_out.map(Box::new);
+        let command =
+            Command::Load { run, generation, scene: Box::new(scene), clouds: Box::new(clouds), held_out, seed };
+        if self.send(command) {
+            link.owe(true);
+        }
+        generation
+    }
+
+    pub fn set_settings(&mut self, link: &mut RunLink, settings: FlowSettings) {
+        link.steps = settings.steps;
+        self.send(Command::SetSettings { run: link.run, settings });
+    }
+
+    /// Asks for up to `count` steps of every run in `links`, in lockstep.
+    pub fn step(&mut self, links: &mut [Mut<RunLink>], count: usize) {
+        let runs = links.iter().map(|l| l.run).collect();
+        if self.send(Command::Step { runs, count }) {
+            for link in links {
+                link.steps_in_flight = count;
+                link.owe(true);
+            }
+        }
+    }
+
+    pub fn reset(&mut self, link: &mut RunLink) {
+        if self.send(Command::Reset { run: link.run }) {
+            link.owe(true);
+        }
+    }
+
+    /// Asks for the GAN view's values (now and with every reply).
+    pub fn set_view(&mut self, link: &mut RunLink, request: ViewRequest) {
+        link.view = request;
+        // Answered once a scene is loaded (the worker gets the load first).
+        if self.send(Command::SetView { run: link.run, request }) && link.generation > 0 {
+            link.owe(false);
+        }
+    }
+
+    /// Tells the worker a run is gone.
+    pub fn drop_run(&mut self, run: RunKey) {
+        self.send(Command::Drop { run });
+    }
+
+    /// The next reply, if one has arrived.
+    fn try_recv(&mut self) -> Option<Reply> {
+        let rx = self.channels.as_mut()?.rx.get_mut().ok()?;
+        match rx.try_recv() {
+            Ok(reply) => Some(reply),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                self.mark_stopped();
+                None
+            }
+        }
+    }
+}
+
+/// A run's id in the worker protocol (unique for the app's lifetime).
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RunId(pub RunKey);
+
+/// One run's side of the worker protocol.
+#[derive(Component, Debug)]
+pub struct RunLink {
+    run: RunKey,
+    /// Replies still owed to this run.
+    pending: usize,
+    /// Generation of the last `Load` sent; older replies are stale.
+    pub generation: u64,
+    /// Steps asked for by the request in flight (0 when idle).
+    steps_in_flight: usize,
+    /// Steps T in the settings last sent (a longer T revives a finished run).
+    pub steps: usize,
+    /// Commands that make the worker compute (load, step, reset) sent so far.
+    work_sent: usize,
+    /// The GAN view request last sent.
+    view: ViewRequest,
+    /// The worker start these pending replies belong to.
+    epoch: u64,
+}
+
+impl RunLink {
+    pub fn new(run: RunKey) -> Self {
+        Self {
+            run,
+            pending: 0,
+            generation: 0,
+            steps_in_flight: 0,
+            steps: 0,
+            work_sent: 0,
+            view: ViewRequest::default(),
+            epoch: 0,
+        }
+    }
+
+    /// The run's key in the worker protocol.
+    pub fn run(&self) -> RunKey {
+        self.run
     }
 
     /// True while a command still owes its reply.
@@ -488,62 +711,9 @@ impl WorkerLink {
         self.work_sent
     }
 
-    fn send(&mut self, command: Command) {
-        let work = !matches!(command, Command::SetSettings(_) | Command::SetView(_));
-        // A view request is answered once a scene is loaded (the worker gets the load first).
-        let replies = work || (matches!(command, Command::SetView(_)) && self.generation > 0);
-        let Some(channels) = &self.channels else { return };
-        if channels.tx.send(command).is_err() {
-            self.mark_stopped();
-        } else if replies {
-            self.pending += 1;
-            self.work_sent += work as usize;
-        }
-    }
-
-    fn mark_stopped(&mut self) {
-        self.channels = None;
-        self.pending = 0;
-        let why = self.last_words.lock().ok().and_then(|mut w| w.take()).unwrap_or_else(|| "no reason given".into());
-        self.stopped = Some(format!(
-            "The flow worker stopped unexpectedly ({why}). Open a scene or press Apply and restart to start a new one."
-        ));
-    }
-
-    /// Loads a new simulation; returns its generation. Starts a new worker
-    /// if the old one stopped.
-    pub fn load(&mut self, scene: Scene, clouds: Clouds, held_out: Option<Cloud>, seed: u64) -> u64 {
-        if self.stopped.is_some()
-            && let Err(e) = self.start()
-        {
-            self.stopped = Some(format!("cannot start the flow worker thread: {e}"));
-        }
-        self.generation += 1;
-        self.steps = scene.steps;
-        let generation = self.generation;
-        let held_out = held_out.map(Box::new);
-        self.send(Command::Load { generation, scene: Box::new(scene), clouds: Box::new(clouds), held_out, seed });
-        generation
-    }
-
-    pub fn set_settings(&mut self, settings: FlowSettings) {
-        self.steps = settings.steps;
-        self.send(Command::SetSettings(settings));
-    }
-
-    /// Asks for up to `count` steps.
-    pub fn step(&mut self, count: usize) {
-        self.steps_in_flight = count;
-        self.send(Command::Step(count));
-    }
-
     /// Steps asked for and not yet replied to (an upper bound).
     pub fn steps_in_flight(&self) -> usize {
         if self.busy() { self.steps_in_flight } else { 0 }
-    }
-
-    pub fn reset(&mut self) {
-        self.send(Command::Reset);
     }
 
     /// The GAN view request last sent.
@@ -551,33 +721,26 @@ impl WorkerLink {
         self.view
     }
 
-    /// Asks for the GAN view's values (now and with every reply).
-    pub fn set_view(&mut self, request: ViewRequest) {
-        self.view = request;
-        self.send(Command::SetView(request));
+    fn owe(&mut self, work: bool) {
+        self.pending += 1;
+        self.work_sent += work as usize;
     }
 
-    /// The next reply, if one has arrived.
-    fn try_recv(&mut self) -> Option<Reply> {
-        let rx = self.channels.as_mut()?.rx.get_mut().ok()?;
-        match rx.try_recv() {
-            Ok(reply) => {
-                self.pending = self.pending.saturating_sub(1);
-                Some(reply)
-            }
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => {
-                self.mark_stopped();
-                None
-            }
+    /// A restarted worker owes nothing from before: forget those replies
+    /// and the view request it never saw.
+    fn sync_epoch(&mut self, epoch: u64) {
+        if self.epoch != epoch {
+            self.epoch = epoch;
+            self.pending = 0;
+            self.view = ViewRequest::default();
         }
     }
 }
 
 /// Startup: starts the worker thread (a failure is shown in the window).
-pub fn start_worker(mut link: ResMut<WorkerLink>) {
-    if let Err(e) = link.start() {
-        link.stopped = Some(format!("cannot start the flow worker thread: {e}"));
+pub fn start_worker(mut worker: ResMut<FlowWorker>) {
+    if let Err(e) = worker.start() {
+        worker.stopped = Some(format!("cannot start the flow worker thread: {e}"));
     }
 }
 
@@ -607,16 +770,16 @@ impl Default for Playback {
     }
 }
 
-/// Display positions of the moving cloud (x, y, z per point). Changes only
-/// when a new state arrived, so followers use change detection.
-#[derive(Resource, Default, Debug)]
+/// Display positions of a run's moving cloud (x, y, z per point). Changes
+/// only when a new state arrived, so followers use change detection.
+#[derive(Component, Default, Debug)]
 pub struct MovingPositions {
     pub generation: u64,
     pub positions: Vec<f32>,
 }
 
-/// Display positions of the fixed cloud; changes only on load.
-#[derive(Resource, Default, Debug)]
+/// Display positions of a run's fixed cloud; changes only on load.
+#[derive(Component, Default, Debug)]
 pub struct FixedPositions {
     pub generation: u64,
     pub positions: Vec<f32>,
@@ -695,8 +858,8 @@ impl RunState {
     }
 }
 
-/// What the UI shows about the run.
-#[derive(Resource, Default, Debug)]
+/// What the UI shows about a run.
+#[derive(Component, Default, Debug)]
 pub struct RunStatus {
     pub generation: u64,
     pub step_index: usize,
@@ -736,8 +899,8 @@ pub struct RunStatus {
 
 impl RunStatus {
     /// What the run is doing now.
-    pub fn state(&self, playback: &Playback, link: &WorkerLink) -> RunState {
-        if link.stopped().is_some() {
+    pub fn state(&self, playback: &Playback, link: &RunLink, worker: &FlowWorker) -> RunState {
+        if worker.stopped().is_some() {
             RunState::Stopped
         } else if link.generation == 0 || self.generation != link.generation {
             RunState::Loading
@@ -756,14 +919,14 @@ impl RunStatus {
 /// Requests handled by the simulation plugin.
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimRequest {
-    /// Back to the start positions.
+    /// Every run back to its start positions.
     Reset,
 }
 
 /// Ordering of the simulation's systems.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SimSystems {
-    /// Applies replies from the worker to the resources.
+    /// Applies replies from the worker to the runs.
     Receive,
     /// Sends requests (reset, single step).
     Control,
@@ -775,13 +938,10 @@ pub struct SimulationPlugin;
 impl Plugin for SimulationPlugin {
     fn build(&self, app: &mut App) {
         let playback = Playback::default();
-        app.init_resource::<WorkerLink>()
+        app.init_resource::<FlowWorker>()
             .add_systems(Startup, start_worker)
             .insert_resource(Time::<Fixed>::from_hz(playback.steps_per_second))
             .insert_resource(playback)
-            .init_resource::<MovingPositions>()
-            .init_resource::<FixedPositions>()
-            .init_resource::<RunStatus>()
             .add_message::<SimRequest>()
             .configure_sets(PreUpdate, SimSystems::Receive)
             .configure_sets(Update, SimSystems::Control)
@@ -791,30 +951,41 @@ impl Plugin for SimulationPlugin {
     }
 }
 
-/// Applies every reply that has arrived; never blocks.
-pub fn receive_replies(
-    mut link: ResMut<WorkerLink>,
-    mut status: ResMut<RunStatus>,
-    mut moving: ResMut<MovingPositions>,
-    mut fixed: ResMut<FixedPositions>,
-    time: Res<Time<Real>>,
-) {
-    while let Some(reply) = link.try_recv() {
+/// A run's parts the worker's replies write to.
+type ReplyTargets =
+    (&'static mut RunLink, &'static mut RunStatus, &'static mut MovingPositions, &'static mut FixedPositions);
+
+/// Applies every reply that has arrived to its run; never blocks.
+pub fn receive_replies(mut worker: ResMut<FlowWorker>, mut runs: Query<ReplyTargets>, time: Res<Time<Real>>) {
+    while let Some(reply) = worker.try_recv() {
+        let Some((mut link, mut status, mut moving, mut fixed)) =
+            runs.iter_mut().find(|(link, ..)| link.run == reply.run)
+        else {
+            continue;
+        };
+        link.pending = link.pending.saturating_sub(1);
         if reply.generation != link.generation {
             continue;
         }
         apply_reply(reply, &mut status, &mut moving, &mut fixed, time.elapsed_secs_f64());
+    }
+    if worker.stopped().is_some() {
+        for (mut link, ..) in &mut runs {
+            if link.pending > 0 {
+                link.pending = 0;
+            }
+        }
     }
 }
 
 fn apply_reply(
     reply: Reply,
     status: &mut RunStatus,
-    // As `ResMut`, so only a write marks them changed: the fixed cloud (and
+    // As `Mut`, so only a write marks them changed: the fixed cloud (and
     // its respawn and view fit) changes on load only, the moving one when
     // it moved.
-    moving: &mut ResMut<MovingPositions>,
-    fixed: &mut ResMut<FixedPositions>,
+    moving: &mut Mut<MovingPositions>,
+    fixed: &mut Mut<FixedPositions>,
     now: f64,
 ) {
     status.gan = reply.gan;
@@ -880,51 +1051,81 @@ fn apply_reply(
 }
 
 /// FixedUpdate: each tick while playing owes a step; the debt (capped) is
-/// sent as one request when the worker is free. A paused or finished run
-/// sends nothing. After a load the first view holds for
-/// [`Playback::hold_after_load`].
+/// sent as one request for all runs, in lockstep, when the worker is free
+/// of every run's last request. A paused or finished run sends nothing.
+/// After a load the first view holds for [`Playback::hold_after_load`].
 pub fn request_step(
-    mut link: ResMut<WorkerLink>,
+    mut worker: ResMut<FlowWorker>,
     mut playback: ResMut<Playback>,
-    mut status: ResMut<RunStatus>,
+    mut runs: Query<(Entity, &mut RunLink, &mut RunStatus)>,
     time: Res<Time>,
     mut owed: Local<usize>,
-    mut loaded: Local<(u64, f64)>,
+    mut loaded: Local<std::collections::HashMap<Entity, (u64, f64)>>,
 ) {
-    if status.finished && status.step_index < link.steps && status.generation == link.generation {
-        // Steps T was raised after the run ended: it can go on.
-        status.finished = false;
-    }
     let now = time.elapsed_secs_f64();
-    if loaded.0 != link.generation {
-        *loaded = (link.generation, now);
+    let mut any_holding = false;
+    let mut any_busy = false;
+    loaded.retain(|e, _| runs.contains(*e));
+    for (entity, link, mut status) in &mut runs {
+        if status.finished && status.step_index < link.steps && status.generation == link.generation {
+            // Steps T was raised after the run ended: it can go on.
+            status.finished = false;
+        }
+        let since = loaded.entry(entity).or_insert((link.generation, now));
+        if since.0 != link.generation {
+            *since = (link.generation, now);
+        }
+        // Until the new scene's first reply arrives, the status still shows
+        // the old run's step: hold then too.
+        let holding = link.generation == 0
+            || status.generation != link.generation
+            || (status.step_index == 0 && now - since.1 < playback.hold_after_load.as_secs_f64());
+        if status.holding != holding {
+            status.holding = holding;
+        }
+        any_holding |= holding;
+        any_busy |= link.busy();
     }
-    // Until the new scene's first reply arrives, the status still shows the
-    // old run's step: hold then too.
-    let holding = status.generation != link.generation
-        || (status.step_index == 0 && now - loaded.1 < playback.hold_after_load.as_secs_f64());
-    if status.holding != holding {
-        status.holding = holding;
+    *owed = if playback.playing && !any_holding { (*owed + 1).min(MAX_STEPS_PER_REQUEST) } else { 0 };
+    if any_busy || any_holding && !playback.single_step {
+        return;
     }
-    *owed = if playback.playing && !holding { (*owed + 1).min(MAX_STEPS_PER_REQUEST) } else { 0 };
-    if link.busy() || link.generation == 0 || status.finished {
+    let mut stepping: Vec<Mut<RunLink>> = Vec::new();
+    let mut total_steps = usize::MAX;
+    for (_, link, status) in &mut runs {
+        if link.generation > 0 && status.generation == link.generation && !status.finished {
+            total_steps = total_steps.min(status.total_steps);
+            stepping.push(link);
+        }
+    }
+    if stepping.is_empty() {
         return;
     }
     let mut count = if playback.single_step { 1 } else { *owed };
     if let Some(stop) = playback.stop_at_total {
-        count = count.min(stop.saturating_sub(status.total_steps));
+        count = count.min(stop.saturating_sub(total_steps));
     }
     if count > 0 {
         playback.single_step = false;
         *owed = 0;
-        link.step(count);
+        worker.step(&mut stepping, count);
     }
 }
 
-fn handle_requests(mut requests: MessageReader<SimRequest>, mut link: ResMut<WorkerLink>) {
+fn handle_requests(
+    mut requests: MessageReader<SimRequest>,
+    mut worker: ResMut<FlowWorker>,
+    mut links: Query<&mut RunLink>,
+) {
     for request in requests.read() {
         match request {
-            SimRequest::Reset => link.reset(),
+            SimRequest::Reset => {
+                for mut link in &mut links {
+                    if link.generation > 0 {
+                        worker.reset(&mut link);
+                    }
+                }
+            }
         }
     }
 }

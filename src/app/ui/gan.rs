@@ -17,15 +17,15 @@ const MAX_DRAWN: usize = 4000;
 
 /// The colouring choice, the heat map switch and the legend.
 pub fn colouring_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    let with_discriminator = has_discriminator(&p.active);
+    let with_discriminator = has_discriminator(p.run.active);
     let mut view = p.gan.clone();
-    choice_ui(ui, &mut view, with_discriminator, p.bounds.flat);
+    choice_ui(ui, &mut view, with_discriminator, p.run.bounds.flat);
     if view != *p.gan {
         *p.gan = view.clone();
     }
-    let Some(values) = &p.status.gan else { return };
+    let Some(values) = &p.run.status.gan else { return };
     let coloured = view.colouring.field() == Some(values.field);
-    let heat = view.heat_map && p.bounds.flat && values.grid.is_some();
+    let heat = view.heat_map && p.run.bounds.flat && values.grid.is_some();
     if !coloured && !heat {
         return;
     }
@@ -33,7 +33,7 @@ pub fn colouring_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         ui.colored_label(WARN, "This run has no discriminator to show.");
         return;
     }
-    legend_ui(ui, values, p.status.step_index);
+    legend_ui(ui, values, p.run.status.step_index);
 }
 
 fn choice_ui(ui: &mut egui::Ui, view: &mut GanView, with_discriminator: bool, flat: bool) {
@@ -151,10 +151,10 @@ pub fn tick_label(value: f32, step: f32) -> String {
 
 /// The driver cosine per step, for scenes with a `Discriminator` driver.
 pub fn cosine_ui(ui: &mut egui::Ui, p: &UiParams) {
-    if !has_discriminator(&p.active) {
+    if !has_discriminator(p.run.active) {
         return;
     }
-    let cosines = &p.status.cosines;
+    let cosines = &p.run.status.cosines;
     ui.horizontal(|ui| {
         ui.label(RichText::new("Discriminator vs optimal").strong());
         if let Some((_, c)) = cosines.last() {

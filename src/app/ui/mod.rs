@@ -8,6 +8,7 @@ mod gan;
 mod generator;
 mod panels;
 mod plots;
+mod runs;
 
 use bevy::camera::visibility::RenderLayers;
 use bevy::camera::{CameraOutputMode, Viewport};
@@ -23,8 +24,9 @@ use super::controls::{AppCommand, HelpOverlay, KeyboardCapture};
 use super::gan::GanView;
 use super::input::ScreenshotLog;
 use super::render::{CloudBounds, ViewSettings};
+use super::runs::{Focused, RunRequest, ViewSlot};
 use super::scene_loading::{ActiveScene, Draft, Presets, SceneErrors, SceneRequest};
-use super::simulation::{Playback, RunStatus, WorkerLink};
+use super::simulation::{FlowWorker, Playback, RunLink, RunStatus};
 
 /// State that belongs to the UI only.
 #[derive(Resource, Debug, Default)]
@@ -45,27 +47,49 @@ pub struct UiState {
 #[derive(Resource, Default, Debug, Clone, Copy, PartialEq)]
 pub struct ViewportRect(pub Option<egui::Rect>);
 
+/// The focused run, as the panels see it.
+#[derive(bevy::ecs::query::QueryData)]
+#[query_data(mutable)]
+pub struct FocusedRun {
+    pub entity: Entity,
+    pub active: &'static ActiveScene,
+    pub draft: &'static mut Draft,
+    pub status: &'static RunStatus,
+    pub link: &'static RunLink,
+    pub bounds: &'static CloudBounds,
+}
+
+/// Every run, for the plots and the status line.
+#[derive(bevy::ecs::query::QueryData)]
+pub struct RunView {
+    pub entity: Entity,
+    pub slot: &'static ViewSlot,
+    pub active: &'static ActiveScene,
+    pub status: &'static RunStatus,
+    pub link: &'static RunLink,
+    pub focused: Has<Focused>,
+}
+
 /// Everything the panels read or change.
 #[derive(SystemParam)]
-pub struct UiParams<'w> {
-    pub active: Res<'w, ActiveScene>,
-    pub draft: ResMut<'w, Draft>,
+pub struct UiParams<'w, 's> {
+    pub run: Single<'w, 's, FocusedRun, With<Focused>>,
+    pub runs: Query<'w, 's, RunView>,
+    pub worker: Res<'w, FlowWorker>,
     pub errors: ResMut<'w, SceneErrors>,
     pub presets: Res<'w, Presets>,
     pub playback: ResMut<'w, Playback>,
-    pub status: Res<'w, RunStatus>,
     pub view: ResMut<'w, ViewSettings>,
-    pub bounds: Res<'w, CloudBounds>,
     pub state: ResMut<'w, UiState>,
     pub shots: Res<'w, ScreenshotLog>,
     pub histograms: Res<'w, plots::NnHistograms>,
-    pub link: Res<'w, WorkerLink>,
     pub help: ResMut<'w, HelpOverlay>,
     pub capture: ResMut<'w, KeyboardCapture>,
     pub time: Res<'w, Time<Real>>,
     pub gan: ResMut<'w, GanView>,
     pub scene_requests: MessageWriter<'w, SceneRequest>,
     pub commands: MessageWriter<'w, AppCommand>,
+    pub run_requests: MessageWriter<'w, RunRequest>,
     pub generator_view: ResMut<'w, super::generator::GeneratorView>,
 }
 
@@ -134,13 +158,13 @@ fn ui_system(mut contexts: EguiContexts, mut p: UiParams, mut viewport: ResMut<V
         .fill(egui::Color32::from_rgb(0x5a, 0x10, 0x10))
         .stroke(egui::Stroke::new(2.0, egui::Color32::from_rgb(0xff, 0x55, 0x55)))
         .inner_margin(8.0);
-    if let Some(stopped) = p.link.stopped() {
+    if let Some(stopped) = p.worker.stopped() {
         egui::Panel::top("worker-stopped").frame(frame).show(&mut root, |ui| {
             panels::error_box(ui, "The flow has stopped.", stopped);
         });
     }
     if let Some(error) = p.errors.error.clone() {
-        let title = if p.active.file.is_some() {
+        let title = if p.run.active.file.is_some() {
             "Scene not loaded; the previous scene keeps running."
         } else {
             "Scene not loaded."
@@ -153,6 +177,7 @@ fn ui_system(mut contexts: EguiContexts, mut p: UiParams, mut viewport: ResMut<V
     }
     let rect = root.available_rect_before_wrap();
     viewport.set_if_neq(ViewportRect((rect.width() > 8.0 && rect.height() > 8.0).then_some(rect)));
+    runs::view_labels(ctx, &p, rect);
 
     if p.help.0 {
         let mut open = true;
@@ -175,38 +200,77 @@ fn ui_system(mut contexts: EguiContexts, mut p: UiParams, mut viewport: ResMut<V
     Ok(())
 }
 
-/// Fits the 3-D camera's viewport to the space between the panels.
+/// Splits the space between the panels among the runs' cameras, in view
+/// slot order.
 fn apply_viewport(
     rect: Res<ViewportRect>,
     window: Query<&Window, With<PrimaryWindow>>,
-    mut cameras: Query<&mut Camera, With<PanOrbitCamera>>,
+    runs: Query<&ViewSlot>,
+    mut cameras: Query<(&mut Camera, &super::render::ViewOf), With<PanOrbitCamera>>,
     mut view: ResMut<ViewSettings>,
+    mut last: Local<Vec<(Entity, usize)>>,
 ) {
-    if !rect.is_changed() {
+    let mut layout: Vec<(Entity, usize)> =
+        cameras.iter().filter_map(|(_, of)| runs.get(of.0).ok().map(|s| (of.0, s.0))).collect();
+    layout.sort_by_key(|l| (l.1, l.0));
+    if !rect.is_changed() && *last == layout {
         return;
     }
     let Ok(window) = window.single() else { return };
     let scale = window.scale_factor();
     let (w, h) = (window.physical_width(), window.physical_height());
-    let viewport = rect.0.and_then(|r| {
-        let x = ((r.min.x * scale).max(0.0) as u32).min(w);
-        let y = ((r.min.y * scale).max(0.0) as u32).min(h);
-        let size = UVec2::new(((r.width() * scale) as u32).min(w - x), ((r.height() * scale) as u32).min(h - y));
-        (size.x > 0 && size.y > 0).then(|| Viewport {
-            physical_position: UVec2::new(x, y),
-            physical_size: size,
-            ..default()
-        })
-    });
-    for mut camera in &mut cameras {
-        camera.viewport = viewport.clone();
+    let parts = rect.0.map(|r| split_views(r, layout.len())).unwrap_or_default();
+    for (mut camera, of) in &mut cameras {
+        let index = layout.iter().position(|l| l.0 == of.0);
+        let viewport = index.and_then(|i| parts.get(i)).and_then(|r| physical_viewport(*r, scale, w, h));
+        camera.is_active = index.is_some();
+        camera.viewport = viewport;
     }
+    *last = layout;
     // A new aspect ratio: frame the clouds again.
     view.fit_requested = true;
 }
 
-/// The window title names the running scene.
-fn window_title(active: Res<ActiveScene>, mut window: Query<&mut Window, With<PrimaryWindow>>) {
+/// A logical rectangle as a viewport in physical pixels, inside the window.
+fn physical_viewport(r: egui::Rect, scale: f32, w: u32, h: u32) -> Option<Viewport> {
+    let x = ((r.min.x * scale).max(0.0) as u32).min(w);
+    let y = ((r.min.y * scale).max(0.0) as u32).min(h);
+    let size = UVec2::new(((r.width() * scale) as u32).min(w - x), ((r.height() * scale) as u32).min(h - y));
+    (size.x > 0 && size.y > 0).then(|| Viewport {
+        physical_position: UVec2::new(x, y),
+        physical_size: size,
+        ..default()
+    })
+}
+
+/// The view area split for `n` runs: one whole; two side by side (stacked
+/// when the area is taller than wide); three or four in a 2 x 2 grid, filled
+/// row by row. Views are separated by a 2-pixel gap.
+pub fn split_views(area: egui::Rect, n: usize) -> Vec<egui::Rect> {
+    const GAP: f32 = 2.0;
+    let (cols, rows) = match n {
+        0 => return Vec::new(),
+        1 => (1, 1),
+        2 if area.height() > area.width() => (1, 2),
+        2 => (2, 1),
+        _ => (2, 2),
+    };
+    let cell = egui::vec2(
+        (area.width() - GAP * (cols - 1) as f32) / cols as f32,
+        (area.height() - GAP * (rows - 1) as f32) / rows as f32,
+    );
+    (0..n.min(cols * rows))
+        .map(|i| {
+            let (c, r) = (i % cols, i / cols);
+            let min = area.min + egui::vec2(c as f32 * (cell.x + GAP), r as f32 * (cell.y + GAP));
+            egui::Rect::from_min_size(min, cell)
+        })
+        .collect()
+}
+
+/// The window title names the focused run's scene.
+fn window_title(runs: Query<Ref<ActiveScene>, With<Focused>>, mut window: Query<&mut Window, With<PrimaryWindow>>) {
+    let Ok(active) = runs.single() else { return };
     if !active.is_changed() {
         return;
     }
@@ -230,5 +294,34 @@ fn keep_camera_still_under_panels(
         if cam.enabled != enabled {
             cam.enabled = enabled;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_split_the_area_without_overlap() {
+        let area = egui::Rect::from_min_size(egui::pos2(300.0, 0.0), egui::vec2(600.0, 400.0));
+        assert_eq!(split_views(area, 1), vec![area]);
+        let two = split_views(area, 2);
+        assert_eq!(two.len(), 2);
+        assert!((two[0].width() - 299.0).abs() < 1e-4 && two[0].height() == 400.0);
+        assert!(two[1].min.x >= two[0].max.x && two[1].max.x <= area.max.x + 1e-4);
+        let tall = egui::Rect::from_min_size(egui::pos2(0.0, 0.0), egui::vec2(300.0, 700.0));
+        let stacked = split_views(tall, 2);
+        assert!(stacked[1].min.y >= stacked[0].max.y && stacked[0].width() == 300.0);
+        for n in 3..=4 {
+            let grid = split_views(area, n);
+            assert_eq!(grid.len(), n);
+            for (i, a) in grid.iter().enumerate() {
+                assert!(area.contains_rect(a.shrink(0.01)), "{a:?}");
+                for b in &grid[i + 1..] {
+                    assert!(!a.shrink(0.01).intersects(b.shrink(0.01)), "{a:?} {b:?}");
+                }
+            }
+        }
+        assert!(split_views(area, 0).is_empty());
     }
 }

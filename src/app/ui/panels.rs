@@ -43,37 +43,38 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
 
     // Edit a copy so change detection fires only on a real change.
     let mut playback = p.playback.clone();
-    let rate = p.status.rate.rate(p.time.elapsed_secs_f64());
-    playback_ui(ui, &mut playback, &p.status, rate, &mut p.commands);
+    let rate = p.run.status.rate.rate(p.time.elapsed_secs_f64());
+    playback_ui(ui, &mut playback, p.run.status, rate, &mut p.commands);
     if playback != *p.playback {
         *p.playback = playback;
     }
     ui.separator();
 
     egui::CollapsingHeader::new("Scene").default_open(true).show(ui, |ui| {
-        scene_ui(ui, &p.active, &p.presets, &mut p.state.open_path, &mut p.scene_requests);
+        scene_ui(ui, p.run.active, &p.presets, &mut p.state.open_path, &mut p.scene_requests);
     });
+    egui::CollapsingHeader::new("Compare").default_open(true).show(ui, |ui| super::runs::compare_ui(ui, p));
 
     // Edit a copy; write back only on change (change detection drives validation).
-    let Some(mut scene) = p.draft.scene.clone() else { return };
-    let Some(running) = p.active.scene().cloned() else { return };
-    let restart = RestartNeeds::of(&scene, &running, p.active.seed);
+    let Some(mut scene) = p.run.draft.scene.clone() else { return };
+    let Some(running) = p.run.active.scene().cloned() else { return };
+    let restart = RestartNeeds::of(&scene, &running, p.run.active.seed);
     let mut requests = Vec::new();
-    if p.status.generator.is_some() {
+    if p.run.status.generator.is_some() {
         super::generator::restart_note_ui(ui, &scene, &running, &mut requests);
     }
     egui::CollapsingHeader::new("Flow")
         .default_open(true)
         .show(ui, |ui| flow_ui(ui, &mut scene, restart, &mut requests));
     egui::CollapsingHeader::new("Noise schedule").default_open(true).show(ui, |ui| {
-        let sigma2_now = p.status.last_report.map(|r| r.sigma2);
-        schedule_ui(ui, &mut scene, p.status.step_index, sigma2_now, &mut p.state, &p.draft.problems);
+        let sigma2_now = p.run.status.last_report.map(|r| r.sigma2);
+        schedule_ui(ui, &mut scene, p.run.status.step_index, sigma2_now, &mut p.state, &p.run.draft.problems);
     });
     egui::CollapsingHeader::new("Parameters")
         .default_open(true)
-        .show(ui, |ui| parameters_ui(ui, &mut scene, p.status.eta, restart, &mut requests));
-    if p.draft.scene.as_ref() != Some(&scene) {
-        p.draft.scene = Some(scene);
+        .show(ui, |ui| parameters_ui(ui, &mut scene, p.run.status.eta, restart, &mut requests));
+    if p.run.draft.scene.as_ref() != Some(&scene) {
+        p.run.draft.scene = Some(scene);
     }
     for request in requests {
         p.scene_requests.write(request);
@@ -552,7 +553,7 @@ pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     });
     ui.horizontal(|ui| {
         // Reverse interpolation moves the target onto the source.
-        let reverse = p.active.scene().is_some_and(|s| s.direction == Direction::Reverse);
+        let reverse = p.run.active.scene().is_some_and(|s| s.direction == Direction::Reverse);
         let (fixed, moving) = if reverse { ("source", "target") } else { ("target", "source") };
         ui.checkbox(&mut view.show_fixed, RichText::new(format!("{fixed} (fixed)")).color(egui_color(FIXED_COLOR)));
         ui.checkbox(&mut view.show_moving, RichText::new(format!("{moving} (moving)")).color(egui_color(MOVING_COLOR)));
@@ -561,10 +562,10 @@ pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         if ui.button("Fit view").on_hover_text(AppCommand::FitView.tooltip()).clicked() {
             p.commands.write(AppCommand::FitView);
         }
-        ui.add_enabled(!p.bounds.flat, egui::Checkbox::new(&mut view.auto_rotate, "auto-rotate"))
+        ui.add_enabled(!p.run.bounds.flat, egui::Checkbox::new(&mut view.auto_rotate, "auto-rotate"))
             .on_hover_text(AppCommand::AutoRotate.tooltip());
     });
-    if p.bounds.flat {
+    if p.run.bounds.flat {
         ui.label(RichText::new("2-D scene: shown flat, facing the camera.").weak());
     }
     if view != *p.view {
@@ -576,9 +577,9 @@ pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
 /// Run state, step, sigma², timing, counts and notices, on one line that
 /// never wraps (a long notice is cut, with the full text on hover).
 pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
-    let s = &p.status;
-    let steps = p.draft.applied.as_ref().map_or(0, |f| f.steps);
-    let state = s.state(&p.playback, &p.link);
+    let s = &p.run.status;
+    let steps = p.run.draft.applied.as_ref().map_or(0, |f| f.steps);
+    let state = s.state(&p.playback, p.run.link, &p.worker);
     let now = p.time.elapsed_secs_f64();
     ui.horizontal(|ui| {
         let state_color = match state {
@@ -594,16 +595,30 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         ui.separator();
         ui.label(RichText::new(format!("step {} / {steps}", s.step_index)).strong());
         ui.separator();
-        match &s.last_report {
-            Some(r) => {
-                ui.label(format!("sigma² {:.4}", r.sigma2));
+        if p.runs.iter().count() > 1 {
+            // Compare mode: each run's step and step time, in its colour.
+            let mut runs: Vec<_> = p.runs.iter().collect();
+            runs.sort_by_key(|r| r.slot.0);
+            for r in runs {
+                let method = r.active.scene().map_or("-", |s| s.method.name());
+                ui.label(
+                    RichText::new(format!("{method}: step {}, {:.2} ms/step", r.status.step_index, r.status.step_ms))
+                        .color(super::runs::run_colour(r.slot.0)),
+                );
                 ui.separator();
-                ui.label(format!("{:.2} ms/step", s.step_ms));
-                ui.separator();
-                ui.label(format!("kernel: {}", r.path.name()));
             }
-            None => {
-                ui.label("not started");
+        } else {
+            match &s.last_report {
+                Some(r) => {
+                    ui.label(format!("sigma² {:.4}", r.sigma2));
+                    ui.separator();
+                    ui.label(format!("{:.2} ms/step", s.step_ms));
+                    ui.separator();
+                    ui.label(format!("kernel: {}", r.path.name()));
+                }
+                None => {
+                    ui.label("not started");
+                }
             }
         }
         ui.separator();
@@ -618,7 +633,7 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
             ui.separator();
             ui.label(RichText::new(format!("{} non-finite updates dropped", s.non_finite)).color(BAD))
                 .on_hover_text("points whose update was not a finite number kept their place; lower the step size");
-        } else if let Some(problem) = p.draft.problems.first() {
+        } else if let Some(problem) = p.run.draft.problems.first() {
             ui.separator();
             ui.add(egui::Label::new(RichText::new(format!("not applied: {problem}")).color(BAD)).truncate());
         }

@@ -30,13 +30,13 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     super::panels::view_ui(ui, p);
     ui.separator();
 
-    if let Some(g) = &p.status.generator {
-        let sigma2_now = p.status.last_report.map(|r| r.sigma2);
+    if let Some(g) = &p.run.status.generator {
+        let sigma2_now = p.run.status.last_report.map(|r| r.sigma2);
         super::generator::generator_ui(ui, g, &mut p.generator_view, sigma2_now);
         ui.separator();
     }
 
-    let s = &p.status;
+    let s = &p.run.status;
     ui.heading("Metrics");
     if let Some(m) = &s.latest {
         egui::Grid::new("metrics").num_columns(2).show(ui, |ui| {
@@ -57,32 +57,50 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
         ui.label(RichText::new("waiting for the first state").weak());
     }
     super::gan::cosine_ui(ui, p);
-    let s = &p.status;
+    let s = &p.run.status;
     let orange = egui_color(MOVING_COLOR);
     let blue = egui_color(FIXED_COLOR);
     let markers = &s.markers;
 
+    // One curve per run (compare mode: each in its run's colour, legend above).
+    let mut runs: Vec<_> = p.runs.iter().collect();
+    runs.sort_by_key(|r| r.slot.0);
+    let curves: Vec<(String, egui::Color32, &RunStatus)> = if runs.len() > 1 {
+        runs.iter()
+            .map(|r| (super::runs::run_label(r.slot.0, r.active), super::runs::run_colour(r.slot.0), r.status))
+            .collect()
+    } else {
+        vec![("moving".into(), orange, s)]
+    };
     ui.separator();
     ui.label(RichText::new("CFD (characteristic function distance)").strong())
         .on_hover_text("App. E.1: mean |phi_p - phi_q| over 256 random frequencies; 0 when the clouds agree");
-    let stride = s.history.len() / MAX_DRAWN + 1;
-    let cfd: PlotPoints = s
-        .history
-        .iter()
-        .step_by(stride)
-        .filter(|h| h.cfd > 0.0 && h.cfd.is_finite())
-        .map(|h| [h.step as f64, h.cfd.log10()])
-        .collect();
+    run_legend(ui, &curves);
     small_plot("cfd-plot", "log10 CFD", PLOT_HEIGHT).show(ui, |plot| {
-        plot.line(Line::new("log10 CFD", cfd).color(orange));
+        for (name, colour, status) in &curves {
+            let stride = status.history.len() / MAX_DRAWN + 1;
+            let cfd: PlotPoints = status
+                .history
+                .iter()
+                .step_by(stride)
+                .filter(|h| h.cfd > 0.0 && h.cfd.is_finite())
+                .map(|h| [h.step as f64, h.cfd.log10()])
+                .collect();
+            plot.line(Line::new(name.as_str(), cfd).color(*colour));
+        }
         mark_changes(plot, markers);
     });
 
     ui.label(RichText::new("Outlier fraction").strong())
         .on_hover_text("share of moving points farther from the target than 99 % of target points are from each other");
-    let outliers: PlotPoints = s.history.iter().step_by(stride).map(|h| [h.step as f64, h.outlier_fraction]).collect();
+    run_legend(ui, &curves);
     small_plot("outlier-plot", "fraction", PLOT_HEIGHT).include_y(0.0).show(ui, |plot| {
-        plot.line(Line::new("outliers", outliers).color(orange));
+        for (name, colour, status) in &curves {
+            let stride = status.history.len() / MAX_DRAWN + 1;
+            let outliers: PlotPoints =
+                status.history.iter().step_by(stride).map(|h| [h.step as f64, h.outlier_fraction]).collect();
+            plot.line(Line::new(name.as_str(), outliers).color(*colour));
+        }
         mark_changes(plot, markers);
     });
     if !markers.is_empty() {
@@ -115,7 +133,19 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
 
     ui.separator();
     egui::CollapsingHeader::new(RichText::new("Divergences").heading()).default_open(true).show(ui, |ui| {
-        super::divergences::divergences_ui(ui, &p.status, &mut p.state.divergence_plot);
+        super::divergences::divergences_ui(ui, p.run.status, &mut p.state.divergence_plot);
+    });
+}
+
+/// The runs' names in their curve colours, above a plot (compare mode only).
+fn run_legend(ui: &mut egui::Ui, curves: &[(String, egui::Color32, &RunStatus)]) {
+    if curves.len() < 2 {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for (name, colour, _) in curves {
+            ui.label(RichText::new(format!("■ {name}")).color(*colour));
+        }
     });
 }
 
@@ -196,7 +226,12 @@ pub struct Histograms {
     pub width: f64,
 }
 
-pub fn update_histograms(status: bevy::prelude::Res<RunStatus>, mut out: bevy::prelude::ResMut<NnHistograms>) {
+/// The focused run's histograms, rebuilt when its status changes.
+pub fn update_histograms(
+    runs: bevy::prelude::Query<bevy::prelude::Ref<RunStatus>, bevy::prelude::With<crate::app::runs::Focused>>,
+    mut out: bevy::prelude::ResMut<NnHistograms>,
+) {
+    let Ok(status) = runs.single() else { return };
     if status.is_changed() {
         out.0 = histograms(&status.moving_nn, &status.fixed_nn).map(|(moving, fixed, width)| Histograms {
             moving,

@@ -1,0 +1,99 @@
+//! Compare mode in the panels: the list of open runs (focus, close), the
+//! "Compare with" controls, a label on each view, and one colour per run for
+//! the overlaid curves.
+
+use bevy_egui::egui::{self, Color32, RichText};
+
+use super::UiParams;
+use super::panels::egui_color;
+use crate::app::render::MOVING_COLOR;
+use crate::app::runs::{MAX_RUNS, RunRequest, twin};
+use crate::app::scene_loading::SceneRequest;
+
+/// Curve colour of the run in view `slot`: the first keeps the moving
+/// cloud's orange, the others take further Okabe-Ito colours (colour-blind
+/// safe and apart from the target's blue).
+pub fn run_colour(slot: usize) -> Color32 {
+    match slot {
+        0 => egui_color(MOVING_COLOR),
+        1 => Color32::from_rgb(0x00, 0x9E, 0x73),
+        2 => Color32::from_rgb(0xCC, 0x79, 0xA7),
+        _ => Color32::from_rgb(0xD5, 0x5E, 0x00),
+    }
+}
+
+/// A run's name in legends: its view number and method.
+pub fn run_label(slot: usize, active: &crate::app::scene_loading::ActiveScene) -> String {
+    format!("view {}: {}", slot + 1, active.scene().map_or("-", |s| s.method.name()))
+}
+
+/// A run's short name: its scene and method.
+pub fn run_name(active: &crate::app::scene_loading::ActiveScene) -> String {
+    active.scene().map_or_else(|| "loading".into(), |s| format!("{} · {}", s.name, s.method.name()))
+}
+
+/// The runs side by side: which one the panels edit, closing one, and
+/// opening the current scene's twin or another file beside it.
+pub fn compare_ui(ui: &mut egui::Ui, p: &mut UiParams) {
+    let mut runs: Vec<_> = p.runs.iter().collect();
+    runs.sort_by_key(|r| r.slot.0);
+    if runs.len() > 1 {
+        ui.label(RichText::new("Runs side by side (step in lockstep); the panels edit the selected one:").weak());
+        for r in &runs {
+            ui.horizontal(|ui| {
+                let name = RichText::new(run_name(r.active)).color(run_colour(r.slot.0));
+                if ui.radio(r.focused, name).on_hover_text("edit this run in the panels").clicked() && !r.focused {
+                    p.run_requests.write(RunRequest::Focus(r.entity));
+                }
+                if ui.small_button("close").on_hover_text("close this view").clicked() {
+                    p.run_requests.write(RunRequest::Close(r.entity));
+                }
+            });
+        }
+    }
+    let full = runs.len() >= MAX_RUNS;
+    ui.horizontal_wrapped(|ui| {
+        if let (Some(file), Some(edited)) = (&p.run.active.file, &p.run.draft.scene) {
+            let twin = twin(edited);
+            let label = format!("Compare with {} twin", twin.method.name());
+            let tip = "open the same clouds, seed and schedule with the other method beside this run; \
+                       both restart from step 0 and step together";
+            if ui.add_enabled(!full, egui::Button::new(label)).on_hover_text(tip).clicked() {
+                p.run_requests
+                    .write(RunRequest::Compare(SceneRequest::Scene { path: file.path.clone(), scene: Box::new(twin) }));
+                // Same step in every view: start this run over too.
+                p.scene_requests.write(SceneRequest::Restart { new_seed: false });
+            }
+        }
+        if runs.len() > 1 && ui.button("Close other views").clicked() {
+            p.run_requests.write(RunRequest::CloseOthers);
+        }
+    });
+    if full {
+        ui.label(RichText::new(format!("{MAX_RUNS} views open: close one to compare another.")).weak());
+    }
+}
+
+/// Labels each view with its run's scene, method and step (compare mode).
+pub fn view_labels(ctx: &egui::Context, p: &UiParams, area: egui::Rect) {
+    let mut runs: Vec<_> = p.runs.iter().collect();
+    if runs.len() < 2 {
+        return;
+    }
+    runs.sort_by_key(|r| r.slot.0);
+    for (r, rect) in runs.iter().zip(super::split_views(area, runs.len())) {
+        egui::Area::new(egui::Id::new(("view-label", r.entity)))
+            .fixed_pos(rect.min + egui::vec2(8.0, 6.0))
+            .interactable(false)
+            .show(ctx, |ui| {
+                egui::Frame::new()
+                    .fill(Color32::from_rgba_unmultiplied(255, 255, 255, 210))
+                    .stroke(egui::Stroke::new(if r.focused { 2.0 } else { 1.0 }, run_colour(r.slot.0)))
+                    .inner_margin(4.0)
+                    .show(ui, |ui| {
+                        ui.label(RichText::new(run_name(r.active)).strong().color(Color32::from_gray(30)));
+                        ui.label(RichText::new(format!("step {}", r.status.step_index)).color(Color32::from_gray(60)));
+                    });
+            });
+    }
+}

@@ -1,0 +1,131 @@
+//! Runs as entities: several runs open side by side step in lockstep, each
+//! exactly as it would alone, and closing one leaves the others running.
+
+#![cfg(feature = "app")]
+
+use std::path::Path;
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+
+use sdflow::app::HeadlessPlugins;
+use sdflow::app::render::{CloudEntities, PointIndex};
+use sdflow::app::runs::{Focused, OfRun, RunRequest, focused};
+use sdflow::app::scene_loading::{ActiveScene, SceneRequest};
+use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, project3};
+use sdflow::scene::SceneFile;
+
+fn scene_text(name: &str, method: &str) -> String {
+    format!(
+        r#"(
+    name: "{name}",
+    seed: 5,
+    target: Mystery(points: 90),
+    source: Gaussian(points: 70, mean: [4.0, 0.0, 0.0], std: 1.0),
+    method: {method},
+    schedule: Constant(sigma2: 1.0),
+    steps: 300,
+    step_size: Fixed(eta: 0.5),
+)"#
+    )
+}
+
+fn wait(app: &mut App, what: &str, done: impl Fn(&mut World) -> bool) {
+    for _ in 0..4000 {
+        app.update();
+        if done(app.world_mut()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// (step, moving positions, name) of every run, in view order.
+fn runs(world: &mut World) -> Vec<(usize, Vec<f32>, String)> {
+    let mut q = world.query::<(&sdflow::app::runs::ViewSlot, &RunStatus, &MovingPositions, &ActiveScene)>();
+    let mut out: Vec<_> = q
+        .iter(world)
+        .map(|(slot, s, m, a)| (slot.0, s.step_index, m.positions.clone(), a.scene().map(|s| s.name.clone())))
+        .collect();
+    out.sort_by_key(|r| r.0);
+    out.into_iter().map(|(_, step, pos, name)| (step, pos, name.unwrap_or_default())).collect()
+}
+
+fn all_idle_and_loaded(world: &mut World, count: usize) -> bool {
+    let mut q = world.query::<(&RunStatus, &RunLink)>();
+    let all: Vec<_> = q.iter(world).collect();
+    all.len() == count && all.iter().all(|(s, l)| !l.busy() && l.generation > 0 && s.generation == l.generation)
+}
+
+/// The moving points of `text`'s scene after `steps` steps, run alone in the engine.
+fn alone(text: &str, steps: usize) -> Vec<f32> {
+    let file = SceneFile::parse(Path::new("alone.ron"), text.into()).expect("parses");
+    let clouds = file.clouds().expect("clouds");
+    let mut sim = file.scene.simulation(&clouds, file.scene.seed);
+    for _ in 0..steps {
+        sim.step();
+    }
+    project3(sim.moving())
+}
+
+#[test]
+fn two_runs_step_in_lockstep_and_stay_independent() {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(HeadlessPlugins)
+        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
+    {
+        let mut playback = app.world_mut().resource_mut::<Playback>();
+        playback.playing = false;
+        playback.hold_after_load = Duration::ZERO;
+        playback.steps_per_second = 200.0;
+    }
+    let (sd, mmd) = (scene_text("sd", "Sd"), scene_text("mmd", "Mmd"));
+    app.world_mut().write_message(SceneRequest::Text { path: "sd.ron".into(), text: sd.clone() });
+    app.world_mut()
+        .write_message(RunRequest::Compare(SceneRequest::Text { path: "mmd.ron".into(), text: mmd.clone() }));
+    wait(&mut app, "both runs to load", |w| all_idle_and_loaded(w, 2));
+
+    // Play a while, pause, let the last request come back.
+    app.world_mut().resource_mut::<Playback>().playing = true;
+    wait(&mut app, "steps", |w| runs(w).iter().all(|r| r.0 >= 12));
+    app.world_mut().resource_mut::<Playback>().playing = false;
+    wait(&mut app, "the worker to go idle", |w| all_idle_and_loaded(w, 2));
+    let shown = runs(app.world_mut());
+    assert_eq!(shown[0].2, "sd");
+    assert_eq!(shown[1].2, "mmd");
+    assert_eq!(shown[0].0, shown[1].0, "the runs are not in lockstep");
+    let steps = shown[0].0;
+    // Each run is exactly the run alone: nothing of one leaks into the other.
+    assert_eq!(shown[0].1, alone(&sd, steps), "the SD run differs from SD alone");
+    assert_eq!(shown[1].1, alone(&mmd, steps), "the MMD run differs from MMD alone");
+    assert_ne!(shown[0].1, shown[1].1);
+
+    // Every point entity carries its run, and each run's entities are its own.
+    let mut q = app.world_mut().query::<(Entity, &CloudEntities)>();
+    let lists: Vec<(Entity, Vec<Entity>)> = q.iter(app.world()).map(|(e, c)| (e, c.moving.clone())).collect();
+    for (run, moving) in &lists {
+        assert_eq!(moving.len(), 70);
+        for e in moving {
+            assert_eq!(app.world().get::<OfRun>(*e).map(|o| o.0), Some(*run));
+            assert!(app.world().get::<PointIndex>(*e).is_some());
+        }
+    }
+
+    // Single steps keep both in lockstep too.
+    app.world_mut().resource_mut::<Playback>().single_step = true;
+    wait(&mut app, "a single step", |w| runs(w).iter().all(|r| r.0 == steps + 1));
+
+    // Closing the focused run leaves the other, which takes the focus and goes on.
+    let first = app.world_mut().query_filtered::<Entity, With<Focused>>().single(app.world()).expect("focused");
+    app.world_mut().write_message(RunRequest::Close(first));
+    wait(&mut app, "the run to close", |w| all_idle_and_loaded(w, 1));
+    assert_eq!(focused::<ActiveScene>(app.world()).scene().map(|s| s.name.as_str()), Some("mmd"));
+    let orphans = app.world_mut().query::<&OfRun>().iter(app.world()).filter(|o| o.0 == first).count();
+    assert_eq!(orphans, 0, "the closed run's points are still there");
+    app.world_mut().resource_mut::<Playback>().single_step = true;
+    wait(&mut app, "a step of the remaining run", |w| runs(w)[0].0 == steps + 2);
+    assert_eq!(runs(app.world_mut())[0].1, alone(&mmd, steps + 2));
+}
