@@ -145,6 +145,7 @@ fn run_screenshot_plan(
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
     window: Query<&Window, With<bevy::window::PrimaryWindow>>,
+    cameras: Query<&Camera, With<super::render::ViewOf>>,
 ) {
     match plan.stage {
         PlanStage::Running => {
@@ -184,6 +185,13 @@ fn run_screenshot_plan(
             if let Ok(w) = window.single() {
                 // .ci/check_window.sh compares the PNG's size with this line.
                 info!("window size: {}x{}", w.physical_width(), w.physical_height());
+            }
+            // ... and checks each view's rectangle for both clouds.
+            for camera in &cameras {
+                if let Some(v) = camera.viewport.as_ref().filter(|_| camera.is_active) {
+                    let (p, s) = (v.physical_position, v.physical_size);
+                    info!("view rect: {} {} {} {}", p.x, p.y, s.x, s.y);
+                }
             }
             let path = plan.path.clone();
             commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone())).observe(
