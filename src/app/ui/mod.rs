@@ -8,7 +8,7 @@ mod gan;
 mod generator;
 mod panels;
 mod plots;
-mod runs;
+pub mod runs;
 
 use bevy::camera::visibility::RenderLayers;
 use bevy::camera::{CameraOutputMode, Viewport};

@@ -32,45 +32,94 @@ pub fn run_name(active: &crate::app::scene_loading::ActiveScene) -> String {
     active.scene().map_or_else(|| "loading".into(), |s| format!("{} · {}", s.name, s.method.name()))
 }
 
-/// The runs side by side: which one the panels edit, closing one, and
-/// opening the current scene's twin or another file beside it.
-pub fn compare_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    let mut runs: Vec<_> = p.runs.iter().collect();
-    runs.sort_by_key(|r| r.slot.0);
+/// One open run as the compare controls list it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunEntry {
+    pub entity: bevy::prelude::Entity,
+    pub name: String,
+    pub slot: usize,
+    pub focused: bool,
+}
+
+/// What the compare controls ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareAction {
+    Focus(bevy::prelude::Entity),
+    Close(bevy::prelude::Entity),
+    CloseOthers,
+    /// Open the focused scene's twin beside it (both restart from step 0).
+    Twin,
+}
+
+/// The runs side by side (which one the panels edit, closing one) and the
+/// button that opens the focused scene's twin (`twin_method`: the twin's
+/// method, None when no scene is loaded). Returns what was clicked.
+pub fn compare_controls_ui(ui: &mut egui::Ui, runs: &[RunEntry], twin_method: Option<&str>) -> Vec<CompareAction> {
+    let mut actions = Vec::new();
     if runs.len() > 1 {
         ui.label(RichText::new("Runs side by side (step in lockstep); the panels edit the selected one:").weak());
-        for r in &runs {
+        for r in runs {
             ui.horizontal(|ui| {
-                let name = RichText::new(run_name(r.active)).color(run_colour(r.slot.0));
+                let name = RichText::new(&r.name).color(run_colour(r.slot));
                 if ui.radio(r.focused, name).on_hover_text("edit this run in the panels").clicked() && !r.focused {
-                    p.run_requests.write(RunRequest::Focus(r.entity));
+                    actions.push(CompareAction::Focus(r.entity));
                 }
                 if ui.small_button("close").on_hover_text("close this view").clicked() {
-                    p.run_requests.write(RunRequest::Close(r.entity));
+                    actions.push(CompareAction::Close(r.entity));
                 }
             });
         }
     }
     let full = runs.len() >= MAX_RUNS;
     ui.horizontal_wrapped(|ui| {
-        if let (Some(file), Some(edited)) = (&p.run.active.file, &p.run.draft.scene) {
-            let twin = twin(edited);
-            let label = format!("Compare with {} twin", twin.method.name());
+        if let Some(method) = twin_method {
             let tip = "open the same clouds, seed and schedule with the other method beside this run; \
                        both restart from step 0 and step together";
-            if ui.add_enabled(!full, egui::Button::new(label)).on_hover_text(tip).clicked() {
-                p.run_requests
-                    .write(RunRequest::Compare(SceneRequest::Scene { path: file.path.clone(), scene: Box::new(twin) }));
-                // Same step in every view: start this run over too.
-                p.scene_requests.write(SceneRequest::Restart { new_seed: false });
+            let button = egui::Button::new(format!("Compare with {method} twin"));
+            if ui.add_enabled(!full, button).on_hover_text(tip).clicked() {
+                actions.push(CompareAction::Twin);
             }
         }
         if runs.len() > 1 && ui.button("Close other views").clicked() {
-            p.run_requests.write(RunRequest::CloseOthers);
+            actions.push(CompareAction::CloseOthers);
         }
     });
     if full {
         ui.label(RichText::new(format!("{MAX_RUNS} views open: close one to compare another.")).weak());
+    }
+    actions
+}
+
+/// The compare controls for the app's runs, turned into requests.
+pub fn compare_ui(ui: &mut egui::Ui, p: &mut UiParams) {
+    let mut runs: Vec<RunEntry> = p
+        .runs
+        .iter()
+        .map(|r| RunEntry { entity: r.entity, name: run_name(r.active), slot: r.slot.0, focused: r.focused })
+        .collect();
+    runs.sort_by_key(|r| r.slot);
+    let twin_scene =
+        p.run.active.file.as_ref().zip(p.run.draft.scene.as_ref()).map(|(f, edited)| (f.path.clone(), twin(edited)));
+    let method = twin_scene.as_ref().map(|(_, t)| t.method.name());
+    for action in compare_controls_ui(ui, &runs, method) {
+        match action {
+            CompareAction::Focus(e) => {
+                p.run_requests.write(RunRequest::Focus(e));
+            }
+            CompareAction::Close(e) => {
+                p.run_requests.write(RunRequest::Close(e));
+            }
+            CompareAction::CloseOthers => {
+                p.run_requests.write(RunRequest::CloseOthers);
+            }
+            CompareAction::Twin => {
+                if let Some((path, scene)) = twin_scene.clone() {
+                    p.run_requests.write(RunRequest::Compare(SceneRequest::Scene { path, scene: Box::new(scene) }));
+                    // Same step in every view: start this run over too.
+                    p.scene_requests.write(SceneRequest::Restart { new_seed: false });
+                }
+            }
+        }
     }
 }
 

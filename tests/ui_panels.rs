@@ -1,0 +1,59 @@
+//! UI tests of the egui panels without a window (egui_kittest drives the
+//! widgets through their accessibility tree, as a user would click them).
+
+#![cfg(feature = "app")]
+
+use bevy::prelude::Entity;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+use sdflow::app::ui::runs::{CompareAction, RunEntry, compare_controls_ui};
+
+fn entry(index: u32, name: &str, focused: bool) -> RunEntry {
+    RunEntry { entity: Entity::from_raw_u32(index).expect("an index"), name: name.into(), slot: index as usize, focused }
+}
+
+/// The controls with these runs; the state collects every action clicked.
+fn harness(runs: Vec<RunEntry>) -> Harness<'static, Vec<CompareAction>> {
+    Harness::new_ui_state(
+        move |ui, actions: &mut Vec<CompareAction>| actions.extend(compare_controls_ui(ui, &runs, Some("Mmd"))),
+        Vec::new(),
+    )
+}
+
+#[test]
+fn one_click_opens_the_twin() {
+    let mut h = harness(vec![entry(1, "offset · Sd", true)]);
+    h.run();
+    // Alone, a run lists no others and offers nothing to close.
+    assert!(h.query_by_label("Close other views").is_none());
+    h.get_by_label("Compare with Mmd twin").click();
+    h.run();
+    assert_eq!(h.state(), &vec![CompareAction::Twin]);
+}
+
+#[test]
+fn runs_side_by_side_can_be_focused_and_closed() {
+    let runs = vec![entry(1, "offset · Sd", true), entry(2, "offset · Mmd", false)];
+    let second = runs[1].entity;
+    let mut h = harness(runs);
+    h.run();
+    h.get_by_label("offset · Mmd").click();
+    h.run();
+    assert_eq!(h.state(), &vec![CompareAction::Focus(second)]);
+    h.get_by_label("Close other views").click();
+    h.run();
+    assert_eq!(h.state().last(), Some(&CompareAction::CloseOthers));
+}
+
+#[test]
+fn four_runs_is_the_most() {
+    let runs: Vec<RunEntry> = (1..=4).map(|i| entry(i, &format!("run {i}"), i == 1)).collect();
+    let mut h = harness(runs);
+    h.run();
+    h.get_by_label("4 views open: close one to compare another.");
+    // The twin button is there but disabled: a click does nothing.
+    h.get_by_label("Compare with Mmd twin").click();
+    h.run();
+    assert!(h.state().is_empty(), "{:?}", h.state());
+}
