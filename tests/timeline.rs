@@ -137,7 +137,14 @@ fn small_cloud_scrubs_back_bit_for_bit_with_a_snapshot_every_step() {
 fn over_a_tiny_cap_keyframes_and_replay_reproduce_every_step() {
     let (p, q) = clouds(300, 200);
     let steps = 20;
-    for (method, batch) in [(Method::Sd, None), (Method::Mmd, Some(64)), (Method::Sd, Some(50))] {
+    for (method, batch) in [
+        (Method::Sd, None),
+        (Method::Mmd, Some(64)),
+        (Method::Sd, Some(50)),
+        (Method::SdDenoiser, None),
+        (Method::MmdNormalized, Some(64)),
+        (Method::RectifiedFlow, None),
+    ] {
         let s = settings(method, steps, batch);
         let want = reference(Simulation::new(s.clone(), p.clone(), q.clone(), 8), steps, &[]);
         let mut sim = Simulation::new(s, p.clone(), q.clone(), 8);
@@ -164,6 +171,25 @@ fn a_discriminator_driver_replays_its_training_exactly() {
     recorded(&mut sim, &mut timeline, steps, &[]);
     assert!(timeline.keyframe_interval() >= 4);
     check_scrubbing(&mut sim, &mut timeline, &want, 2);
+    // The replay gives the same bits on one thread as the recording on many.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    for k in [9, 1, 6] {
+        pool.install(|| timeline.seek(&mut sim, k)).expect("recorded step");
+        assert_eq!(state(&sim), want[k], "one thread, step {k}");
+    }
+}
+
+#[test]
+fn matrix_product_sums_in_eight_dimensions_replay_exactly() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let (p, q) = (datasets::gaussian(160, &[0.0; 8], 1.0, &mut rng), datasets::gaussian(120, &[2.0; 8], 0.5, &mut rng));
+    let steps = 9;
+    let s = settings(Method::Sd, steps, None);
+    let want = reference(Simulation::new(s.clone(), p.clone(), q.clone(), 12), steps, &[]);
+    let mut sim = Simulation::new(s, p, q, 12);
+    let mut timeline = Timeline::new(cap_for(&sim, 3));
+    recorded(&mut sim, &mut timeline, steps, &[]);
+    check_scrubbing(&mut sim, &mut timeline, &want, 1);
 }
 
 #[test]

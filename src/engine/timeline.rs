@@ -421,3 +421,54 @@ fn mib(bytes: usize) -> String {
     let m = bytes as f64 / (1u64 << 20) as f64;
     if m < 10.0 { format!("{m:.1} MiB") } else { format!("{m:.0} MiB") }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Cloud, Method};
+
+    fn sim(points: usize) -> Simulation {
+        let fixed = Cloud::new(2, (0..2 * points).map(|i| (i % 7) as f32).collect());
+        let moving = Cloud::new(2, (0..2 * points).map(|i| 10.0 + (i % 5) as f32).collect());
+        let settings = FlowSettings { method: Method::Mmd, steps: 40, ..FlowSettings::default() };
+        Simulation::new(settings, fixed, moving, 9)
+    }
+
+    /// Bytes held, counted afresh (the timeline keeps a running total).
+    fn recount(t: &Timeline) -> usize {
+        let changes: usize = t.changes.iter().map(|(_, s)| size_of::<(usize, FlowSettings)>() + settings_heap(s)).sum();
+        t.keyframes.iter().chain(&t.spare).map(SimSnapshot::bytes).sum::<usize>() + changes
+    }
+
+    #[test]
+    fn the_running_byte_count_matches_a_recount() {
+        let mut s = sim(50);
+        let mut t = Timeline::new(6 * s.snapshot().bytes());
+        t.record(&s);
+        for k in 0..30 {
+            t.step(&mut s);
+            assert_eq!(t.memory_bytes(), recount(&t), "after step {}", k + 1);
+            if k == 12 {
+                t.seek(&mut s, 5).expect("recorded");
+                let settings = FlowSettings { method: Method::Sd, ..s.settings().clone() };
+                t.set_settings(&mut s, settings);
+                assert_eq!(t.memory_bytes(), recount(&t), "after the branch");
+            }
+        }
+        t.set_cap(2 * s.snapshot().bytes());
+        assert_eq!(t.memory_bytes(), recount(&t));
+        assert!(t.memory_bytes() <= t.cap());
+        t.clear();
+        assert_eq!((t.memory_bytes(), t.keyframes(), t.furthest()), (0, 0, 0));
+    }
+
+    #[test]
+    fn the_panel_line_names_memory_cap_and_spacing() {
+        let mut t = Timeline::default();
+        assert_eq!(t.describe(), "history: 0.0 MiB of 256 MiB, every step");
+        t.interval = 4;
+        t.bytes = 31 << 20;
+        assert_eq!(t.describe(), "history: 31 MiB of 256 MiB, keyframe every 4 steps");
+        assert_eq!(mib(3 << 19), "1.5 MiB");
+    }
+}
