@@ -100,8 +100,9 @@ fn recorded(sim: &mut Simulation, timeline: &mut Timeline, steps: usize, changes
 fn check_scrubbing(sim: &mut Simulation, timeline: &mut Timeline, want: &[State], from: usize) {
     let last = want.len() - 1;
     assert_eq!(timeline.furthest(), last);
-    let order: Vec<usize> = (0..=last).rev().chain((0..=last).map(|i| (i * 7 + 3) % (last + 1))).collect();
-    for k in order {
+    let mut scrambled: Vec<usize> = (0..=last).collect();
+    scrambled.sort_by_key(|&i| (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40);
+    for k in (0..=last).rev().chain(scrambled) {
         timeline.seek(sim, k).expect("recorded step");
         assert_eq!(state(sim), want[k], "seek to step {k}");
     }
@@ -338,4 +339,28 @@ fn seeking_outside_the_history_or_into_another_run_is_an_error() {
     let mut other = Simulation::new(settings(Method::Sd, 10, None), p, q, 2);
     let err = timeline.seek(&mut other, 1).expect_err("another seed");
     assert!(matches!(err, TimelineError::OtherRun { .. }), "{err}");
+}
+
+#[test]
+fn a_seek_forward_resumes_from_the_run_and_a_run_moved_off_the_history_is_restored() {
+    let (p, q) = clouds(300, 200);
+    let steps = 20;
+    let s = settings(Method::Sd, steps, Some(60));
+    let want = reference(Simulation::new(s.clone(), p.clone(), q.clone(), 14), steps, &[]);
+    let mut sim = Simulation::new(s.clone(), p, q, 14);
+    let mut timeline = Timeline::new(cap_for(&sim, 4));
+    recorded(&mut sim, &mut timeline, steps, &[]);
+    assert_eq!(timeline.keyframe_interval(), 8);
+    // Forward within one keyframe span (8..16): 9 -> 10 -> 15 resume from the run.
+    for k in [9, 10, 15, 17, 20] {
+        timeline.seek(&mut sim, k).expect("recorded step");
+        assert_eq!(state(&sim), want[k], "step {k}");
+    }
+    // Settings changed behind the timeline's back, and a step taken: the
+    // next seek cannot trust the run and restores a keyframe.
+    timeline.seek(&mut sim, 9).expect("recorded step");
+    sim.set_settings(FlowSettings { method: Method::Mmd, ..s });
+    sim.step();
+    timeline.seek(&mut sim, 11).expect("recorded step");
+    assert_eq!(state(&sim), want[11]);
 }

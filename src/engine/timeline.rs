@@ -149,6 +149,10 @@ pub struct Timeline {
     /// Settings changes in the order made, as (step, settings given).
     changes: Vec<(usize, FlowSettings)>,
     furthest: usize,
+    /// The step at which this timeline last left the run in a recorded
+    /// state (after a record, step, settings change or seek): a seek forward
+    /// from there replays from the run itself instead of a keyframe.
+    position: Option<usize>,
 }
 
 impl Default for Timeline {
@@ -170,6 +174,7 @@ impl Timeline {
             spare: Vec::new(),
             changes: Vec::new(),
             furthest: 0,
+            position: None,
         }
     }
 
@@ -239,6 +244,7 @@ impl Timeline {
         self.interval = 1;
         self.identity = None;
         self.furthest = 0;
+        self.position = None;
     }
 
     /// Records the state of `sim` if it is past the furthest step recorded
@@ -252,15 +258,15 @@ impl Timeline {
             self.identity = Some(sim.identity());
             self.furthest = step;
             self.push(sim);
+        } else if step > self.furthest {
+            self.furthest = step;
+            if self.is_keyframe_step(step) {
+                self.push(sim);
+            }
+        } else {
             return;
         }
-        if step <= self.furthest {
-            return;
-        }
-        self.furthest = step;
-        if self.is_keyframe_step(step) {
-            self.push(sim);
-        }
+        self.position = Some(step);
     }
 
     /// Steps `sim` and records the new state. Behind the furthest step this
@@ -273,6 +279,7 @@ impl Timeline {
             self.apply_changes_at(sim, sim.step_index());
         }
         self.record(sim);
+        self.position = Some(sim.step_index());
         Some(report)
     }
 
@@ -289,6 +296,7 @@ impl Timeline {
         self.branch(step);
         sim.set_settings(settings.clone());
         self.changes.push((step, settings));
+        self.position = Some(step);
         // The keyframe of a step holds the state after that step's changes.
         if let Ok(i) = self.keyframes.binary_search_by_key(&step, SimSnapshot::step) {
             self.bytes -= self.keyframes[i].bytes();
@@ -318,13 +326,16 @@ impl Timeline {
         let cut = self.changes.iter().position(|&(s, _)| s > step).unwrap_or(self.changes.len());
         self.changes.truncate(cut);
         self.furthest = step;
+        self.position = self.position.filter(|&p| p <= step);
     }
 
     /// Puts `sim` in its recorded state at `step`: restores the nearest
     /// keyframe at or before it and replays the steps between (fewer than
     /// [`Self::keyframe_interval`]), applying the settings changes logged for
-    /// them. Bit-identical to the state first recorded.
-    pub fn seek(&self, sim: &mut Simulation, step: usize) -> Result<(), TimelineError> {
+    /// them. Bit-identical to the state first recorded. A seek forward from
+    /// where this timeline left the run, with no keyframe in between, replays
+    /// from the run's own state.
+    pub fn seek(&mut self, sim: &mut Simulation, step: usize) -> Result<(), TimelineError> {
         let Some(first) = self.keyframes.first() else {
             return Err(TimelineError::Empty);
         };
@@ -332,19 +343,27 @@ impl Timeline {
             return Err(TimelineError::OutOfRange { step, first: first.step, furthest: self.furthest });
         }
         let keyframe = &self.keyframes[self.keyframes.partition_point(|k| k.step <= step) - 1];
-        sim.restore(keyframe)?;
+        let now = sim.step_index();
+        let on_history = self.position == Some(now) && self.identity == Some(sim.identity());
+        if !(on_history && keyframe.step <= now && now <= step) {
+            self.position = None;
+            sim.restore(keyframe)?;
+        }
         while sim.step_index() < step {
             if sim.step().is_none() {
                 return Err(TimelineError::Finished { at: sim.step_index(), target: step });
             }
             self.apply_changes_at(sim, sim.step_index());
         }
+        self.position = Some(step);
         Ok(())
     }
 
-    /// Applies, in order, the settings changes logged for `step`.
+    /// Applies, in order, the settings changes logged for `step` (the log is
+    /// sorted by step: changes are made at the run's step, after a branch).
     fn apply_changes_at(&self, sim: &mut Simulation, step: usize) {
-        for (_, settings) in self.changes.iter().filter(|&&(s, _)| s == step) {
+        let start = self.changes.partition_point(|&(s, _)| s < step);
+        for (_, settings) in self.changes[start..].iter().take_while(|&&(s, _)| s == step) {
             sim.set_settings(settings.clone());
         }
     }
