@@ -193,6 +193,39 @@ impl Discriminator {
         self.updates
     }
 
+    /// A copy of the trained state alone (weights, optimiser moments, loss
+    /// choice, counters), without the per-update buffers: what a timeline
+    /// snapshot keeps. It works as a discriminator on its own; the buffers
+    /// grow again at its first update.
+    pub fn state_clone(&self) -> Self {
+        Self {
+            net: self.net.clone(),
+            optimizer: self.optimizer.clone(),
+            loss: self.loss,
+            parts: Vec::new(),
+            grads: Vec::new(),
+            rows: Vec::new(),
+            last_loss: self.last_loss,
+            updates: self.updates,
+        }
+    }
+
+    /// Takes over the trained state of `from` (see [`Self::state_clone`]),
+    /// keeping this discriminator's buffers.
+    pub fn restore_state(&mut self, from: &Self) {
+        self.net.clone_from(&from.net);
+        self.optimizer.clone_from(&from.optimizer);
+        self.loss = from.loss;
+        self.last_loss = from.last_loss;
+        self.updates = from.updates;
+    }
+
+    /// Bytes held by the trained state: weights, plus Adam's two moments.
+    pub fn state_bytes(&self) -> usize {
+        let moments = if self.optimizer.kind() == Optimizer::Adam { 2 } else { 0 };
+        self.net.param_count() * std::mem::size_of::<f32>() * (1 + moments) + std::mem::size_of::<Self>()
+    }
+
     /// One Adam update on the balanced binary cross-entropy
     /// L = 1/2 [mean_pos softplus(-h) + mean_neg softplus(h)]
     /// (= -log f on label 1, -log(1 - f) on label 0; equal class priors, as
@@ -232,7 +265,9 @@ impl Discriminator {
                 net.backward(&mut part.ws, &part.grad_out, Some(&mut part.grads), None);
             },
         );
-        self.grads.iter_mut().for_each(|g| *g = 0.0);
+        // Sized here, not only in `new`: a `state_clone` starts without it.
+        self.grads.clear();
+        self.grads.resize(self.net.param_count(), 0.0);
         let mut loss = 0.0;
         for part in &self.parts[..blocks] {
             loss += part.loss;

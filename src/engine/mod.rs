@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod simulation;
 #[cfg(test)]
 mod step_reference;
+pub mod timeline;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;
@@ -30,3 +31,4 @@ pub use generator::{Generator, Model, TrainReport, TrainSettings, Trainer};
 pub use metrics::{MetricProbe, Metrics};
 pub use schedule::Schedule;
 pub use simulation::{FlowSettings, KernelPath, Simulation, StepReport};
+pub use timeline::{SimSnapshot, Timeline, TimelineError};

@@ -36,6 +36,7 @@ use super::kernel::{Centres, inv_two_sigma2};
 use super::neighbors::mean_nearest_distance;
 use super::rectified;
 use super::schedule::Schedule;
+use super::timeline::{RunIdentity, SimSnapshot, TimelineError};
 
 /// Everything that shapes the flow, apart from the clouds.
 #[derive(Clone, Debug, PartialEq)]
@@ -423,6 +424,54 @@ impl Simulation {
         };
         self.step += 1;
         report
+    }
+}
+
+/// Snapshots for the run's history (see [`super::timeline`]).
+impl Simulation {
+    /// Which run this is, as far as snapshots can tell: seed and cloud sizes.
+    pub fn identity(&self) -> RunIdentity {
+        RunIdentity { seed: self.seed, dim: self.fixed.dim(), fixed: self.fixed.len(), moving: self.moving.len() }
+    }
+
+    /// Everything that shapes later steps (positions, step, Auto eta,
+    /// non-finite count, settings, the discriminator's weights and
+    /// optimiser); the per-step buffers are refilled by every step.
+    pub fn snapshot(&self) -> SimSnapshot {
+        let mut snapshot = SimSnapshot::default();
+        self.snapshot_into(&mut snapshot);
+        snapshot
+    }
+
+    /// [`Self::snapshot`] into `snapshot`, reusing its point buffer.
+    pub fn snapshot_into(&self, snapshot: &mut SimSnapshot) {
+        snapshot.identity = self.identity();
+        snapshot.step = self.step;
+        snapshot.moving.clear();
+        snapshot.moving.extend_from_slice(self.moving.as_slice());
+        snapshot.auto_eta = self.auto_eta;
+        snapshot.non_finite = self.non_finite;
+        snapshot.settings.clone_from(&self.settings);
+        snapshot.discriminator = self.discriminator.as_ref().map(Discriminator::state_clone);
+    }
+
+    /// Puts the run back in the state of `snapshot`: stepping on gives the
+    /// same points, bit for bit, as the run that took it (noise, batches and
+    /// discriminator updates are keyed by (seed, step)).
+    pub fn restore(&mut self, snapshot: &SimSnapshot) -> Result<(), TimelineError> {
+        if snapshot.identity != self.identity() {
+            return Err(TimelineError::OtherRun { snapshot: snapshot.identity, run: self.identity() });
+        }
+        self.moving.as_mut_slice().copy_from_slice(&snapshot.moving);
+        self.step = snapshot.step;
+        self.auto_eta = snapshot.auto_eta;
+        self.non_finite = snapshot.non_finite;
+        self.settings.clone_from(&snapshot.settings);
+        match (&mut self.discriminator, &snapshot.discriminator) {
+            (Some(d), Some(saved)) => d.restore_state(saved),
+            (d, saved) => *d = saved.as_ref().map(Discriminator::state_clone),
+        }
+        Ok(())
     }
 }
 
