@@ -129,3 +129,96 @@ fn two_runs_step_in_lockstep_and_stay_independent() {
     wait(&mut app, "a step of the remaining run", |w| runs(w)[0].0 == steps + 2);
     assert_eq!(runs(app.world_mut())[0].1, alone(&mmd, steps + 2));
 }
+
+/// An app with one run of `text` loaded, paused, no first-view hold.
+fn one_run(text: &str) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(HeadlessPlugins)
+        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
+    {
+        let mut playback = app.world_mut().resource_mut::<Playback>();
+        playback.playing = false;
+        playback.hold_after_load = Duration::ZERO;
+        playback.steps_per_second = 200.0;
+    }
+    app.world_mut().write_message(SceneRequest::Text { path: "one.ron".into(), text: text.into() });
+    wait(&mut app, "the run to load", |w| all_idle_and_loaded(w, 1));
+    app
+}
+
+fn seek(app: &mut App, step: usize) {
+    app.world_mut().resource_mut::<Playback>().seek_to = Some(step);
+    wait(app, "the seek", |w| focused::<RunStatus>(w).step_index == step && all_idle_and_loaded(w, 1));
+}
+
+fn single_step(app: &mut App) {
+    let next = focused::<RunStatus>(app.world()).step_index + 1;
+    app.world_mut().resource_mut::<Playback>().single_step = true;
+    wait(app, "a single step", |w| focused::<RunStatus>(w).step_index == next && all_idle_and_loaded(w, 1));
+}
+
+#[test]
+fn scrubbing_back_and_replaying_reproduces_the_recorded_points_bit_for_bit() {
+    let sd = scene_text("sd", "Sd");
+    let mut app = one_run(&sd);
+    app.world_mut().resource_mut::<Playback>().playing = true;
+    wait(&mut app, "steps", |w| focused::<RunStatus>(w).step_index >= 20);
+    app.world_mut().resource_mut::<Playback>().playing = false;
+    wait(&mut app, "the worker to go idle", |w| all_idle_and_loaded(w, 1));
+    let end = focused::<RunStatus>(app.world()).step_index;
+    let at_end = focused::<MovingPositions>(app.world()).positions.clone();
+    assert_eq!(focused::<RunStatus>(app.world()).timeline.as_ref().map(|t| t.furthest), Some(end));
+
+    // Back to step 7: the points are the run's at step 7, exactly.
+    seek(&mut app, 7);
+    assert_eq!(focused::<MovingPositions>(app.world()).positions, alone(&sd, 7));
+    // The curves keep the recorded future while scrubbing.
+    assert!(focused::<RunStatus>(app.world()).history.iter().any(|h| h.step == end));
+    // Left arrow: one step back.
+    app.world_mut().write_message(sdflow::app::controls::AppCommand::StepBack);
+    wait(&mut app, "a step back", |w| focused::<RunStatus>(w).step_index == 6 && all_idle_and_loaded(w, 1));
+    assert_eq!(focused::<MovingPositions>(app.world()).positions, alone(&sd, 6));
+    // Forward again, by steps and by the slider: the recorded points, bit for bit.
+    for _ in 6..10 {
+        single_step(&mut app);
+    }
+    assert_eq!(focused::<MovingPositions>(app.world()).positions, alone(&sd, 10));
+    seek(&mut app, end);
+    assert_eq!(focused::<MovingPositions>(app.world()).positions, at_end);
+}
+
+#[test]
+fn a_change_at_an_earlier_step_branches_and_drops_the_future() {
+    let sd = scene_text("sd", "Sd");
+    let mut app = one_run(&sd);
+    for _ in 0..12 {
+        single_step(&mut app);
+    }
+    let old_future = alone(&sd, 6);
+    seek(&mut app, 5);
+    // A setting changed at step 5: from there the run goes on with MMD.
+    sdflow::app::runs::focused_mut::<sdflow::app::scene_loading::Draft>(app.world_mut())
+        .scene
+        .as_mut()
+        .expect("a draft")
+        .method = sdflow::engine::Method::Mmd;
+    app.update();
+    single_step(&mut app);
+    let status = focused::<RunStatus>(app.world());
+    assert_eq!(status.timeline.as_ref().map(|t| t.furthest), Some(6), "the future was kept");
+    assert!(status.history.iter().all(|h| h.step <= 6), "curves of the dropped future remain");
+    assert_eq!(status.markers.last().map(|m| m.0), Some(5), "the change is marked at step 5");
+    let branched = focused::<MovingPositions>(app.world()).positions.clone();
+    assert_ne!(branched, old_future, "the step after the change ignored it");
+    // The branch is the engine's run with the change made at step 5.
+    let file = SceneFile::parse(Path::new("b.ron"), sd.clone()).expect("parses");
+    let clouds = file.clouds().expect("clouds");
+    let mut sim = file.scene.simulation(&clouds, file.scene.seed);
+    for _ in 0..5 {
+        sim.step();
+    }
+    sim.set_settings(sdflow::engine::FlowSettings { method: sdflow::engine::Method::Mmd, ..sim.settings().clone() });
+    sim.step();
+    assert_eq!(branched, project3(sim.moving()));
+}

@@ -10,7 +10,12 @@ use egui_kittest::kittest::Queryable;
 use sdflow::app::ui::runs::{CompareAction, RunEntry, compare_controls_ui};
 
 fn entry(index: u32, name: &str, focused: bool) -> RunEntry {
-    RunEntry { entity: Entity::from_raw_u32(index).expect("an index"), name: name.into(), slot: index as usize, focused }
+    RunEntry {
+        entity: Entity::from_raw_u32(index).expect("an index"),
+        name: name.into(),
+        slot: index as usize,
+        focused,
+    }
 }
 
 /// The controls with these runs; the state collects every action clicked.
@@ -56,4 +61,61 @@ fn four_runs_is_the_most() {
     h.get_by_label("Compare with Mmd twin").click();
     h.run();
     assert!(h.state().is_empty(), "{:?}", h.state());
+}
+
+mod timeline {
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    use sdflow::app::simulation::HistoryInfo;
+    use sdflow::app::ui::timeline::{TimelineAction, timeline_ui};
+
+    fn history(furthest: usize) -> HistoryInfo {
+        HistoryInfo { first: 0, furthest, line: "history: 1.0 MiB of 256 MiB, every step".into() }
+    }
+
+    /// The timeline at step `shown`; the state collects the actions.
+    fn harness(shown: usize, h: Option<HistoryInfo>) -> Harness<'static, Vec<TimelineAction>> {
+        Harness::new_ui_state(
+            move |ui, actions: &mut Vec<TimelineAction>| actions.extend(timeline_ui(ui, shown, h.as_ref())),
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn back_asks_for_the_step_before() {
+        let mut h = harness(7, Some(history(10)));
+        h.run();
+        h.get_by_label("Back").click();
+        h.run();
+        assert_eq!(h.state(), &vec![TimelineAction::Seek(6)]);
+        // Behind the furthest step, the panel warns that a change branches.
+        h.get_by_label("Showing an earlier step: changing a setting here drops the steps after it.");
+    }
+
+    #[test]
+    fn at_step_zero_there_is_nothing_before() {
+        let mut h = harness(0, Some(history(10)));
+        h.run();
+        h.get_by_label("Back").click();
+        h.run();
+        assert!(h.state().is_empty(), "{:?}", h.state());
+    }
+
+    #[test]
+    fn at_the_furthest_step_nothing_would_be_dropped() {
+        let mut h = harness(10, Some(history(10)));
+        h.run();
+        assert!(
+            h.query_by_label("Showing an earlier step: changing a setting here drops the steps after it.").is_none()
+        );
+    }
+
+    #[test]
+    fn generator_runs_say_they_have_no_timeline() {
+        let mut h = harness(3, None);
+        h.run();
+        h.get_by_label("No timeline for generator runs (their history is not kept).");
+        assert!(h.query_by_label("Back").is_none());
+    }
 }

@@ -9,13 +9,15 @@
 use bevy::prelude::*;
 
 use super::render::{CloudBounds, ViewSettings};
-use super::simulation::{Playback, SimRequest};
+use super::runs::Focused;
+use super::simulation::{Playback, RunStatus, SimRequest};
 
 /// One thing the user can ask for.
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AppCommand {
     PlayPause,
     Step,
+    StepBack,
     BackToStart,
     FitView,
     AutoRotate,
@@ -34,13 +36,19 @@ pub struct Control {
 }
 
 /// Every keyboard shortcut.
-pub const CONTROLS: [Control; 8] = [
+pub const CONTROLS: [Control; 9] = [
     Control { command: AppCommand::PlayPause, key: KeyCode::Space, key_label: "Space", what: "play / pause" },
     Control {
         command: AppCommand::Step,
         key: KeyCode::ArrowRight,
         key_label: "Right arrow",
         what: "one step (pauses first)",
+    },
+    Control {
+        command: AppCommand::StepBack,
+        key: KeyCode::ArrowLeft,
+        key_label: "Left arrow",
+        what: "one step back, through the recorded history (pauses first)",
     },
     Control {
         command: AppCommand::BackToStart,
@@ -127,6 +135,7 @@ pub fn apply_commands(
     mut help: ResMut<HelpOverlay>,
     mut requests: MessageWriter<SimRequest>,
     bounds: Query<&CloudBounds>,
+    focused: Query<&RunStatus, With<Focused>>,
 ) {
     for command in commands.read() {
         match command {
@@ -134,6 +143,13 @@ pub fn apply_commands(
             AppCommand::Step => {
                 playback.playing = false;
                 playback.single_step = true;
+            }
+            AppCommand::StepBack => {
+                playback.playing = false;
+                let now = playback.seek_to.or(focused.single().ok().map(|s| s.step_index));
+                if let Some(now) = now.filter(|&s| s > 0) {
+                    playback.seek_to = Some(now - 1);
+                }
             }
             AppCommand::BackToStart => {
                 requests.write(SimRequest::Reset);

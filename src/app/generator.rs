@@ -249,6 +249,14 @@ impl Run {
         }
     }
 
+    /// The particle flow, to step it through its timeline.
+    pub fn as_particles_mut(&mut self) -> Option<&mut Simulation> {
+        match self {
+            Run::Particles(sim) => Some(sim),
+            Run::Generator(_) => None,
+        }
+    }
+
     /// The particle flow, for what only particles have (the divergences).
     pub fn as_particles(&self) -> Option<&Simulation> {
         match self {

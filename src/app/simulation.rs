@@ -18,6 +18,7 @@ use bevy::prelude::*;
 use super::gan::{GanValues, ViewRequest, WorkerView};
 use super::generator::{GeneratorReply, GeneratorRun, GeneratorStatus, Run};
 use crate::engine::divergence::{self, COUNT as DIVERGENCES};
+use crate::engine::timeline::{DEFAULT_CAP_BYTES, Timeline};
 use crate::engine::{
     Cloud, DivergenceProbe, Divergences, FlowSettings, Method, MetricProbe, Metrics, Simulation, StepContext,
     StepReport,
@@ -64,6 +65,15 @@ pub enum Command {
     Reset {
         run: RunKey,
     },
+    /// Put every listed run back (or forward) to its recorded state at this
+    /// step (the timeline slider, Left arrow); runs whose history ends
+    /// earlier go to their last recorded step.
+    Seek {
+        runs: Vec<RunKey>,
+        step: usize,
+    },
+    /// The memory cap of every run's history, in bytes.
+    SetHistoryCap(usize),
     /// What the GAN view needs with each reply from now on; answered at once
     /// with the values for the current state (once a scene is loaded).
     SetView {
@@ -84,6 +94,18 @@ pub enum ReplyKind {
     Reset,
     /// Only the GAN view's values changed (a new [`Command::SetView`]).
     Viewed,
+    /// The run was put back to a recorded step ([`Command::Seek`]).
+    Sought,
+}
+
+/// What the panel shows of a run's history (particle runs only).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryInfo {
+    /// Steps that can be shown again: first ..= furthest.
+    pub first: usize,
+    pub furthest: usize,
+    /// Memory used and cap, e.g. "history: 31.2 MiB of 256 MiB, every step".
+    pub line: String,
 }
 
 /// What the worker sends back after a load, a step or a reset.
@@ -125,6 +147,8 @@ pub struct Reply {
     pub generator: Option<GeneratorReply>,
     /// Why the scene could not start (a generator that cannot be built).
     pub error: Option<String>,
+    /// The run's history (particle runs).
+    pub history: Option<HistoryInfo>,
 }
 
 /// Projects a cloud to 3-D for display: the first three coordinates (2-D
@@ -151,6 +175,8 @@ const DIVERGENCE_MIN_INTERVAL: Duration = Duration::from_millis(250);
 struct Worker {
     slots: std::collections::HashMap<RunKey, Slot>,
     pool: rayon::ThreadPool,
+    /// Memory cap of each run's history.
+    history_cap: usize,
 }
 
 /// One run's state on the worker between commands.
@@ -166,6 +192,8 @@ struct Slot {
     /// generator's 4000 samples against 10,000 targets take ~0.25 s) are
     /// spaced so they take at most a fifth of the worker's time.
     metrics_cost: Duration,
+    /// Every step of a particle run, for scrubbing back and forth.
+    timeline: Timeline,
 }
 
 /// What a slot gathers while serving one step request.
@@ -243,12 +271,24 @@ impl Worker {
         let pool = &self.pool;
         match command {
             Command::Load { run, generation, scene, clouds, held_out, seed } => {
+                let cap = self.history_cap;
                 let slot = self.slots.entry(run).or_default();
+                slot.timeline.set_cap(cap);
                 slot.load(pool, run, generation, &scene, &clouds, held_out.as_deref(), seed).into_iter().collect()
             }
             Command::SetSettings { run, settings } => {
-                if let Some((_, sim, _)) = self.slots.get_mut(&run).and_then(|s| s.sim.as_mut()) {
-                    sim.set_settings(settings);
+                if let Some(slot) = self.slots.get_mut(&run) {
+                    slot.set_settings(settings);
+                }
+                Vec::new()
+            }
+            Command::Seek { runs, step } => {
+                runs.iter().filter_map(|run| self.slots.get_mut(run).and_then(|s| s.seek(pool, *run, step))).collect()
+            }
+            Command::SetHistoryCap(cap) => {
+                self.history_cap = cap;
+                for slot in self.slots.values_mut() {
+                    slot.timeline.set_cap(cap);
                 }
                 Vec::new()
             }
@@ -330,6 +370,10 @@ impl Slot {
             }
         };
         self.failed = None;
+        self.timeline.clear();
+        if let Some(particles) = sim.as_particles() {
+            self.timeline.record(particles);
+        }
         let fixed = sim.fixed();
         let probe = pool.install(|| MetricProbe::new(fixed, seed, scene.cfd_frequencies));
         self.divergences = Some(DivergenceWatch {
@@ -354,7 +398,12 @@ impl Slot {
     fn step_once(&mut self, pool: &rayon::ThreadPool, tally: &mut StepTally, more_follow: bool) -> bool {
         let Some((_, sim, probe)) = self.sim.as_mut() else { return false };
         let t = Instant::now();
-        let Some(r) = pool.install(|| sim.step()) else { return false };
+        let timeline = &mut self.timeline;
+        let stepped = match sim.as_particles_mut() {
+            Some(particles) => pool.install(|| timeline.step(particles)),
+            None => pool.install(|| sim.step()),
+        };
+        let Some(r) = stepped else { return false };
         tally.seconds += t.elapsed().as_secs_f64();
         self.view.stepped(&r);
         tally.cosines.extend(r.driver_cosine.map(|c| (sim.step_index(), c)));
@@ -390,11 +439,42 @@ impl Slot {
         }
         let (_, sim, _) = self.sim.as_mut()?;
         sim.reset();
+        self.timeline.clear();
+        if let Some(particles) = sim.as_particles() {
+            self.timeline.record(particles);
+        }
         if let Some(watch) = &mut self.divergences {
             watch.probe.reset();
         }
         self.view.reset();
         self.reply(pool, run, ReplyKind::Reset, None, 0.0, true)
+    }
+
+    /// New settings from the run's current step on; behind the furthest
+    /// recorded step this branches: the recorded future is dropped.
+    fn set_settings(&mut self, settings: FlowSettings) {
+        let Some((_, sim, _)) = self.sim.as_mut() else { return };
+        match sim.as_particles_mut() {
+            Some(particles) => self.timeline.set_settings(particles, settings),
+            None => sim.set_settings(settings),
+        }
+    }
+
+    /// Puts a particle run in its recorded state at `step` (or its furthest
+    /// recorded one); a generator run has no history and stays.
+    fn seek(&mut self, pool: &rayon::ThreadPool, run: RunKey, step: usize) -> Option<Reply> {
+        let (_, sim, _) = self.sim.as_mut()?;
+        let particles = sim.as_particles_mut()?;
+        let step = step.clamp(self.timeline.first(), self.timeline.furthest());
+        let timeline = &mut self.timeline;
+        if let Err(e) = pool.install(|| timeline.seek(particles, step)) {
+            warn!("cannot go to step {step}: {e}");
+        }
+        self.view.reset();
+        if let Some(watch) = &mut self.divergences {
+            watch.probe.reset();
+        }
+        self.reply(pool, run, ReplyKind::Sought, None, 0.0, true)
     }
 
     /// Builds a reply from the current state; metrics when due (or `force`).
@@ -460,6 +540,11 @@ impl Slot {
             cosines: Vec::new(),
             generator,
             error: None,
+            history: self.sim.as_ref().and_then(|(_, sim, _)| sim.as_particles()).map(|_| HistoryInfo {
+                first: self.timeline.first(),
+                furthest: self.timeline.furthest(),
+                line: self.timeline.describe(),
+            }),
         })
     }
 }
@@ -489,6 +574,7 @@ impl Reply {
             cosines: Vec::new(),
             generator: None,
             error: None,
+            history: None,
         }
     }
 }
@@ -528,7 +614,7 @@ impl FlowWorker {
             .map_err(std::io::Error::other)?;
         let last_words = self.last_words.clone();
         std::thread::Builder::new().name("sdflow-worker".into()).spawn(move || {
-            let mut worker = Worker { slots: Default::default(), pool };
+            let mut worker = Worker { slots: Default::default(), pool, history_cap: DEFAULT_CAP_BYTES };
             // Ends when Bevy drops its Sender (app exit), or on a panic, whose
             // message the window then shows.
             while let Ok(command) = commands.recv() {
@@ -637,6 +723,21 @@ impl FlowWorker {
         if self.send(Command::SetView { run: link.run, request }) && link.generation > 0 {
             link.owe(false);
         }
+    }
+
+    /// Puts every run in `links` at its recorded `step` (lockstep scrubbing).
+    pub fn seek(&mut self, links: &mut [Mut<RunLink>], step: usize) {
+        let runs = links.iter().map(|l| l.run).collect();
+        if self.send(Command::Seek { runs, step }) {
+            for link in links {
+                link.owe(false);
+            }
+        }
+    }
+
+    /// Sets the memory cap of every run's history.
+    pub fn set_history_cap(&mut self, bytes: usize) {
+        self.send(Command::SetHistoryCap(bytes));
     }
 
     /// Tells the worker a run is gone.
@@ -751,6 +852,9 @@ pub struct Playback {
     pub steps_per_second: f64,
     /// A single step asked for (Right arrow / button); sent when the worker is free.
     pub single_step: bool,
+    /// Show every run's recorded state at this step (the timeline slider,
+    /// Left arrow); sent when the worker is free.
+    pub seek_to: Option<usize>,
     /// Never go past this many steps in total (for `--screenshot --after N`).
     pub stop_at_total: Option<usize>,
     /// After a load, the starting clouds stay still this long before playing
@@ -764,6 +868,7 @@ impl Default for Playback {
             playing: true,
             steps_per_second: 30.0,
             single_step: false,
+            seek_to: None,
             stop_at_total: None,
             hold_after_load: Duration::from_millis(1500),
         }
@@ -895,6 +1000,8 @@ pub struct RunStatus {
     pub generator: Option<GeneratorStatus>,
     /// Why the current scene could not start.
     pub load_error: Option<String>,
+    /// The run's history, for the timeline slider (particle runs).
+    pub timeline: Option<HistoryInfo>,
 }
 
 impl RunStatus {
@@ -992,7 +1099,19 @@ fn apply_reply(
     if reply.kind == ReplyKind::Viewed {
         return;
     }
-    if reply.kind != ReplyKind::Stepped {
+    status.timeline = reply.history.clone();
+    // A new start (load, reset) forgets the curves; a seek keeps them (the
+    // recorded future is still there); steps replace what was recorded from
+    // their first step on (a replay gives the same values, a branch new ones).
+    let fresh = matches!(reply.kind, ReplyKind::Loaded | ReplyKind::Reset);
+    if reply.kind == ReplyKind::Stepped && reply.steps > 0 {
+        let from = (reply.step_index + 1).saturating_sub(reply.steps);
+        status.history.retain(|h| h.step < from);
+        status.cosines.retain(|c| c.0 < from);
+        status.divergences.retain(|d| d.0 < from);
+        status.markers.retain(|m| m.0 < from);
+    }
+    if fresh {
         status.cosines.clear();
         status.history.clear();
         status.last_report = None;
@@ -1005,9 +1124,9 @@ fn apply_reply(
         status.generator = None;
     }
     if let Some(g) = reply.generator {
-        status.generator.get_or_insert_with(Default::default).apply(g, reply.kind != ReplyKind::Stepped);
+        status.generator.get_or_insert_with(Default::default).apply(g, fresh);
     }
-    if reply.kind != ReplyKind::Stepped {
+    if fresh {
         status.divergences.clear();
         status.tweedie = None;
     }
@@ -1087,7 +1206,20 @@ pub fn request_step(
         any_busy |= link.busy();
     }
     *owed = if playback.playing && !any_holding { (*owed + 1).min(MAX_STEPS_PER_REQUEST) } else { 0 };
-    if any_busy || any_holding && !playback.single_step {
+    if any_busy {
+        return;
+    }
+    if let Some(step) = playback.seek_to.take() {
+        let mut loaded: Vec<Mut<RunLink>> = runs
+            .iter_mut()
+            .filter(|(_, link, status)| link.generation > 0 && status.generation == link.generation)
+            .map(|(_, link, _)| link)
+            .collect();
+        worker.seek(&mut loaded, step);
+        *owed = 0;
+        return;
+    }
+    if any_holding && !playback.single_step {
         return;
     }
     let mut stepping: Vec<Mut<RunLink>> = Vec::new();

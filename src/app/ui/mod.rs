@@ -9,6 +9,7 @@ mod generator;
 mod panels;
 mod plots;
 pub mod runs;
+pub mod timeline;
 
 use bevy::camera::visibility::RenderLayers;
 use bevy::camera::{CameraOutputMode, Viewport};

@@ -45,6 +45,13 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     let mut playback = p.playback.clone();
     let rate = p.run.status.rate.rate(p.time.elapsed_secs_f64());
     playback_ui(ui, &mut playback, p.run.status, rate, &mut p.commands);
+    let shown = playback.seek_to.unwrap_or(p.run.status.step_index);
+    if let Some(super::timeline::TimelineAction::Seek(step)) =
+        super::timeline::timeline_ui(ui, shown, p.run.status.timeline.as_ref())
+    {
+        playback.playing = false;
+        playback.seek_to = Some(step);
+    }
     if playback != *p.playback {
         *p.playback = playback;
     }
