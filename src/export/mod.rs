@@ -5,6 +5,9 @@
 //! leaves a half-written file under the chosen name.
 
 pub mod history;
+pub mod recording;
+
+pub use recording::{GifOptions, GifRecorder, write_png_frame};
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
