@@ -238,8 +238,11 @@ mod tests {
         dir
     }
 
-    /// Decodes every frame of a GIF as RGBA: (width, height, delay, pixels).
-    fn decode(path: &Path) -> (gif::Repeat, Vec<(u16, u16, u16, Vec<u8>)>) {
+    /// (width, height, delay, RGBA pixels) of each decoded frame.
+    type Frames = Vec<(u16, u16, u16, Vec<u8>)>;
+
+    /// Decodes every frame of a GIF as RGBA.
+    fn decode(path: &Path) -> (gif::Repeat, Frames) {
         let mut options = gif::DecodeOptions::new();
         options.set_color_output(gif::ColorOutput::RGBA);
         let mut decoder = options.read_info(File::open(path).expect("gif")).expect("a GIF");
