@@ -4,6 +4,9 @@
 //!
 //! GIF has 256 colours per frame: each frame gets its own palette from the
 //! `gif` crate's NeuQuant quantiser. Alpha is dropped (frames are opaque).
+//! Quantising is slow (measured here: about 0.2 s for a 1280 x 720 frame,
+//! 70 ms at `downscale: 2`; a PNG frame about 11 ms), so a window should
+//! push frames from a background task, not its frame loop.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
