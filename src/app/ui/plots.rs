@@ -76,7 +76,10 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     ui.label(RichText::new("CFD (characteristic function distance)").strong())
         .on_hover_text("App. E.1: mean |phi_p - phi_q| over 256 random frequencies; 0 when the clouds agree");
     run_legend(ui, &curves);
+    // Scrubbed back: a line at the step shown.
+    let shown = s.timeline.as_ref().filter(|t| s.step_index < t.furthest).map(|_| s.step_index as f64);
     small_plot("cfd-plot", "log10 CFD", PLOT_HEIGHT).show(ui, |plot| {
+        mark_shown(plot, shown);
         for (name, colour, status) in &curves {
             let stride = status.history.len() / MAX_DRAWN + 1;
             let cfd: PlotPoints = status
@@ -95,6 +98,7 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
         .on_hover_text("share of moving points farther from the target than 99 % of target points are from each other");
     run_legend(ui, &curves);
     small_plot("outlier-plot", "fraction", PLOT_HEIGHT).include_y(0.0).show(ui, |plot| {
+        mark_shown(plot, shown);
         for (name, colour, status) in &curves {
             let stride = status.history.len() / MAX_DRAWN + 1;
             let outliers: PlotPoints =
@@ -147,6 +151,13 @@ fn run_legend(ui: &mut egui::Ui, curves: &[(String, egui::Color32, &RunStatus)])
             ui.label(RichText::new(format!("■ {name}")).color(*colour));
         }
     });
+}
+
+/// A line at the step the timeline shows, when it is behind the recorded end.
+fn mark_shown(plot: &mut egui_plot::PlotUi<'_>, step: Option<f64>) {
+    if let Some(step) = step {
+        plot.vline(VLine::new("shown", step).color(egui::Color32::from_rgb(0x56, 0xB4, 0xE9)).width(1.5));
+    }
 }
 
 /// Vertical marks where the flow settings changed, named by what changed.
