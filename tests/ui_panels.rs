@@ -21,7 +21,10 @@ fn entry(index: u32, name: &str, focused: bool) -> RunEntry {
 /// The controls with these runs; the state collects every action clicked.
 fn harness(runs: Vec<RunEntry>) -> Harness<'static, Vec<CompareAction>> {
     Harness::new_ui_state(
-        move |ui, actions: &mut Vec<CompareAction>| actions.extend(compare_controls_ui(ui, &runs, Some("Mmd"))),
+        move |ui, actions: &mut Vec<CompareAction>| {
+            let presets = [("scenes/grid25.ron".into(), "Grid of 25 Gaussians".to_string())];
+            actions.extend(compare_controls_ui(ui, &runs, Some("Mmd"), &presets))
+        },
         Vec::new(),
     )
 }
@@ -35,6 +38,12 @@ fn one_click_opens_the_twin() {
     h.get_by_label("Compare with Mmd twin").click();
     h.run();
     assert_eq!(h.state(), &vec![CompareAction::Twin]);
+    // Or any preset, from the list.
+    h.get_by_value("Compare with a preset…").click();
+    h.run();
+    h.get_by_label("Grid of 25 Gaussians").click();
+    h.run();
+    assert_eq!(h.state().last(), Some(&CompareAction::File("scenes/grid25.ron".into())));
 }
 
 #[test]

@@ -42,8 +42,10 @@ pub struct RunEntry {
 }
 
 /// What the compare controls ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CompareAction {
+    /// Open this scene file beside the others.
+    File(std::path::PathBuf),
     Focus(bevy::prelude::Entity),
     Close(bevy::prelude::Entity),
     CloseOthers,
@@ -54,7 +56,12 @@ pub enum CompareAction {
 /// The runs side by side (which one the panels edit, closing one) and the
 /// button that opens the focused scene's twin (`twin_method`: the twin's
 /// method, None when no scene is loaded). Returns what was clicked.
-pub fn compare_controls_ui(ui: &mut egui::Ui, runs: &[RunEntry], twin_method: Option<&str>) -> Vec<CompareAction> {
+pub fn compare_controls_ui(
+    ui: &mut egui::Ui,
+    runs: &[RunEntry],
+    twin_method: Option<&str>,
+    presets: &[(std::path::PathBuf, String)],
+) -> Vec<CompareAction> {
     let mut actions = Vec::new();
     if runs.len() > 1 {
         ui.label(RichText::new("Runs side by side (step in lockstep); the panels edit the selected one:").weak());
@@ -86,6 +93,18 @@ pub fn compare_controls_ui(ui: &mut egui::Ui, runs: &[RunEntry], twin_method: Op
     });
     if full {
         ui.label(RichText::new(format!("{MAX_RUNS} views open: close one to compare another.")).weak());
+    } else if !presets.is_empty() {
+        egui::ComboBox::from_id_salt("compare-preset")
+            .width(ui.available_width() - 8.0)
+            .truncate()
+            .selected_text("Compare with a preset…")
+            .show_ui(ui, |ui| {
+                for (path, name) in presets {
+                    if ui.selectable_label(false, name).on_hover_text(path.display().to_string()).clicked() {
+                        actions.push(CompareAction::File(path.clone()));
+                    }
+                }
+            });
     }
     actions
 }
@@ -101,8 +120,11 @@ pub fn compare_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     let twin_scene =
         p.run.active.file.as_ref().zip(p.run.draft.scene.as_ref()).map(|(f, edited)| (f.path.clone(), twin(edited)));
     let method = twin_scene.as_ref().map(|(_, t)| t.method.name());
-    for action in compare_controls_ui(ui, &runs, method) {
+    for action in compare_controls_ui(ui, &runs, method, &p.presets.0) {
         match action {
+            CompareAction::File(path) => {
+                p.run_requests.write(RunRequest::Compare(SceneRequest::Open(path)));
+            }
             CompareAction::Focus(e) => {
                 p.run_requests.write(RunRequest::Focus(e));
             }
