@@ -13,7 +13,8 @@ use bevy::time::TimeUpdateStrategy;
 use sdflow::app::HeadlessPlugins;
 use sdflow::app::controls::KeyboardCapture;
 use sdflow::app::render::{CloudEntities, CloudRole, PointIndex};
-use sdflow::app::runs::{focused, focused_mut};
+mod common;
+use common::{focused, focused_mut, wait};
 use sdflow::app::scene_loading::{ActiveScene, Draft, SceneErrors, SceneRequest};
 use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunState, RunStatus, SimRequest, project3};
 use sdflow::engine::Schedule;
@@ -57,18 +58,6 @@ fn app() -> App {
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("test") });
     wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
     app
-}
-
-/// Updates until `done` holds (at most a few thousand frames).
-fn wait(app: &mut App, what: &str, done: impl Fn(&World) -> bool) {
-    for _ in 0..4000 {
-        app.update();
-        if done(app.world()) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// Pauses and waits for the step in flight; returns the steps taken.

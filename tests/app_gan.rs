@@ -12,7 +12,8 @@ use bevy::time::TimeUpdateStrategy;
 
 use sdflow::app::HeadlessPlugins;
 use sdflow::app::gan::{Colouring, Field, GRID_CELLS, GanValues, GanView, GridLayout};
-use sdflow::app::runs::focused;
+mod common;
+use common::{focused, wait};
 use sdflow::app::scene_loading::SceneRequest;
 use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, project3};
 use sdflow::engine::optimal::optimal_logits;
@@ -52,17 +53,6 @@ fn app(text: &str, view: GanView) -> App {
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: text.into() });
     wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
     app
-}
-
-fn wait(app: &mut App, what: &str, done: impl Fn(&World) -> bool) {
-    for _ in 0..4000 {
-        app.update();
-        if done(app.world()) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// Plays until at least `at_least` steps, pauses, and waits until the view's

@@ -13,7 +13,8 @@ use bevy::time::TimeUpdateStrategy;
 use sdflow::app::HeadlessPlugins;
 use sdflow::app::generator::{GRID_LINES, MAX_SAMPLES};
 use sdflow::app::render::{CloudEntities, PointIndex};
-use sdflow::app::runs::{focused, focused_mut};
+mod common;
+use common::{focused, focused_mut, wait};
 use sdflow::app::scene_loading::{Draft, SceneRequest};
 use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, SimRequest, project3};
 use sdflow::scene::SceneFile;
@@ -67,17 +68,6 @@ fn app(text: String) -> App {
     wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
     app.update();
     app
-}
-
-fn wait(app: &mut App, what: &str, done: impl Fn(&World) -> bool) {
-    for _ in 0..4000 {
-        app.update();
-        if done(app.world()) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn pause(app: &mut App) -> usize {

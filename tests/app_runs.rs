@@ -11,7 +11,10 @@ use bevy::time::TimeUpdateStrategy;
 
 use sdflow::app::HeadlessPlugins;
 use sdflow::app::render::{CloudEntities, PointIndex};
-use sdflow::app::runs::{Focused, OfRun, RunRequest, focused};
+use sdflow::app::runs::{Focused, OfRun, RunRequest};
+
+mod common;
+use common::{focused, wait};
 use sdflow::app::scene_loading::{ActiveScene, SceneRequest};
 use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, project3};
 use sdflow::scene::SceneFile;
@@ -29,17 +32,6 @@ fn scene_text(name: &str, method: &str) -> String {
     step_size: Fixed(eta: 0.5),
 )"#
     )
-}
-
-fn wait(app: &mut App, what: &str, done: impl Fn(&mut World) -> bool) {
-    for _ in 0..4000 {
-        app.update();
-        if done(app.world_mut()) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// (step, moving positions, name) of every run, in view order.
@@ -198,11 +190,8 @@ fn a_change_at_an_earlier_step_branches_and_drops_the_future() {
     let old_future = alone(&sd, 6);
     seek(&mut app, 5);
     // A setting changed at step 5: from there the run goes on with MMD.
-    sdflow::app::runs::focused_mut::<sdflow::app::scene_loading::Draft>(app.world_mut())
-        .scene
-        .as_mut()
-        .expect("a draft")
-        .method = sdflow::engine::Method::Mmd;
+    common::focused_mut::<sdflow::app::scene_loading::Draft>(app.world_mut()).scene.as_mut().expect("a draft").method =
+        sdflow::engine::Method::Mmd;
     app.update();
     single_step(&mut app);
     let status = focused::<RunStatus>(app.world());

@@ -85,16 +85,10 @@ pub fn free_slot(taken: impl IntoIterator<Item = usize>) -> usize {
     (0..).find(|s| !taken.contains(s)).unwrap_or(0)
 }
 
-/// Reads a component of the focused run (tests and tools; systems query).
-pub fn focused<C: Component>(world: &World) -> &C {
-    let mut query = world.try_query_filtered::<&C, With<Focused>>().expect("the run components are registered");
-    query.single(world).expect("exactly one focused run")
-}
-
-/// Changes a component of the focused run (tests and tools).
-pub fn focused_mut<C: Component<Mutability = bevy::ecs::component::Mutable>>(world: &mut World) -> Mut<'_, C> {
-    let entity = world.query_filtered::<Entity, With<Focused>>().single(world).expect("exactly one focused run");
-    world.get_mut::<C>(entity).expect("the focused run has this component")
+/// The focused run, for code holding the world (systems query `With<Focused>`).
+pub fn focused_run(world: &World) -> Option<Entity> {
+    let mut query = world.try_query_filtered::<Entity, With<Focused>>()?;
+    query.single(world).ok()
 }
 
 /// Opens, closes and focuses runs.
