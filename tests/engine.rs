@@ -12,11 +12,7 @@ use sdflow::engine::{
 use sdflow::scene::SceneFile;
 
 fn impls() -> Vec<KernelImpl> {
-    let mut v = vec![KernelImpl::Portable];
-    if KernelImpl::detect() != KernelImpl::Portable {
-        v.push(KernelImpl::detect());
-    }
-    v
+    KernelImpl::available()
 }
 
 /// Kernel mean of the fast path at `z` (full sum).
