@@ -196,6 +196,18 @@ pub(crate) fn shifted_weights_lanes(
     }
 }
 
+/// 2^f on [-1/2, 1/2], lowest degree first: Remez minimax of degree 5 for
+/// relative error (7.5e-8; ~2.5e-7 with f32 rounding), the constant term
+/// set to 1 so that the nearest centre's weight 2^0 is exactly 1.
+pub(crate) const EXP2_POLY: [f32; 6] = [1.0, 0.693_146_94, 0.240_221_2, 0.055_507_13, 0.009_675_541, 0.001_327_647_3];
+
+/// The SIMD loops' exponent factor: weights are 2^((shift - d2) * this) =
+/// exp((shift - d2) / (2 sigma^2)). Saturated like [`super::inv_two_sigma2`],
+/// so 0 * factor stays 0.
+pub(crate) fn log2_scale(inv_two_sigma2: f32) -> f32 {
+    (inv_two_sigma2 as f64 * std::f64::consts::LOG2_E).min(f32::MAX as f64) as f32
+}
+
 /// exp(x) for x <= 0 (Cephes' polynomial, ~2 ulp), exactly 0 below -87 where
 /// f32 would go subnormal. Branch-free so it vectorises.
 #[inline(always)]
@@ -314,26 +326,26 @@ macro_rules! simd_kernels {
 
             use super::{BLOCK, CHUNKS, Centres, LANES, LogSumExp};
 
-            /// exp(x) on 8 lanes for x <= 88; exactly 0 below -87 (and for NaN).
+            /// 2^y on 8 lanes for y < 128: y = n + f with n = round(y), 2^f from
+            /// [`super::EXP2_POLY`], 2^n built in the exponent bits. Below -126.5
+            /// (and for -inf or NaN) n clamps to -127, whose exponent field 0
+            /// makes the result exactly 0, branch-free.
             #[inline]
             #[target_feature(enable = $features)]
-            pub(super) fn exp_up_to_88(x: __m256) -> __m256 {
-                let magic = _mm256_set1_ps(12_582_912.0);
-                let xc = _mm256_max_ps(x, _mm256_set1_ps(-87.0));
-                let t = _mm256_fmadd_ps(xc, _mm256_set1_ps(std::f32::consts::LOG2_E), magic);
-                let n = _mm256_sub_ps(t, magic);
-                let n_int = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
-                let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), xc);
-                let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
-                let mut p = _mm256_set1_ps(1.987_569_2e-4);
-                for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5] {
-                    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+            pub(crate) fn exp2_below_128(y: __m256) -> __m256 {
+                // 1.5 * 2^23 + 127: adding it rounds to an integer n and leaves
+                // n + 127 (the biased exponent) in the low mantissa bits.
+                let magic = _mm256_set1_ps(12_583_039.0);
+                let yc = _mm256_max_ps(y, _mm256_set1_ps(-127.0));
+                let t = _mm256_add_ps(yc, magic);
+                let f = _mm256_sub_ps(yc, _mm256_sub_ps(t, magic));
+                let c = super::EXP2_POLY;
+                let mut p = _mm256_set1_ps(c[5]);
+                for k in (0..5).rev() {
+                    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(c[k]));
                 }
-                let e = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0));
-                let scale =
-                    _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n_int, _mm256_set1_epi32(127))));
-                let keep = _mm256_cmp_ps::<_CMP_GE_OQ>(x, _mm256_set1_ps(-87.0));
-                _mm256_and_ps(_mm256_mul_ps(e, scale), keep)
+                let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(t)));
+                _mm256_mul_ps(p, scale)
             }
 
             #[inline]
@@ -357,7 +369,7 @@ macro_rules! simd_kernels {
             /// See [`super::shifted_weights_lanes`].
             #[target_feature(enable = $features)]
             pub(super) fn shifted_weights_lanes(row: &mut [f32], shift: &[f32], inv_two_sigma2: f32, sums: &mut [f32]) {
-                let inv = _mm256_set1_ps(inv_two_sigma2);
+                let inv = _mm256_set1_ps(super::log2_scale(inv_two_sigma2));
                 let n = row.len();
                 let whole = n - n % LANES;
                 let mut i = 0;
@@ -366,7 +378,7 @@ macro_rules! simd_kernels {
                     unsafe {
                         let v = _mm256_loadu_ps(row.as_ptr().add(i));
                         let s = _mm256_loadu_ps(shift.as_ptr().add(i));
-                        let w = exp_up_to_88(_mm256_mul_ps(_mm256_sub_ps(s, v), inv));
+                        let w = exp2_below_128(_mm256_mul_ps(_mm256_sub_ps(s, v), inv));
                         _mm256_storeu_ps(row.as_mut_ptr().add(i), w);
                         let acc = _mm256_loadu_ps(sums.as_ptr().add(i));
                         _mm256_storeu_ps(sums.as_mut_ptr().add(i), _mm256_add_ps(acc, w));
@@ -399,7 +411,7 @@ macro_rules! simd_kernels {
                 let stride = centres.stride();
                 let coords = centres.coords();
                 let lane_index = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
-                let inv = _mm256_set1_ps(inv_two_sigma2);
+                let inv = _mm256_set1_ps(super::log2_scale(inv_two_sigma2));
                 let mut zv = [_mm256_setzero_ps(); D];
                 for k in 0..D {
                     zv[k] = _mm256_set1_ps(z[k]);
@@ -450,7 +462,7 @@ macro_rules! simd_kernels {
                         shift = _mm256_set1_ps(new_min);
                         trigger = _mm256_set1_ps(new_min - lazy);
                     }
-                    let w = exp_up_to_88(_mm256_mul_ps(_mm256_sub_ps(shift, d2), inv));
+                    let w = exp2_below_128(_mm256_mul_ps(_mm256_sub_ps(shift, d2), inv));
                     mass = _mm256_add_ps(mass, w);
                     for k in 0..D {
                         sums[k] = _mm256_fmadd_ps(w, x[k], sums[k]);
@@ -509,7 +521,7 @@ macro_rules! simd_kernels {
                 let stride = centres.stride();
                 let coords = centres.coords();
                 let lane_index = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
-                let inv = _mm256_set1_ps(inv_two_sigma2);
+                let inv = _mm256_set1_ps(super::log2_scale(inv_two_sigma2));
                 let mut start = range.start;
                 while start < range.end {
                     let count = (range.end - start).min(BLOCK);
@@ -554,7 +566,7 @@ macro_rules! simd_kernels {
                     let mut w = [_mm256_setzero_ps(); CHUNKS];
                     let mut mass = _mm256_setzero_ps();
                     for c in 0..chunks {
-                        w[c] = exp_up_to_88(_mm256_mul_ps(_mm256_sub_ps(shift, d2[c]), inv));
+                        w[c] = exp2_below_128(_mm256_mul_ps(_mm256_sub_ps(shift, d2[c]), inv));
                         mass = _mm256_add_ps(mass, w[c]);
                     }
                     acc.mass += hsum(mass) as f64;
@@ -600,7 +612,7 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx2_exp_matches_libm_up_to_the_lazy_shift() {
+    fn simd_exp2_matches_libm_up_to_the_lazy_shift() {
         use std::arch::x86_64::*;
         if !KernelImpl::detect().has_avx2() {
             return;
@@ -608,11 +620,21 @@ mod tests {
         let mut x = -87.0f32;
         while x <= LAZY_SHIFT {
             let mut out = [0.0f32; 8];
+            let y = x * log2_scale(1.0);
             // SAFETY: the CPU has AVX2 and FMA (checked above).
-            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), super::avx2::exp_up_to_88(_mm256_set1_ps(x))) };
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), super::avx2::exp2_below_128(_mm256_set1_ps(y))) };
             let exact = (x as f64).exp();
-            assert!(((out[0] as f64 - exact) / exact).abs() < 1e-6, "x = {x}: {} vs {exact}", out[0]);
+            // The rounding of x * log2(e) to f32 adds up to |x| 2^-24 to the exponent.
+            let tolerance = 5e-7 + x.abs() as f64 * 6e-8;
+            assert!(((out[0] as f64 - exact) / exact).abs() < tolerance, "x = {x}: {} vs {exact}", out[0]);
             x += 0.0173;
+        }
+        // Exactly 1 at 0; exactly 0 far below, at -inf and for NaN.
+        for (y, expect) in [(0.0f32, 1.0f32), (-127.0, 0.0), (-1e30, 0.0), (f32::NEG_INFINITY, 0.0), (f32::NAN, 0.0)] {
+            let mut out = [1.0f32; 8];
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), super::avx2::exp2_below_128(_mm256_set1_ps(y))) };
+            assert_eq!(out[0], expect, "2^{y}");
         }
     }
 }
