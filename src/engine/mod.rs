@@ -18,6 +18,7 @@ pub mod optimal;
 pub mod rectified;
 pub mod schedule;
 pub mod simulation;
+pub mod trig;
 #[cfg(test)]
 mod step_reference;
 
