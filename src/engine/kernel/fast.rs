@@ -156,6 +156,7 @@ pub fn accumulate(
 ) {
     debug_assert!(range.end <= centres.len());
     debug_assert_eq!(z.len(), centres.dim());
+    debug_assert!(centres.coords().len() >= centres.dim() * centres.stride(), "centres filled rows-only");
     match imp {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Avx2Fma` and `Avx512Vl` are only produced by `detect` after

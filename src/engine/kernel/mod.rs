@@ -39,6 +39,8 @@ pub struct Centres {
     has_rows: bool,
     /// Never fill `rows` (benchmarks and tests compare the two paths).
     direct_only: bool,
+    /// Skip `coords` whenever `rows` is filled (see [`Centres::set_rows_only`]).
+    rows_only: bool,
 }
 
 impl Centres {
@@ -48,6 +50,14 @@ impl Centres {
         self.dim = dim;
         self.len = len;
         self.stride = len.div_ceil(fast::LANES) * fast::LANES;
+        self.has_rows = dim >= gemm::MIN_DIM && !self.direct_only;
+        if self.has_rows {
+            self.rows.fill(dim, points, indices);
+            if self.rows_only {
+                self.coords.clear();
+                return;
+            }
+        }
         // One extra SIMD width at the end: a block that starts mid-row may
         // read (and mask) up to LANES - 1 values past the last row. Only the
         // padding needs zeros: every other value is overwritten below.
@@ -69,10 +79,14 @@ impl Centres {
                 }
             }
         }
-        self.has_rows = dim >= gemm::MIN_DIM && !self.direct_only;
-        if self.has_rows {
-            self.rows.fill(dim, points, indices);
-        }
+    }
+
+    /// With `on`, fills that make the row-major copy skip the
+    /// structure-of-arrays one: for owners whose sums all go through
+    /// [`crate::engine::displace::Displace`], which then always takes the
+    /// matrix-product path. [`fast::accumulate`] must not be given such centres.
+    pub fn set_rows_only(&mut self, on: bool) {
+        self.rows_only = on;
     }
 
     /// Whether later fills may use the matrix-product path (on by default).
