@@ -44,7 +44,7 @@ fn phase(omega: &[f64], p: &[f32]) -> f64 {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{MAX_FAST_PHASE, phase};
+    use super::MAX_FAST_PHASE;
 
     /// Cephes' sin polynomial in z^2 (highest degree first).
     const SIN: [f64; 6] = [
@@ -125,9 +125,13 @@ mod avx2 {
         let mut im = _mm256_setzero_pd();
         let mut rows = points.chunks_exact(4 * dim);
         for quad in &mut rows {
+            // Four dot products interleaved: four independent chains of adds
+            // (each in the same order as `phase`, so the same values).
             let mut ph = [0.0f64; 4];
-            for (p, row) in ph.iter_mut().zip(quad.chunks_exact(dim)) {
-                *p = phase(omega, row);
+            for (k, &w) in omega.iter().enumerate() {
+                for (l, p) in ph.iter_mut().enumerate() {
+                    *p += w * quad[l * dim + k] as f64;
+                }
             }
             if ph.iter().all(|p| p.abs() <= MAX_FAST_PHASE) {
                 // SAFETY: `ph` holds four f64.
