@@ -18,9 +18,9 @@ pub mod optimal;
 pub mod rectified;
 pub mod schedule;
 pub mod simulation;
-pub mod trig;
 #[cfg(test)]
 mod step_reference;
+pub mod trig;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;
