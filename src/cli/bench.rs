@@ -3,7 +3,9 @@
 //! Each case builds a fresh simulation, takes one warm-up step, then times
 //! `repeats` steps and reports the median. Kernel evaluations per second
 //! count M (N + M) Gaussian kernels per SD/MMD step (what a full sum does);
-//! for cut-off cases that is the full-sum-equivalent rate.
+//! for cut-off cases that is the full-sum-equivalent rate. `cpu ms` is the
+//! process's CPU time per step (all threads, median): on a machine shared
+//! with other work it is steadier than the wall time.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -85,6 +87,7 @@ struct Row {
     sigma2: f64,
     path: &'static str,
     ms_per_step: f64,
+    cpu_ms_per_step: f64,
     kernel_evals_per_s: f64,
     threads: usize,
     simd: &'static str,
@@ -226,8 +229,19 @@ fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             LIMIT_PER_CORE / 1e9
         );
         println!(
-            "{:<7} {:<15} {:>4} {:>8} {:>8} {:>6} {:>6} {:>8} {:>11} {:>12} {:>7}",
-            "method", "data", "dim", "moving", "target", "batch", "sigma2", "path", "ms/step", "G evals/s", "ratio"
+            "{:<7} {:<15} {:>4} {:>8} {:>8} {:>6} {:>6} {:>8} {:>11} {:>12} {:>7} {:>8}",
+            "method",
+            "data",
+            "dim",
+            "moving",
+            "target",
+            "batch",
+            "sigma2",
+            "path",
+            "ms/step",
+            "G evals/s",
+            "ratio",
+            "cpu ms"
         );
     }
     for case in cases(args.quick, args.compare_full) {
@@ -235,14 +249,15 @@ fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         let repeats = if case.points >= 50_000 && case.cutoff == CutOff::Off { 1 } else { args.repeats };
         let warm = sim.step().ok_or_else(|| anyhow::anyhow!("no step"))?;
         let mut times = Vec::with_capacity(repeats as usize);
+        let mut cpu = Vec::with_capacity(repeats as usize);
         let mut report = warm;
         for _ in 0..repeats {
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), cpu_seconds());
             report = sim.step().ok_or_else(|| anyhow::anyhow!("no step"))?;
             times.push(t.elapsed().as_secs_f64());
+            cpu.push(cpu_seconds() - c);
         }
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
+        let (median, cpu_median) = (median(&mut times), median(&mut cpu));
         let rate = report.kernel_evaluations as f64 / median;
         let row = Row {
             method: if case.discriminator { "Sd+disc" } else { case.method.name() },
@@ -258,6 +273,7 @@ fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             sigma2: case.sigma2,
             path: report.path.name(),
             ms_per_step: median * 1e3,
+            cpu_ms_per_step: cpu_median * 1e3,
             kernel_evals_per_s: rate,
             threads,
             simd,
@@ -286,13 +302,14 @@ fn generator_row(args: &BenchArgs, threads: usize, simd: &'static str) -> anyhow
     let mut trainer = Trainer::new(&model, settings, target, 1)?;
     let mut report = trainer.step().ok_or_else(|| anyhow::anyhow!("no step"))?;
     let mut times = Vec::with_capacity(args.repeats as usize);
+    let mut cpu = Vec::with_capacity(args.repeats as usize);
     for _ in 0..args.repeats {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_seconds());
         report = trainer.step().ok_or_else(|| anyhow::anyhow!("no step"))?;
         times.push(t.elapsed().as_secs_f64());
+        cpu.push(cpu_seconds() - c);
     }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    let (median, cpu_median) = (median(&mut times), median(&mut cpu));
     let rate = report.kernel_evaluations as f64 / median;
     let row = Row {
         method: "Sd",
@@ -304,6 +321,7 @@ fn generator_row(args: &BenchArgs, threads: usize, simd: &'static str) -> anyhow
         sigma2: report.sigma2,
         path: report.path.name(),
         ms_per_step: median * 1e3,
+        cpu_ms_per_step: cpu_median * 1e3,
         kernel_evals_per_s: rate,
         threads,
         simd,
@@ -317,7 +335,7 @@ fn print_row(args: &BenchArgs, row: &Row) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(row)?);
     } else {
         println!(
-            "{:<7} {:<15} {:>4} {:>8} {:>8} {:>6} {:>6} {:>8} {:>11.3} {:>12.3} {:>7.2}",
+            "{:<7} {:<15} {:>4} {:>8} {:>8} {:>6} {:>6} {:>8} {:>11.3} {:>12.3} {:>7.2} {:>8.3}",
             row.method,
             row.data,
             row.dim,
@@ -328,8 +346,29 @@ fn print_row(args: &BenchArgs, row: &Row) -> anyhow::Result<()> {
             row.path,
             row.ms_per_step,
             row.kernel_evals_per_s / 1e9,
-            row.ratio_to_limit
+            row.ratio_to_limit,
+            row.cpu_ms_per_step
         );
     }
     Ok(())
+}
+
+/// Median of the values (sorts them).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// CPU time of this process so far (user + system, all threads), in seconds.
+fn cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrusage only writes the zero-initialised struct we pass.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+            let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+            return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+        }
+    }
+    f64::NAN
 }

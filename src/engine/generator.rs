@@ -454,7 +454,12 @@ pub struct KernelDrift {
 
 impl KernelDrift {
     pub fn new(method: Method, bandwidth: Bandwidth) -> Self {
-        Self { method, bandwidth, imp: KernelImpl::detect(), fixed: Centres::default(), moving: Centres::default() }
+        // Only `Displace` reads these centres: in high dimensions it needs
+        // the row-major copy alone.
+        let (mut fixed, mut moving) = (Centres::default(), Centres::default());
+        fixed.set_rows_only(true);
+        moving.set_rows_only(true);
+        Self { method, bandwidth, imp: KernelImpl::detect(), fixed, moving }
     }
 }
 

@@ -119,13 +119,7 @@ fn characteristic(freqs: &[f64], dim: usize, cloud: &Cloud) -> Vec<(f64, f64)> {
     freqs
         .par_chunks_exact(dim)
         .map(|w| {
-            let (mut re, mut im) = (0.0, 0.0);
-            for p in cloud.points() {
-                let phase: f64 = w.iter().zip(p).map(|(a, &b)| a * b as f64).sum();
-                let (s, c) = phase.sin_cos();
-                re += c;
-                im += s;
-            }
+            let (re, im) = super::trig::phase_sums(w, cloud.as_slice());
             (re / n, im / n)
         })
         .collect()

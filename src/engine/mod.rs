@@ -22,6 +22,7 @@ pub mod simulation;
 #[cfg(test)]
 mod step_reference;
 pub mod timeline;
+pub mod trig;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;

@@ -61,8 +61,8 @@ impl Activation {
     /// the CPU has it (the scalar loop cost more than the matrix products).
     fn apply_all(self, out: &mut [f32], kept: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if self == Activation::Silu && KernelImpl::detect() == KernelImpl::Avx2Fma {
-            // SAFETY: `Avx2Fma` is only detected on CPUs with AVX2 and FMA.
+        if self == Activation::Silu && KernelImpl::detect().has_avx2() {
+            // SAFETY: `has_avx2` is only true on CPUs with AVX2 and FMA.
             unsafe { apply_all_avx2(self, out, kept) };
             return;
         }

@@ -77,19 +77,26 @@ impl RowCentres {
             }
         }
         self.origin.iter_mut().for_each(|o| *o /= len.max(1) as f64);
-        self.rows.clear();
-        self.norms.clear();
-        self.cols.clear();
+        self.rows.resize(len * dim, 0.0);
+        self.norms.resize(len, 0.0);
         self.cols.resize(dim * len, 0.0);
         for j in 0..len {
             let mut norm = 0.0f64;
-            for (k, (&x, &o)) in point(j).iter().zip(&self.origin).enumerate() {
-                let v = (x as f64 - o) as f32;
-                norm += v as f64 * v as f64;
-                self.rows.push(v);
-                self.cols[k * len + j] = v;
+            for (r, (&x, &o)) in self.rows[j * dim..(j + 1) * dim].iter_mut().zip(point(j).iter().zip(&self.origin)) {
+                *r = (x as f64 - o) as f32;
+                norm += *r as f64 * *r as f64;
             }
-            self.norms.push(norm as f32);
+            self.norms[j] = norm as f32;
+        }
+        // The column-major copy, transposed in blocks of points (see
+        // `Centres::fill`).
+        for j0 in (0..len).step_by(super::TRANSPOSE_BLOCK) {
+            let j1 = (j0 + super::TRANSPOSE_BLOCK).min(len);
+            for k in 0..dim {
+                for j in j0..j1 {
+                    self.cols[k * len + j] = self.rows[j * dim + k];
+                }
+            }
         }
     }
 
@@ -155,7 +162,8 @@ impl Tile {
     }
 
     /// e_ji = |c_j|^2 - 2 z_i . c_j for the loaded queries and the centres
-    /// `start..start + cols`, clamped at -|z_i|^2, into `self.e` (E^T = -2 C Z^T).
+    /// `start..start + cols`, clamped at -|z_i|^2, into `self.e` (E^T = -2 C Z^T);
+    /// each query's smallest e into `self.lane`.
     fn products(&mut self, centres: &RowCentres, start: usize, cols: usize) {
         let (dim, rows) = (centres.dim, self.z_norms.len());
         // SAFETY: A is the centres `start..start + cols` read column-major
@@ -180,9 +188,14 @@ impl Tile {
                 1,
             );
         }
+        // One pass adds |c_j|^2, clamps, and keeps each query's minimum.
+        self.lane.clear();
+        self.lane.resize(rows, f32::INFINITY);
         for (j, &n) in centres.norms[start..start + cols].iter().enumerate() {
-            for (v, &f) in self.e[j * ROWS..j * ROWS + rows].iter_mut().zip(&self.floors) {
+            let row = self.e[j * ROWS..j * ROWS + rows].iter_mut().zip(&self.floors);
+            for ((v, &f), m) in row.zip(self.lane.iter_mut()) {
                 *v = (*v + n).max(f);
+                *m = if *v < *m { *v } else { *m };
             }
         }
     }
@@ -231,7 +244,6 @@ pub fn kernel_means(
         while start < centres.len {
             let cols = (centres.len - start).min(COLS);
             tile.products(centres, start, cols);
-            tile.column_minima(cols);
             for i in 0..rows {
                 // A nearer centre than all before: move the shift to it.
                 let min = tile.lane[i];
@@ -314,8 +326,8 @@ pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], exclude: Option<usi
                         tile.e[(j - start) * ROWS + i] = f32::INFINITY;
                     }
                 }
+                tile.column_minima(cols);
             }
-            tile.column_minima(cols);
             for (s, &m) in tile.shift.iter_mut().zip(&tile.lane) {
                 *s = s.min(m);
             }

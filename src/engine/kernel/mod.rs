@@ -19,6 +19,10 @@ pub mod cells;
 pub mod fast;
 pub mod gemm;
 
+/// Points per block of the transposing copies in [`Centres::fill`] and
+/// [`gemm::RowCentres::fill`].
+const TRANSPOSE_BLOCK: usize = 64;
+
 /// Centres in structure-of-arrays layout, padded to whole SIMD blocks, so the
 /// inner loop reads each coordinate contiguously. The buffer is reused from
 /// step to step: refilling it never allocates once it has reached its size.
@@ -35,6 +39,8 @@ pub struct Centres {
     has_rows: bool,
     /// Never fill `rows` (benchmarks and tests compare the two paths).
     direct_only: bool,
+    /// Skip `coords` whenever `rows` is filled (see [`Centres::set_rows_only`]).
+    rows_only: bool,
 }
 
 impl Centres {
@@ -44,20 +50,43 @@ impl Centres {
         self.dim = dim;
         self.len = len;
         self.stride = len.div_ceil(fast::LANES) * fast::LANES;
-        self.coords.clear();
-        // One extra SIMD width at the end: a block that starts mid-row may
-        // read (and mask) up to LANES - 1 values past the last row.
-        self.coords.resize(dim * self.stride + fast::LANES, 0.0);
-        for j in 0..len {
-            let src = indices.map_or(j, |ix| ix[j]);
-            for k in 0..dim {
-                self.coords[k * self.stride + j] = points[src * dim + k];
-            }
-        }
         self.has_rows = dim >= gemm::MIN_DIM && !self.direct_only;
         if self.has_rows {
             self.rows.fill(dim, points, indices);
+            if self.rows_only {
+                self.coords.clear();
+                return;
+            }
         }
+        // One extra SIMD width at the end: a block that starts mid-row may
+        // read (and mask) up to LANES - 1 values past the last row. Only the
+        // padding needs zeros: every other value is overwritten below.
+        self.coords.resize(dim * self.stride + fast::LANES, 0.0);
+        for k in 0..dim {
+            self.coords[k * self.stride + len..(k + 1) * self.stride].fill(0.0);
+        }
+        self.coords[dim * self.stride..].fill(0.0);
+        // Transposed in blocks of points, so each row gets a run of
+        // contiguous writes (rows one per coordinate, a power of two apart,
+        // would otherwise compete for the same cache sets point by point).
+        for j0 in (0..len).step_by(TRANSPOSE_BLOCK) {
+            let j1 = (j0 + TRANSPOSE_BLOCK).min(len);
+            for k in 0..dim {
+                let row = &mut self.coords[k * self.stride + j0..k * self.stride + j1];
+                for (j, c) in (j0..j1).zip(row) {
+                    let src = indices.map_or(j, |ix| ix[j]);
+                    *c = points[src * dim + k];
+                }
+            }
+        }
+    }
+
+    /// With `on`, fills that make the row-major copy skip the
+    /// structure-of-arrays one: for owners whose sums all go through
+    /// [`crate::engine::displace::Displace`], which then always takes the
+    /// matrix-product path. [`fast::accumulate`] must not be given such centres.
+    pub fn set_rows_only(&mut self, on: bool) {
+        self.rows_only = on;
     }
 
     /// Whether later fills may use the matrix-product path (on by default).
