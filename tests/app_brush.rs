@@ -14,8 +14,8 @@ use sdflow::app::HeadlessPlugins;
 use sdflow::app::brush::{
     BrushInput, BrushSettings, PaintCloud, PaintDraft, PaintFolder, PaintNotice, PaintPoint, PaintRequest,
 };
-use sdflow::app::render::CloudEntities;
-use sdflow::app::runs::{Focused, focused};
+use sdflow::app::render::{CloudEntities, ViewSettings};
+use sdflow::app::runs::{Focused, RunRequest, focused};
 use sdflow::app::scene_loading::{ActiveScene, SceneRequest};
 use sdflow::app::simulation::{FixedPositions, MovingPositions, Playback, RunLink, RunStatus};
 use sdflow::engine::Dataset;
@@ -151,6 +151,13 @@ fn painted_clouds_round_trip_through_csv_into_a_scene_that_runs() {
     assert_eq!(shown.len(), target.len());
     assert!(target.iter().all(|p| shown.iter().any(|s| s.x == p[0] && s.y == p[1] && s.z == 0.0)));
 
+    // A new point size reaches the preview points too.
+    let scale = |w: &mut World| w.query::<(&PaintPoint, &Transform)>().iter(w).map(|(_, t)| t.scale.x).next();
+    let before = scale(app.world_mut()).expect("preview points");
+    app.world_mut().resource_mut::<ViewSettings>().point_size *= 2.0;
+    app.update();
+    assert_eq!(scale(app.world_mut()), Some(before * 2.0));
+
     // Erase the source's right half, then paint a few source points on top.
     {
         let mut s = app.world_mut().resource_mut::<BrushSettings>();
@@ -236,4 +243,29 @@ fn the_brush_refuses_3d_scenes_and_turning_it_off_drops_the_painting() {
     assert_eq!(hidden_run_points(app.world_mut()), 0);
     assert_eq!(focused::<FixedPositions>(app.world()).positions.len(), 60 * 3, "the run kept its clouds");
     assert!(!dir.exists(), "nothing written");
+}
+
+#[test]
+fn another_view_taking_the_focus_drops_the_painting() {
+    let (mut app, _) = start_app(FLAT, "focus");
+    app.world_mut().write_message(RunRequest::Compare(SceneRequest::Text { path: "b.ron".into(), text: FLAT.into() }));
+    wait(&mut app, "the second run", |w| w.query::<&RunLink>().iter(w).filter(|l| l.generation > 0).count() == 2);
+    app.world_mut().resource_mut::<Playback>().playing = true;
+    app.world_mut().write_message(PaintRequest::Start);
+    app.update();
+    stroke(&mut app, &[Vec2::new(0.0, 9.0), Vec2::new(2.0, 9.0)]);
+    assert!(draft(app.world_mut()).is_some());
+    let other = app.world_mut().query_filtered::<Entity, (With<RunLink>, Without<Focused>)>().iter(app.world()).next();
+    app.world_mut().write_message(RunRequest::Focus(other.expect("a second run")));
+    app.update();
+    app.update();
+    let mut q = app.world_mut().query::<&PaintDraft>();
+    assert_eq!(q.iter(app.world()).count(), 0, "the draft went with the focus");
+    assert!(previews(app.world_mut(), PaintCloud::Target).is_empty());
+    let notice = app.world().resource::<PaintNotice>().clone();
+    assert!(notice.text.as_deref().is_some_and(|t| t.contains("focus")), "{notice:?}");
+    assert!(app.world().resource::<Playback>().playing, "playing again as before the brush");
+    // Strokes without the brush on paint nothing and do not panic.
+    stroke(&mut app, &[Vec2::new(0.0, 0.0), Vec2::new(1.0, 1.0)]);
+    assert_eq!(q.iter(app.world()).count(), 0);
 }

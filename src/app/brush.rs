@@ -191,6 +191,8 @@ pub struct PaintDraft {
     preview: [Vec<Entity>; 2],
     /// Per cloud, the first index whose preview is out of date.
     stale: [Option<usize>; 2],
+    /// Size of the preview points as drawn.
+    scale: f32,
     /// Strokes and clears since the brush was turned on.
     pub edits: usize,
 }
@@ -210,6 +212,7 @@ impl PaintDraft {
             was_playing: false,
             preview: [Vec::new(), Vec::new()],
             stale,
+            scale: 0.0,
             edits: 0,
         }
     }
@@ -535,7 +538,7 @@ fn end_stale_sessions(
 ) {
     for (run, draft, link, focused) in &runs {
         if !focused || link.generation != draft.generation {
-            playback.playing = draft.was_playing && focused;
+            playback.playing = draft.was_playing;
             commands.entity(run).remove::<PaintDraft>();
             notice.fail(if focused {
                 "Another scene was loaded: the painting was dropped."
@@ -616,7 +619,7 @@ fn hide_run_points(
 #[allow(clippy::type_complexity)]
 fn sync_preview(
     mut commands: Commands,
-    mut runs: Query<(Entity, &RunId, &ActiveScene, &CloudBounds, &mut PaintDraft), Changed<PaintDraft>>,
+    mut runs: Query<(Entity, &RunId, &ActiveScene, &CloudBounds, &mut PaintDraft)>,
     mut removed: RemovedComponents<PaintDraft>,
     mut previews: Query<(Entity, &OfRun, &mut Transform), With<PaintPoint>>,
     assets: Option<Res<CloudAssets>>,
@@ -630,8 +633,16 @@ fn sync_preview(
         }
     }
     for (run, id, active, bounds, mut draft) in &mut runs {
-        let direction = active.scene().map_or(Direction::Forward, |s| s.direction);
         let scale = bounds.base_point_radius() * view.point_size;
+        if draft.scale != scale {
+            // A new point size: every preview point is redrawn.
+            let draft = draft.bypass_change_detection();
+            draft.scale = scale;
+            draft.stale = [Some(0), Some(0)];
+        } else if !draft.is_changed() {
+            continue;
+        }
+        let direction = active.scene().map_or(Direction::Forward, |s| s.direction);
         let draft = draft.bypass_change_detection();
         for cloud in [PaintCloud::Target, PaintCloud::Source] {
             let i = cloud.index();
