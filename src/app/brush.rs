@@ -946,6 +946,34 @@ mod tests {
     }
 
     #[test]
+    fn the_cursor_meets_the_plane_inside_the_focused_viewport_only() {
+        use bevy::camera::{ComputedCameraValues, RenderTargetInfo, Viewport};
+        // A view right of a 300-pixel panel in a 1280 x 760 window at scale 2,
+        // the camera 10 units above the origin looking down -z.
+        let (fov, scale) = (std::f32::consts::FRAC_PI_2, 2.0);
+        let size = UVec2::new(680, 700) * 2;
+        let camera = Camera {
+            viewport: Some(Viewport { physical_position: UVec2::new(300, 0) * 2, physical_size: size, ..default() }),
+            computed: ComputedCameraValues {
+                clip_from_view: Mat4::perspective_infinite_reverse_rh(fov, 680.0 / 700.0, 0.1),
+                target_info: Some(RenderTargetInfo { physical_size: UVec2::new(1280, 760) * 2, scale_factor: scale }),
+                ..default()
+            },
+            ..default()
+        };
+        let transform = GlobalTransform::from(Transform::from_xyz(1.0, 2.0, 10.0));
+        let centre = cursor_on_plane(&camera, &transform, Vec2::new(640.0, 350.0)).expect("on the plane");
+        assert!((centre - Vec2::new(1.0, 2.0)).length() < 1e-4, "{centre}");
+        // The top edge of the view is tan(45 degrees) x 10 above the centre.
+        let top = cursor_on_plane(&camera, &transform, Vec2::new(640.0, 0.0)).expect("on the plane");
+        assert!((top - Vec2::new(1.0, 12.0)).length() < 1e-3, "{top}");
+        let right = cursor_on_plane(&camera, &transform, Vec2::new(980.0, 350.0)).expect("on the plane");
+        assert!((right.x - (1.0 + 10.0 * 680.0 / 700.0)).abs() < 1e-3, "{right}");
+        // Over the panel: not in this view.
+        assert_eq!(cursor_on_plane(&camera, &transform, Vec2::new(200.0, 350.0)), None);
+    }
+
+    #[test]
     fn painted_files_get_fresh_names_and_an_empty_cloud_is_refused() {
         let dir = std::env::temp_dir().join(format!("sdflow-paint-names-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
