@@ -13,6 +13,7 @@
 //! [`HeadlessPlugins`] is everything that runs without a window (tests use
 //! it with `MinimalPlugins`).
 
+pub mod brush;
 pub mod controls;
 pub mod gan;
 pub mod gan_render;
@@ -63,6 +64,7 @@ impl PluginGroup for HeadlessPlugins {
             .add(controls::ControlsPlugin)
             .add(gan::GanPlugin)
             .add(generator::GeneratorPlugin)
+            .add(brush::BrushPlugin)
     }
 }
 
@@ -130,6 +132,7 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins(HeadlessPlugins)
     .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
     .add_plugins((gan_render::GanRenderPlugin, generator::GeneratorRenderPlugin))
+    .add_plugins(brush::BrushWindowPlugin)
     .insert_resource(InitialScene(initial))
     .insert_resource(scene_loading::InitialCompare(options.compare.into_iter().map(SceneRequest::Open).collect()))
     .insert_resource(options.view);

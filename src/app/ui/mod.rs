@@ -6,6 +6,7 @@
 mod divergences;
 mod gan;
 mod generator;
+mod paint;
 mod panels;
 mod plots;
 pub mod runs;
@@ -92,6 +93,7 @@ pub struct UiParams<'w, 's> {
     pub commands: MessageWriter<'w, AppCommand>,
     pub run_requests: MessageWriter<'w, RunRequest>,
     pub generator_view: ResMut<'w, super::generator::GeneratorView>,
+    pub paint: paint::PaintParams<'w, 's>,
 }
 
 pub struct UiPlugin;

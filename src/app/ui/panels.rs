@@ -61,6 +61,10 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
         scene_ui(ui, p.run.active, &p.presets, &mut p.state.open_path, &mut p.scene_requests);
     });
     egui::CollapsingHeader::new("Compare").default_open(true).show(ui, |ui| super::runs::compare_ui(ui, p));
+    egui::CollapsingHeader::new("Paint")
+        .default_open(false)
+        .open(super::paint::painting(p).then_some(true))
+        .show(ui, |ui| super::paint::paint_ui(ui, p));
 
     // Edit a copy; write back only on change (change detection drives validation).
     let Some(mut scene) = p.run.draft.scene.clone() else { return };
