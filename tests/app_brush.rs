@@ -15,7 +15,10 @@ use sdflow::app::brush::{
     BrushInput, BrushSettings, PaintCloud, PaintDraft, PaintFolder, PaintNotice, PaintPoint, PaintRequest,
 };
 use sdflow::app::render::{CloudEntities, ViewSettings};
-use sdflow::app::runs::{Focused, RunRequest, focused};
+use sdflow::app::runs::{Focused, RunRequest};
+
+mod common;
+use common::{focused, wait};
 use sdflow::app::scene_loading::{ActiveScene, SceneRequest};
 use sdflow::app::simulation::{FixedPositions, MovingPositions, Playback, RunLink, RunStatus};
 use sdflow::engine::Dataset;
@@ -41,17 +44,6 @@ const SOLID: &str = r#"(
     schedule: Constant(sigma2: 1.0),
     steps: 200,
 )"#;
-
-fn wait(app: &mut App, what: &str, done: impl Fn(&mut World) -> bool) {
-    for _ in 0..4000 {
-        app.update();
-        if done(app.world_mut()) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 fn loaded(world: &mut World) -> bool {
     let (s, l) = (focused::<RunStatus>(world), focused::<RunLink>(world));
