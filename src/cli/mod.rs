@@ -12,8 +12,6 @@ pub mod train;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::engine::{Cloud, Divergences};
 use crate::scene::SceneFile;
 
@@ -141,15 +139,10 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes a cloud as CSV: a header `x0,x1,...`, then one point per line.
+/// Writes a cloud as CSV: a header `x0,x1,...`, then one point per line
+/// (see [`crate::scene::write_points`]).
 pub fn write_points(path: &Path, cloud: &Cloud) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
-    w.write_record((0..cloud.dim()).map(|k| format!("x{k}")))?;
-    for p in cloud.points() {
-        w.write_record(p.iter().map(f32::to_string))?;
-    }
-    w.flush()?;
-    Ok(())
+    Ok(crate::scene::write_points(path, cloud)?)
 }
 
 /// `sdflow validate`: checks each scene (including its CSV files) and

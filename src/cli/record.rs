@@ -7,11 +7,10 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use super::gan::GanColumns;
 use crate::engine::divergence::{self, DivergenceProbe, Divergences, StepContext};
 use crate::engine::{Cloud, Method, MetricProbe, Metrics, Simulation, StepReport};
+use crate::export::history::{HistoryCsv, StepHead};
 
 /// Share of the flow's time metrics may take by default.
 pub const METRICS_SHARE: f64 = 0.1;
@@ -33,7 +32,7 @@ pub struct Recorder {
     cfd_frequencies: usize,
     /// Evaluate every this many steps (None: not yet known, see [`Recorder::every`]).
     every: Option<usize>,
-    writer: Option<csv::Writer<std::fs::File>>,
+    writer: Option<HistoryCsv>,
     pub history: Vec<Record>,
     /// The GAN view's columns (driver cosine, modes covered), when they apply.
     pub gan: GanColumns,
@@ -54,13 +53,11 @@ impl Recorder {
         let divergences = DivergenceProbe::new(sim.fixed(), held_out, seed, cfd_frequencies);
         let writer = match csv_path {
             Some(path) => {
-                let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
-                let mut header = vec!["step", "sigma2", "kernel_sigma2", "eta", "path", "ms"];
+                let mut header = StepHead::NAMES.to_vec();
                 header.extend(Metrics::NAMES);
                 header.extend(Divergences::NAMES);
                 header.extend(gan.names());
-                w.write_record(&header)?;
-                Some(w)
+                Some(HistoryCsv::create(path, &header)?)
             }
             None => None,
         };
@@ -92,18 +89,11 @@ impl Recorder {
         }
         let record = self.evaluate(sim, report.sigma2, Some(report)).clone();
         if let Some(w) = self.writer.as_mut() {
-            let mut row = vec![
-                done.to_string(),
-                report.sigma2.to_string(),
-                report.kernel_sigma2.to_string(),
-                report.eta.to_string(),
-                report.path.name().to_string(),
-                format!("{ms:.4}"),
-            ];
+            let mut row = StepHead::of_step(report, ms).fields();
             row.extend(record.metrics.values().iter().map(f64::to_string));
             row.extend(record.divergences.values().iter().map(f64::to_string));
             row.extend(self.gan.values(sim.moving()));
-            w.write_record(&row)?;
+            w.write_row(&row)?;
         }
         Ok(true)
     }

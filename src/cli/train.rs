@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{RunArgs, write_points};
 use crate::engine::generator::compare_linear;
 use crate::engine::{MetricProbe, Metrics, Schedule};
+use crate::export::history::{HistoryCsv, StepHead};
 use crate::scene::{Clouds, SceneFile};
 
 /// Trains the scene's generator on `clouds.target`.
@@ -34,15 +35,14 @@ pub fn run(file: &SceneFile, clouds: &Clouds, seed: u64, args: &RunArgs) -> anyh
 
     let mut writer = match &args.metrics {
         Some(path) => {
-            let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
-            let mut header = vec!["step", "sigma2", "kernel_sigma2", "eta", "path", "ms", "loss"];
+            let mut header = StepHead::NAMES.to_vec();
+            header.push("loss");
             if truth.is_some() {
                 header.extend(["mu_rel_error", "cov_rel_error"]);
             }
             header.extend(Metrics::NAMES);
             header.extend(gan.names());
-            w.write_record(&header)?;
-            Some(w)
+            Some(HistoryCsv::create(path, &header)?)
         }
         None => None,
     };
@@ -80,22 +80,15 @@ pub fn run(file: &SceneFile, clouds: &Clouds, seed: u64, args: &RunArgs) -> anyh
         }
         if let Some(w) = writer.as_mut().filter(|_| evaluate) {
             let ms = step_seconds * 1e3 / done as f64;
-            let mut row = vec![
-                done.to_string(),
-                report.sigma2.to_string(),
-                report.kernel_sigma2.to_string(),
-                report.eta.to_string(),
-                report.path.name().to_string(),
-                format!("{ms:.4}"),
-                report.loss.to_string(),
-            ];
+            let mut row = StepHead::of_training(&report, ms).fields();
+            row.push(report.loss.to_string());
             if truth.is_some() {
                 let (mu, cov) = errors(&trainer).unwrap_or((f64::NAN, f64::NAN));
                 row.extend([mu.to_string(), cov.to_string()]);
             }
             row.extend(last.values().iter().map(f64::to_string));
             row.extend(samples.as_ref().map(|s| gan.values(s)).unwrap_or_default());
-            w.write_record(&row)?;
+            w.write_row(&row)?;
         }
         bar.inc(1);
     }

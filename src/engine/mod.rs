@@ -2,6 +2,7 @@
 //! No Bevy types; everything here is usable from the headless runner, the
 //! benchmark and the app alike.
 
+pub mod brush;
 pub mod cloud;
 pub mod datasets;
 pub mod discriminator;

@@ -1,10 +1,13 @@
 //! Reading a point cloud from CSV: one point per line, comma-separated.
 //! A first line that is not all numbers is taken as a header; lines starting
-//! with `#` are comments. Every problem names its line.
+//! with `#` are comments. Every problem names its line. [`write_points`]
+//! writes the same format back, exactly.
 
+use std::io::Write;
 use std::path::Path;
 
 use crate::engine::Cloud;
+use crate::export::{SaveError, write_atomic};
 
 /// Reads `path` into a cloud, or says what is wrong and on which line.
 pub fn read_points(path: &Path) -> Result<Cloud, String> {
@@ -64,6 +67,29 @@ pub fn read_points(path: &Path) -> Result<Cloud, String> {
     }
 }
 
+/// Writes `cloud` as CSV (atomically): a header `x0,x1,...`, then one point
+/// per line. Each coordinate is written as the shortest decimal that parses
+/// back to the same f32, so [`read_points`] returns the cloud bit for bit.
+/// Non-finite coordinates are refused: they could not be read back.
+pub fn write_points(path: &Path, cloud: &Cloud) -> Result<(), SaveError> {
+    if let Some(k) = cloud.as_slice().iter().position(|x| !x.is_finite()) {
+        let (point, value) = (k / cloud.dim(), cloud.as_slice()[k]);
+        return Err(SaveError::NotFinite { path: path.to_path_buf(), point, value });
+    }
+    write_atomic(path, |w| {
+        let io = |e| SaveError::io(path, e);
+        let header: Vec<String> = (0..cloud.dim()).map(|k| format!("x{k}")).collect();
+        writeln!(w, "{}", header.join(",")).map_err(io)?;
+        for p in cloud.points() {
+            for (k, x) in p.iter().enumerate() {
+                let sep = if k + 1 == p.len() { '\n' } else { ',' };
+                write!(w, "{x}{sep}").map_err(io)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +118,41 @@ mod tests {
         let inf = read("1,2\n3,inf\n").unwrap_err();
         assert!(inf.contains(":2:") && inf.contains("finite"), "{inf}");
         assert!(read_points(Path::new("/no/such/file.csv")).unwrap_err().contains("cannot read"));
+    }
+
+    #[test]
+    fn written_points_read_back_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let special = [0.1f32, -0.0, 1.0 / 3.0, f32::MAX, f32::MIN, f32::MIN_POSITIVE, 1e-42, 16777217.0];
+        let dir = std::env::temp_dir().join(format!("sdflow-csv-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        for dim in [1, 2, 3, 7] {
+            let mut data: Vec<f32> =
+                (0..dim * 300).map(|_| rng.random_range(-50.0f32..50.0) * rng.random::<f32>()).collect();
+            let k = special.len().min(data.len());
+            data[..k].copy_from_slice(&special[..k]);
+            let cloud = Cloud::new(dim, data);
+            let path = dir.join(format!("d{dim}.csv"));
+            write_points(&path, &cloud).expect("written");
+            let back = read_points(&path).expect("read back");
+            assert_eq!(back.dim(), dim);
+            let bits = |c: &Cloud| c.as_slice().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&back), bits(&cloud), "dimension {dim}");
+            let text = std::fs::read_to_string(&path).expect("text");
+            let header = (0..dim).map(|k| format!("x{k}")).collect::<Vec<_>>().join(",");
+            assert_eq!(text.lines().next(), Some(header.as_str()));
+            assert_eq!(text.lines().count(), 301);
+        }
+    }
+
+    #[test]
+    fn non_finite_points_are_refused_by_index() {
+        let path = std::env::temp_dir().join(format!("sdflow-csv-nan-{}.csv", std::process::id()));
+        let cloud = Cloud::new(2, vec![0.0, 1.0, 2.0, f32::NAN]);
+        let e = write_points(&path, &cloud).unwrap_err();
+        assert!(matches!(e, SaveError::NotFinite { point: 1, .. }), "{e}");
+        assert!(e.to_string().contains("point 1"), "{e}");
+        assert!(!path.exists(), "nothing written");
     }
 }

@@ -21,6 +21,7 @@
 //! `file:line:column: what to change`.
 
 mod csv_points;
+mod save;
 mod theory;
 
 use std::fmt;
@@ -30,7 +31,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
-pub use csv_points::read_points;
+pub use csv_points::{read_points, write_points};
+pub use save::save_scene;
 
 use crate::engine::discriminator::DiscriminatorDrift;
 use crate::engine::generator::{TrainError, initial_samples};
