@@ -52,6 +52,7 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
 
     egui::CollapsingHeader::new("Scene").default_open(true).show(ui, |ui| {
         scene_ui(ui, p.run.active, &p.presets, &mut p.state.open_path, &mut p.scene_requests);
+        super::share::open_ui(ui, p);
     });
     egui::CollapsingHeader::new("Compare").default_open(true).show(ui, |ui| super::runs::compare_ui(ui, p));
 
@@ -79,6 +80,7 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     for request in requests {
         p.scene_requests.write(request);
     }
+    egui::CollapsingHeader::new("Share").default_open(true).show(ui, |ui| super::share::share_ui(ui, p));
 }
 
 /// Which edited values only a restart can apply (they rebuild the clouds).
@@ -626,7 +628,11 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         ui.separator();
         ui.label(RichText::new(format!("{} moving", s.moving_count)).color(egui_color(MOVING_COLOR)));
         ui.label(RichText::new(format!("{} fixed", s.fixed_count)).color(egui_color(FIXED_COLOR)));
-        if let Some(shot) = p.shots.notice(now) {
+        if let Some(note) = super::share::status_notice(p, now) {
+            ui.separator();
+            ui.add(egui::Label::new(RichText::new(&note.0).color(if note.1 { BAD } else { WARN })).truncate())
+                .on_hover_text(&note.0);
+        } else if let Some(shot) = p.shots.notice(now) {
             ui.separator();
             ui.add(egui::Label::new(RichText::new(format!("saved {shot}")).color(WARN)).truncate()).on_hover_text(shot);
         } else if s.non_finite > 0 {
