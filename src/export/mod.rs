@@ -5,10 +5,14 @@
 //! leaves a half-written file under the chosen name.
 
 pub mod history;
+pub mod recording;
+
+pub use recording::{GifOptions, GifRecorder, write_png_frame};
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Why a file could not be written. The message names the file and, where
 /// the data is at fault, what to change.
@@ -30,10 +34,13 @@ impl SaveError {
     }
 }
 
-/// A temporary file beside `path` (same folder, so the rename is atomic).
+/// A temporary file beside `path` (same folder, so the rename is atomic),
+/// unique to this process and call so parallel saves do not collide.
 pub(crate) fn temp_path(path: &Path) -> PathBuf {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    let k = COUNT.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}-{k}.tmp", std::process::id()))
 }
 
 /// Writes `path` through `write` into a temporary file, then renames it into
