@@ -1,18 +1,13 @@
-//! Where recorded frames go: an animated GIF written as the frames come
-//! (the `gif` crate; each frame gets its own 256-colour palette), or
-//! numbered PNG files in a folder. Both write to temporary names and rename
-//! into place, so a cancelled or failed recording leaves no half file under
-//! the chosen name. Runs on the recorder thread, never on a frame.
+//! Where recorded frames go: an animated GIF written as the frames come, or
+//! numbered PNG files in a folder, through [`crate::export::recording`]
+//! (temporary names renamed into place, so a cancelled or failed recording
+//! leaves no half file under the chosen name). Runs on the recorder thread,
+//! never on a frame.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use bevy::asset::RenderAssetUsages;
-use bevy::image::Image;
-use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
-
 use super::recording::RecordFormat;
+use crate::export::{GifOptions, GifRecorder, write_png_frame};
 
 /// One frame, opaque RGBA, row by row from the top.
 pub struct RgbaFrame {
@@ -37,15 +32,19 @@ pub fn open_sink(format: RecordFormat, path: &Path, fps: u32) -> Result<Box<dyn 
     };
     std::fs::create_dir_all(parent).map_err(|e| format!("cannot create the folder {}: {e}", parent.display()))?;
     Ok(match format {
-        RecordFormat::Gif => Box::new(GifSink::create(path, fps)?),
+        RecordFormat::Gif => {
+            // A faster quantiser than the default: the scenes have few colours.
+            let options = GifOptions { delay_ms: gif_delay_ms(fps), downscale: 1, speed: 20 };
+            let recorder = GifRecorder::create(path, options).map_err(|e| e.to_string())?;
+            Box::new(GifSink { path: path.to_path_buf(), recorder })
+        }
         RecordFormat::PngFrames => Box::new(PngSink { folder: path.to_path_buf(), written: Vec::new() }),
     })
 }
 
-/// GIF frame delay in hundredths of a second for `fps` (2 to 100 cs: most
-/// viewers play faster frames at 10 cs).
-pub fn gif_delay(fps: u32) -> u16 {
-    (100.0 / fps.max(1) as f64).round().clamp(2.0, 100.0) as u16
+/// Milliseconds per GIF frame for `fps` (GIF stores hundredths: 20 ms to 1 s).
+pub fn gif_delay_ms(fps: u32) -> u32 {
+    (1000 / fps.max(1)).clamp(20, 1000)
 }
 
 fn shown(path: &Path) -> String {
@@ -54,57 +53,23 @@ fn shown(path: &Path) -> String {
 
 struct GifSink {
     path: PathBuf,
-    temp: PathBuf,
-    delay: u16,
-    encoder: Option<gif::Encoder<BufWriter<File>>>,
-    frames: usize,
-}
-
-impl GifSink {
-    fn create(path: &Path, fps: u32) -> Result<Self, String> {
-        let name = path.file_name().map_or_else(|| "recording.gif".into(), |n| n.to_string_lossy().into_owned());
-        let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        Ok(Self { path: path.to_path_buf(), temp, delay: gif_delay(fps), encoder: None, frames: 0 })
-    }
-
-    fn error(&self, e: impl std::fmt::Display) -> String {
-        format!("cannot write {}: {e}", self.path.display())
-    }
+    recorder: GifRecorder,
 }
 
 impl FrameSink for GifSink {
-    fn push(&mut self, mut frame: RgbaFrame) -> Result<(), String> {
-        let (Ok(w), Ok(h)) = (u16::try_from(frame.width), u16::try_from(frame.height)) else {
-            return Err(self.error("frames larger than 65535 pixels do not fit a GIF"));
-        };
-        if self.encoder.is_none() {
-            let file = File::create(&self.temp).map_err(|e| self.error(e))?;
-            let mut encoder = gif::Encoder::new(BufWriter::new(file), w, h, &[]).map_err(|e| self.error(e))?;
-            encoder.set_repeat(gif::Repeat::Infinite).map_err(|e| self.error(e))?;
-            self.encoder = Some(encoder);
-        }
-        let mut out = gif::Frame::from_rgba_speed(w, h, &mut frame.rgba, 20);
-        out.delay = self.delay;
-        let result = self.encoder.as_mut().map(|e| e.write_frame(&out));
-        if let Some(Err(e)) = result {
-            return Err(self.error(e));
-        }
-        self.frames += 1;
-        Ok(())
+    fn push(&mut self, frame: RgbaFrame) -> Result<(), String> {
+        self.recorder.push(frame.width, frame.height, &frame.rgba).map_err(|e| e.to_string())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<String, String> {
-        let Some(encoder) = self.encoder.take() else { return Err(self.error("no frame was recorded")) };
-        let writer = encoder.into_inner().map_err(|e| self.error(e))?;
-        let file = writer.into_inner().map_err(|e| self.error(e.into_error()))?;
-        file.sync_all().map_err(|e| self.error(e))?;
-        std::fs::rename(&self.temp, &self.path).map_err(|e| self.error(e))?;
-        Ok(format!("recorded {} frames to {}", self.frames, shown(&self.path)))
+    fn finish(self: Box<Self>) -> Result<String, String> {
+        let path = self.path.clone();
+        let frames = self.recorder.finish().map_err(|e| e.to_string())?;
+        Ok(format!("recorded {frames} frames to {}", shown(&path)))
     }
 
-    fn abort(mut self: Box<Self>) {
-        drop(self.encoder.take());
-        let _ = std::fs::remove_file(&self.temp);
+    fn abort(self: Box<Self>) {
+        // An unfinished recorder removes its temporary file when dropped.
+        drop(self);
     }
 }
 
@@ -113,35 +78,23 @@ struct PngSink {
     written: Vec<PathBuf>,
 }
 
-/// `frame-0000.png`, `frame-0001.png`, ...
-pub fn frame_name(index: usize) -> String {
-    format!("frame-{index:04}.png")
-}
-
 impl FrameSink for PngSink {
     fn push(&mut self, frame: RgbaFrame) -> Result<(), String> {
-        let path = self.folder.join(frame_name(self.written.len()));
-        let error = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
-        let image = Image::new(
-            Extent3d { width: frame.width, height: frame.height, depth_or_array_layers: 1 },
-            TextureDimension::D2,
-            frame.rgba,
-            TextureFormat::Rgba8UnormSrgb,
-            RenderAssetUsages::default(),
-        );
-        let rgb = image.try_into_dynamic().map_err(|e| error(&e))?.to_rgb8();
-        // The temporary name keeps the extension that names the format.
-        let temp = self.folder.join(format!(".{}.tmp.png", frame_name(self.written.len())));
-        rgb.save(&temp).map_err(|e| error(&e))?;
-        std::fs::rename(&temp, &path).map_err(|e| error(&e))?;
+        let path = write_png_frame(&self.folder, self.written.len(), frame.width, frame.height, &frame.rgba)
+            .map_err(|e| e.to_string())?;
         self.written.push(path);
         Ok(())
     }
 
     fn finish(self: Box<Self>) -> Result<String, String> {
-        match self.written.len() {
-            0 => Err(format!("no frame was recorded to {}", self.folder.display())),
-            n => Ok(format!("recorded {n} PNG frames ({} ...) to {}", frame_name(0), shown(&self.folder))),
+        match self.written.first() {
+            None => Err(format!("no frame was recorded to {}", self.folder.display())),
+            Some(first) => Ok(format!(
+                "recorded {} PNG frames ({} ...) to {}",
+                self.written.len(),
+                first.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                shown(&self.folder)
+            )),
         }
     }
 
@@ -155,6 +108,8 @@ impl FrameSink for PngSink {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::File;
+
     use super::*;
 
     fn frame(shade: u8) -> RgbaFrame {
@@ -213,15 +168,15 @@ mod tests {
         assert!(message.starts_with("recorded 2 PNG frames"), "{message}");
         let mut names: Vec<_> = std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry").file_name()).collect();
         names.sort();
-        assert_eq!(names, vec![std::ffi::OsString::from("frame-0000.png"), "frame-0001.png".into()]);
-        let bytes = std::fs::read(dir.join("frame-0001.png")).expect("read");
+        assert_eq!(names, vec![std::ffi::OsString::from("frame_00000.png"), "frame_00001.png".into()]);
+        let bytes = std::fs::read(dir.join("frame_00001.png")).expect("read");
         assert_eq!(&bytes[1..4], b"PNG");
     }
 
     #[test]
-    fn delays_are_in_hundredths() {
-        assert_eq!(gif_delay(15), 7);
-        assert_eq!(gif_delay(100), 2);
-        assert_eq!(gif_delay(0), 100);
+    fn delays_follow_the_frame_rate() {
+        assert_eq!(gif_delay_ms(15), 66);
+        assert_eq!(gif_delay_ms(100), 20);
+        assert_eq!(gif_delay_ms(0), 1000);
     }
 }

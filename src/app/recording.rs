@@ -42,7 +42,7 @@ pub enum RecordFormat {
     /// One animated GIF that loops.
     #[default]
     Gif,
-    /// `frame-0000.png`, `frame-0001.png`, ... in a folder.
+    /// `frame_00000.png`, `frame_00001.png`, ... in a folder.
     PngFrames,
 }
 

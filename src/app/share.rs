@@ -79,6 +79,8 @@ pub struct ShareLog {
     pub last: Option<(String, f64, bool)>,
     /// Every outcome so far (tests read it).
     pub count: usize,
+    /// The last save or export outcome, kept for the Share section.
+    pub files: Option<(String, bool)>,
 }
 
 impl ShareLog {
@@ -351,10 +353,12 @@ fn poll_share_jobs(mut jobs: ResMut<ShareJobs>, mut log: ResMut<ShareLog>, time:
     let now = time.elapsed_secs_f64();
     jobs.0.retain_mut(|task| match check_ready(task) {
         Some(Ok(message)) => {
+            log.files = Some((message.clone(), false));
             log.say(message, now, false);
             false
         }
         Some(Err(e)) => {
+            log.files = Some((e.clone(), true));
             log.say(e, now, true);
             false
         }

@@ -597,6 +597,9 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         ui.separator();
         ui.label(RichText::new(format!("step {} / {steps}", s.step_index)).strong());
         ui.separator();
+        // Where a saved file went, for a few seconds: before the rest, so a
+        // full line does not hide it.
+        super::share::status_notice_ui(ui, p, now);
         if p.runs.iter().count() > 1 {
             // Compare mode: each run's step and step time, in its colour.
             let mut runs: Vec<_> = p.runs.iter().collect();
@@ -628,11 +631,7 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         ui.separator();
         ui.label(RichText::new(format!("{} moving", s.moving_count)).color(egui_color(MOVING_COLOR)));
         ui.label(RichText::new(format!("{} fixed", s.fixed_count)).color(egui_color(FIXED_COLOR)));
-        if let Some(note) = super::share::status_notice(p, now) {
-            ui.separator();
-            ui.add(egui::Label::new(RichText::new(&note.0).color(if note.1 { BAD } else { WARN })).truncate())
-                .on_hover_text(&note.0);
-        } else if let Some(shot) = p.shots.notice(now) {
+        if let Some(shot) = p.shots.notice(now) {
             ui.separator();
             ui.add(egui::Label::new(RichText::new(format!("saved {shot}")).color(WARN)).truncate()).on_hover_text(shot);
         } else if s.non_finite > 0 {

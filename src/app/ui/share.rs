@@ -164,6 +164,10 @@ pub fn share_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         }
         ui.add(egui::Label::new(RichText::new(p.share.ui.export_folder.display().to_string()).weak()).truncate());
     });
+    if let Some((message, error)) = &p.share.log.files {
+        let text = RichText::new(message).small();
+        ui.add(egui::Label::new(if *error { text.color(BAD) } else { text.weak() }).wrap());
+    }
     ui.separator();
     recording_ui(ui, p);
 }
@@ -191,7 +195,7 @@ fn recording_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         ui.label("Record");
         ui.radio_value(&mut settings.format, RecordFormat::Gif, "GIF").on_hover_text("one looping animated GIF");
         ui.radio_value(&mut settings.format, RecordFormat::PngFrames, "PNG frames")
-            .on_hover_text("frame-0000.png, frame-0001.png, ... in a folder (for video tools)");
+            .on_hover_text("frame_00000.png, frame_00001.png, ... in a folder (for video tools)");
     });
     ui.horizontal(|ui| {
         ui.label("steps");
@@ -226,13 +230,19 @@ fn recording_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     }
 }
 
-/// What the status line says about sharing: a recording under way, else
-/// the last outcome for a few seconds (message, is an error).
-pub fn status_notice(p: &UiParams, now: f64) -> Option<(String, bool)> {
+/// The status line's part: a recording's progress in a few words, or for a
+/// few seconds where a saved file went (the whole line, cut to fit, with the
+/// full text on hover).
+pub fn status_notice_ui(ui: &mut egui::Ui, p: &UiParams, now: f64) {
     if let Some(r) = p.share.recording.progress() {
-        return Some((format!("recording: {} of {} frames, to {}", r.encoded, r.frames, r.path.display()), false));
+        ui.label(RichText::new(format!("recording {} / {} frames", r.encoded, r.frames)).color(WARN))
+            .on_hover_text(format!("{} to {}", r.format.name(), r.path.display()));
+        ui.separator();
+    } else if let Some((message, error)) = p.share.log.notice(now) {
+        ui.add(egui::Label::new(RichText::new(message).color(if error { BAD } else { WARN })).truncate())
+            .on_hover_text(message);
+        ui.separator();
     }
-    p.share.log.notice(now).map(|(m, e)| (m.to_string(), e))
 }
 
 /// The dialog for `purpose`, starting in `folder`.
@@ -244,10 +254,10 @@ fn dialog_for(purpose: DialogPurpose, folder: PathBuf, scene_name: &str, format:
     match purpose {
         DialogPurpose::Open => dialog
             .title("Open a scene (.ron) or a point cloud (.csv)")
-            .add_file_filter_extensions("Scenes and clouds (.ron, .csv)", vec!["ron", "csv"])
+            .add_file_filter_extensions("Scenes, clouds", vec!["ron", "csv"])
             .add_file_filter_extensions("Scenes (.ron)", vec!["ron"])
-            .add_file_filter_extensions("Point clouds (.csv)", vec!["csv"])
-            .default_file_filter("Scenes and clouds (.ron, .csv)"),
+            .add_file_filter_extensions("Clouds (.csv)", vec!["csv"])
+            .default_file_filter("Scenes, clouds"),
         DialogPurpose::SaveScene => dialog
             .title("Save the scene as")
             .default_file_name(&format!("{}.ron", slug(scene_name)))
