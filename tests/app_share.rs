@@ -136,6 +136,21 @@ fn a_saved_scene_loads_back_to_the_same_run() {
 }
 
 #[test]
+fn a_scene_that_would_not_load_back_is_not_saved() {
+    let dir = temp_dir("invalid");
+    let mut app = app();
+    app.world_mut().write_message(SceneRequest::Text { path: "moons.ron".into(), text: SCENE.into() });
+    wait(&mut app, "the scene to load", |w| idle_and_loaded(w, 1));
+    focused_mut::<Draft>(app.world_mut()).scene.as_mut().expect("a draft").steps = 0;
+    let path = dir.join("bad.ron");
+    app.world_mut().write_message(ShareRequest::SaveScene(path.clone()));
+    wait(&mut app, "the refusal", |w| w.resource::<ShareLog>().count > 0);
+    let (message, _, error) = app.world().resource::<ShareLog>().last.clone().expect("a message");
+    assert!(error && message.starts_with("not saved: ") && message.contains("steps"), "{message}");
+    assert!(!path.exists());
+}
+
+#[test]
 fn a_csv_cloud_replaces_the_target_and_exports_come_back_exactly() {
     let dir = temp_dir("csv");
     let target = Cloud::from_points(2, &[[0.0f32, 0.0], [1.0, 0.5], [0.25, -1.0], [0.5, 0.75], [-0.5, 0.1]]);

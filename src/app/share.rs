@@ -298,6 +298,13 @@ fn handle_share_requests(
                     log.say("no scene to save yet".into(), now, true);
                     continue;
                 };
+                // A file that would not load back is not written.
+                if let Some((_, problem)) = scene.problems().into_iter().next() {
+                    let message = format!("not saved: {problem}");
+                    log.files = Some((message.clone(), true));
+                    log.say(message, now, true);
+                    continue;
+                }
                 let path = path.clone();
                 jobs.0.push(IoTaskPool::get().spawn(async move {
                     crate::scene::save_scene(&path, &scene).map_err(|e| e.to_string())?;
