@@ -329,9 +329,16 @@ impl Plugin for RecordingPlugin {
     }
 }
 
-/// The least number of steps done over the loaded runs (they step in lockstep).
+/// The least number of steps done over the loaded runs that still step (as
+/// the stepping counts them; they step in lockstep), or over all loaded runs
+/// once every one has finished.
 fn steps_done(runs: &Query<(&RunStatus, &RunLink)>) -> Option<usize> {
-    runs.iter().filter(|(s, l)| l.generation > 0 && s.generation == l.generation).map(|(s, _)| s.total_steps).min()
+    let loaded = || runs.iter().filter(|(s, l)| l.generation > 0 && s.generation == l.generation);
+    loaded()
+        .filter(|(s, _)| !s.finished)
+        .map(|(s, _)| s.total_steps)
+        .min()
+        .or_else(|| loaded().map(|(s, _)| s.total_steps).min())
 }
 
 #[allow(clippy::too_many_arguments)]
