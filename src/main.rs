@@ -20,10 +20,14 @@ struct Args {
     /// Scene file to open in the app.
     scene: Option<PathBuf>,
     /// Save a screenshot of the window to this PNG after `--after` steps, then exit.
-    #[arg(long)]
+    #[arg(long, group = "capture")]
     screenshot: Option<PathBuf>,
-    /// Steps to run before `--screenshot`.
-    #[arg(long, default_value_t = 0, requires = "screenshot")]
+    /// Record the 3-D view for `--after` steps to this animated GIF (a path
+    /// ending in .gif) or folder of numbered PNG frames, then exit.
+    #[arg(long, group = "capture", value_name = "GIF_OR_FOLDER")]
+    record: Option<PathBuf>,
+    /// Steps to run before `--screenshot`, or to record with `--record`.
+    #[arg(long, default_value_t = 0, requires = "capture")]
     after: usize,
     /// How the app colours the moving points at start (the View panel changes it).
     #[arg(long, value_enum, default_value_t = Colour::OkabeIto)]
@@ -72,7 +76,9 @@ fn main() -> ExitCode {
         Some(Command::Validate { scenes }) => cli::validate(&scenes),
         Some(Command::Bench(bench)) => cli::bench::bench(&bench),
         Some(Command::Compare(compare)) => cli::compare::compare(&compare),
-        None => open_app(args.scene, args.compare, args.screenshot, args.after, (args.colour, args.heat_map)),
+        None => {
+            open_app(args.scene, args.compare, (args.screenshot, args.record), args.after, (args.colour, args.heat_map))
+        }
     };
     match result {
         Ok(code) => code,
@@ -87,7 +93,7 @@ fn main() -> ExitCode {
 fn open_app(
     scene: Option<PathBuf>,
     compare: Vec<PathBuf>,
-    screenshot: Option<PathBuf>,
+    (screenshot, record): (Option<PathBuf>, Option<PathBuf>),
     after: usize,
     (colour, heat_map): (Colour, bool),
 ) -> anyhow::Result<ExitCode> {
@@ -97,7 +103,8 @@ fn open_app(
         Colour::HStar => Colouring::OptimalLogRatio,
         Colour::DiscH => Colouring::Discriminator,
     };
-    let options = sdflow::app::AppOptions { scene, compare, screenshot, after, view: GanView { colouring, heat_map } };
+    let view = GanView { colouring, heat_map };
+    let options = sdflow::app::AppOptions { scene, compare, screenshot, record, after, view };
     if let Err(e) = sdflow::app::preflight(&options) {
         eprintln!("{e}");
         return Ok(ExitCode::from(2));
@@ -110,7 +117,7 @@ fn open_app(
 fn open_app(
     _: Option<PathBuf>,
     _: Vec<PathBuf>,
-    _: Option<PathBuf>,
+    _: (Option<PathBuf>, Option<PathBuf>),
     _: usize,
     _: (Colour, bool),
 ) -> anyhow::Result<ExitCode> {

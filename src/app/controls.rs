@@ -93,6 +93,8 @@ impl AppCommand {
 #[derive(Resource, Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct KeyboardCapture {
     pub text_field_focused: bool,
+    /// The file dialog is open (it has keys of its own).
+    pub dialog_open: bool,
 }
 
 /// Whether the keys help overlay is open.
@@ -114,7 +116,7 @@ impl Plugin for ControlsPlugin {
 
 /// Run condition: no text field has the keyboard.
 pub fn not_typing(capture: Res<KeyboardCapture>) -> bool {
-    !capture.text_field_focused
+    !capture.text_field_focused && !capture.dialog_open
 }
 
 /// Turns pressed shortcut keys into commands.

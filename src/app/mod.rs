@@ -15,14 +15,17 @@
 
 pub mod brush;
 pub mod controls;
+pub mod frames;
 pub mod gan;
 pub mod gan_render;
 pub mod generator;
 pub mod input;
+pub mod recording;
 pub mod render;
 pub mod rest;
 pub mod runs;
 pub mod scene_loading;
+pub mod share;
 pub mod simulation;
 pub mod ui;
 
@@ -46,6 +49,8 @@ pub struct AppOptions {
     pub compare: Vec<PathBuf>,
     /// Save a screenshot here after `after` steps, then exit.
     pub screenshot: Option<PathBuf>,
+    /// Record the view for `after` steps to this GIF (or PNG frames folder), then exit.
+    pub record: Option<PathBuf>,
     pub after: usize,
     /// The GAN view to start with (colouring, heat map).
     pub view: gan::GanView,
@@ -65,6 +70,7 @@ impl PluginGroup for HeadlessPlugins {
             .add(gan::GanPlugin)
             .add(generator::GeneratorPlugin)
             .add(brush::BrushPlugin)
+            .add(share::SharePlugin)
     }
 }
 
@@ -133,11 +139,15 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
     .add_plugins((gan_render::GanRenderPlugin, generator::GeneratorRenderPlugin))
     .add_plugins(brush::BrushWindowPlugin)
+    .add_plugins(recording::RecordingPlugin)
     .insert_resource(InitialScene(initial))
     .insert_resource(scene_loading::InitialCompare(options.compare.into_iter().map(SceneRequest::Open).collect()))
     .insert_resource(options.view);
     if let Some(path) = options.screenshot {
         app.insert_resource(input::ScreenshotPlan::new(path, options.after));
+    }
+    if let Some(path) = options.record {
+        app.insert_resource(recording::RecordPlan::new(path, options.after));
     }
     match app.run() {
         AppExit::Success => Ok(()),

@@ -196,10 +196,22 @@ fn aim_at_focused(
     }
 }
 
-fn dropped_files(mut drops: MessageReader<FileDragAndDrop>, mut requests: MessageWriter<SceneRequest>) {
+fn dropped_files(
+    mut drops: MessageReader<FileDragAndDrop>,
+    mut requests: MessageWriter<SceneRequest>,
+    mut share: MessageWriter<super::share::ShareRequest>,
+) {
     for drop in drops.read() {
         if let FileDragAndDrop::DroppedFile { path_buf, .. } = drop {
-            requests.write(SceneRequest::Open(path_buf.clone()));
+            // A dropped CSV replaces the target cloud; anything else is read as a scene.
+            match super::share::open_request(path_buf, super::share::CloudRole::Target) {
+                Ok(super::share::Opened::Share(request)) => {
+                    share.write(request);
+                }
+                _ => {
+                    requests.write(SceneRequest::Open(path_buf.clone()));
+                }
+            }
         }
     }
 }

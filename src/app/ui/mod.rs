@@ -10,6 +10,7 @@ mod paint;
 mod panels;
 mod plots;
 pub mod runs;
+pub mod share;
 pub mod timeline;
 
 use bevy::camera::visibility::RenderLayers;
@@ -94,6 +95,7 @@ pub struct UiParams<'w, 's> {
     pub run_requests: MessageWriter<'w, RunRequest>,
     pub generator_view: ResMut<'w, super::generator::GeneratorView>,
     pub paint: paint::PaintParams<'w, 's>,
+    pub share: share::SharePanel<'w>,
 }
 
 pub struct UiPlugin;
@@ -104,6 +106,7 @@ impl Plugin for UiPlugin {
             .init_resource::<ViewportRect>()
             .init_resource::<plots::NnHistograms>()
             .init_resource::<super::generator::GeneratorView>()
+            .add_plugins(share::ShareUiPlugin)
             .add_systems(Startup, spawn_ui_camera)
             .add_systems(EguiPrimaryContextPass, ui_system)
             .add_systems(Update, (apply_viewport, plots::update_histograms, window_title))
@@ -197,7 +200,7 @@ fn ui_system(mut contexts: EguiContexts, mut p: UiParams, mut viewport: ResMut<V
     // Shortcuts stay off while a text field has the keyboard, and for one
     // frame after (egui reports focus changes a frame late).
     let typing = ctx.egui_wants_keyboard_input();
-    let capture = KeyboardCapture { text_field_focused: typing || p.state.typing_last_frame };
+    let capture = KeyboardCapture { text_field_focused: typing || p.state.typing_last_frame, ..*p.capture };
     p.state.typing_last_frame = typing;
     p.capture.set_if_neq(capture);
     Ok(())

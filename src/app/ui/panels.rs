@@ -59,6 +59,7 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
 
     egui::CollapsingHeader::new("Scene").default_open(true).show(ui, |ui| {
         scene_ui(ui, p.run.active, &p.presets, &mut p.state.open_path, &mut p.scene_requests);
+        super::share::open_ui(ui, p);
     });
     egui::CollapsingHeader::new("Compare").default_open(true).show(ui, |ui| super::runs::compare_ui(ui, p));
     egui::CollapsingHeader::new("Paint")
@@ -90,6 +91,7 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     for request in requests {
         p.scene_requests.write(request);
     }
+    egui::CollapsingHeader::new("Share").default_open(true).show(ui, |ui| super::share::share_ui(ui, p));
 }
 
 /// Which edited values only a restart can apply (they rebuild the clouds).
@@ -606,6 +608,9 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         ui.separator();
         ui.label(RichText::new(format!("step {} / {steps}", s.step_index)).strong());
         ui.separator();
+        // Where a saved file went, for a few seconds: before the rest, so a
+        // full line does not hide it.
+        super::share::status_notice_ui(ui, p, now);
         if p.runs.iter().count() > 1 {
             // Compare mode: each run's step and step time, in its colour.
             let mut runs: Vec<_> = p.runs.iter().collect();
