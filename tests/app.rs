@@ -310,15 +310,20 @@ fn a_fast_flow_takes_more_steps_than_frames() {
         playback.steps_per_second = 1000.0;
         playback.playing = true;
     }
+    // However fast the worker is, one request must be able to carry several
+    // steps: the largest jump of the step count between two frames says so.
+    let mut most_per_frame = 0;
     let mut frames = 0;
     while focused::<RunStatus>(app.world()).step_index < 100 && frames < 4000 {
+        let before = focused::<RunStatus>(app.world()).step_index;
         app.update();
         frames += 1;
+        most_per_frame = most_per_frame.max(focused::<RunStatus>(app.world()).step_index - before);
+        assert!(focused::<RunLink>(app.world()).steps_in_flight() <= sdflow::app::simulation::MAX_STEPS_PER_REQUEST);
         std::thread::sleep(Duration::from_millis(1));
     }
     assert!(focused::<RunStatus>(app.world()).step_index >= 100, "the flow stalled");
-    assert!(frames < 100, "{frames} frames for 100 steps: the rate is capped at one step per frame");
-    assert!(focused::<RunLink>(app.world()).steps_in_flight() <= sdflow::app::simulation::MAX_STEPS_PER_REQUEST);
+    assert!(most_per_frame > 2, "at most {most_per_frame} steps per frame: the rate is capped by the frame rate");
 }
 
 /// Presses and releases a key across one update (no input plugin clears it here).
