@@ -13,7 +13,9 @@
 //! [`HeadlessPlugins`] is everything that runs without a window (tests use
 //! it with `MinimalPlugins`).
 
+pub mod arrows;
 pub mod controls;
+pub mod flow_colours;
 pub mod gan;
 pub mod gan_render;
 pub mod generator;
@@ -48,6 +50,8 @@ pub struct AppOptions {
     pub after: usize,
     /// The GAN view to start with (colouring, heat map).
     pub view: gan::GanView,
+    /// Start with the displacement arrows shown.
+    pub arrows: bool,
 }
 
 /// The plugins that need no window, renderer or egui.
@@ -63,6 +67,8 @@ impl PluginGroup for HeadlessPlugins {
             .add(controls::ControlsPlugin)
             .add(gan::GanPlugin)
             .add(generator::GeneratorPlugin)
+            .add(arrows::ArrowsPlugin)
+            .add(flow_colours::FlowColoursPlugin)
     }
 }
 
@@ -130,6 +136,8 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins(HeadlessPlugins)
     .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
     .add_plugins((gan_render::GanRenderPlugin, generator::GeneratorRenderPlugin))
+    .add_plugins((arrows::ArrowsRenderPlugin, flow_colours::FlowColoursRenderPlugin))
+    .insert_resource(arrows::ArrowSettings { show: options.arrows })
     .insert_resource(InitialScene(initial))
     .insert_resource(scene_loading::InitialCompare(options.compare.into_iter().map(SceneRequest::Open).collect()))
     .insert_resource(options.view);

@@ -9,6 +9,7 @@ mod generator;
 mod panels;
 mod plots;
 mod runs;
+mod view;
 
 use bevy::camera::visibility::RenderLayers;
 use bevy::camera::{CameraOutputMode, Viewport};
@@ -91,6 +92,7 @@ pub struct UiParams<'w, 's> {
     pub commands: MessageWriter<'w, AppCommand>,
     pub run_requests: MessageWriter<'w, RunRequest>,
     pub generator_view: ResMut<'w, super::generator::GeneratorView>,
+    pub flow: view::FlowViewParams<'w, 's>,
 }
 
 pub struct UiPlugin;
