@@ -183,6 +183,21 @@ pub fn arrow_scale(longest: f32, radius: f32) -> Option<f32> {
     (raw.is_finite() && raw > 0.0).then(|| nice_floor(raw))
 }
 
+/// While the flow plays, the scale stays put as long as the longest arrow
+/// is drawn between these shares of its target length ([`ARROW_SHARE`] of
+/// the radius), so arrows do not jump between round factors step by step.
+pub const KEEP_SCALE: std::ops::RangeInclusive<f32> = 0.2..=1.25;
+
+/// The scale to draw with now: `current` while it keeps the longest arrow
+/// within [`KEEP_SCALE`], else a fresh [`arrow_scale`]; None when nothing moved.
+pub fn next_scale(current: Option<f32>, longest: f32, radius: f32) -> Option<f32> {
+    let fresh = arrow_scale(longest, radius)?;
+    match current {
+        Some(s) if KEEP_SCALE.contains(&(s * longest / (ARROW_SHARE * radius))) => Some(s),
+        _ => Some(fresh),
+    }
+}
+
 /// "x20", "x0.5", "x2e-3": a scale factor as short text.
 pub fn scale_label(scale: f32) -> String {
     if (1.0..1e5).contains(&scale) {
@@ -285,14 +300,15 @@ fn track_displacement(mut runs: Query<ArrowSource>) {
 }
 
 /// One scale for all runs: the longest shown arrow of any run against the
-/// largest cloud.
+/// largest cloud (kept while it stays readable, see [`next_scale`]).
 fn update_scale(runs: Query<(Ref<Arrows>, Ref<CloudBounds>)>, mut scale: ResMut<ArrowScale>) {
     if !runs.iter().any(|(a, b)| a.is_changed() || b.is_changed()) {
         return;
     }
     let longest = runs.iter().map(|(a, _)| a.longest()).fold(0.0, f32::max);
     let radius = runs.iter().map(|(_, b)| b.radius).fold(0.0, f32::max);
-    scale.set_if_neq(ArrowScale { scale: arrow_scale(longest, radius) });
+    let next = ArrowScale { scale: next_scale(scale.scale, longest, radius) };
+    scale.set_if_neq(next);
 }
 
 /// The arrows' line mesh of a run.
@@ -438,6 +454,19 @@ mod tests {
         assert_eq!(arrow_scale(0.0, 1.0), None);
         assert_eq!(arrow_scale(f32::NAN, 1.0), None);
         assert_eq!(arrow_scale(1.0, 0.0), None);
+    }
+
+    #[test]
+    fn the_scale_holds_while_the_arrows_stay_readable() {
+        let first = next_scale(None, 0.03, 4.0);
+        assert_eq!(first, Some(20.0));
+        // A little longer or shorter: the same factor.
+        assert_eq!(next_scale(first, 0.045, 4.0), first);
+        assert_eq!(next_scale(first, 0.012, 4.0), first);
+        // Much longer (drawn past 1.25 of the target) or much shorter: a fresh one.
+        assert_eq!(next_scale(first, 0.3, 4.0), arrow_scale(0.3, 4.0));
+        assert_eq!(next_scale(first, 0.001, 4.0), arrow_scale(0.001, 4.0));
+        assert_eq!(next_scale(first, 0.0, 4.0), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use bevy::prelude::*;
 use bevy_egui::egui::{self, Color32, RichText};
 
 use super::UiParams;
-use crate::app::arrows::{ARROW_EVERY, ArrowScale, ArrowSettings, Arrows, Displacement, MAX_ARROWS};
+use crate::app::arrows::{ARROW_EVERY, ArrowScale, ArrowSettings, Arrows, Displacement, MAX_ARROWS, scale_label};
 use crate::app::flow_colours::{HIGH_QUANTILE, LOW_QUANTILE, PointValues, SEQ_BINS, is_app_side, seq_bin_colour};
 use crate::app::gan::Colouring;
 use crate::app::runs::Focused;
@@ -35,8 +35,8 @@ pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         );
         ui.checkbox(&mut show, "arrows").on_hover_text(help);
         if show {
-            let text = match (p.flow.scale.label(), displacement.and_then(|d| d.steps)) {
-                (Some(label), Some((from, to))) => steps_note(&label, from, to),
+            let text = match (p.flow.scale.scale, displacement.and_then(|d| d.steps)) {
+                (Some(scale), Some((from, to))) => steps_note(&scale_label(scale), from, to),
                 _ => "waiting for a step".into(),
             };
             ui.label(RichText::new(text).weak())
@@ -80,9 +80,14 @@ pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         value_label(extremes.1),
     );
     ui.label(RichText::new(note).weak().small());
+    if p.runs.iter().count() > 1 {
+        ui.label(
+            RichText::new("Each view spans its own run's values; this legend is the selected run's.").weak().small(),
+        );
+    }
 }
 
-/// "arrows x20" or "arrows x20 (steps 4 to 7)" when a reply spans several steps.
+/// "x20" or "x20 (steps 4 to 7)" when a reply spans several steps.
 fn steps_note(label: &str, from: usize, to: usize) -> String {
     if to > from + 1 { format!("{label} (steps {from} to {to})") } else { label.to_owned() }
 }
@@ -153,7 +158,7 @@ mod tests {
 
     #[test]
     fn the_note_names_the_steps_a_reply_spans() {
-        assert_eq!(steps_note("arrows x20", 4, 5), "arrows x20");
-        assert_eq!(steps_note("arrows x20", 4, 7), "arrows x20 (steps 4 to 7)");
+        assert_eq!(steps_note("x20", 4, 5), "x20");
+        assert_eq!(steps_note("x20", 4, 7), "x20 (steps 4 to 7)");
     }
 }
