@@ -12,7 +12,9 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 
 use sdflow::app::HeadlessPlugins;
-use sdflow::app::arrows::{ARROW_SHARE, ArrowScale, Arrows, Displacement, KEEP_SCALE, arrow_count, subsample};
+use sdflow::app::arrows::{
+    ARROW_SHARE, ArrowScale, Arrows, Displacement, KEEP_SCALE, TYPICAL_SHARE, arrow_count, subsample, typical_length,
+};
 use sdflow::app::flow_colours::{NO_BIN, PointValues, seq_bin, seq_range};
 use sdflow::app::gan::{Colouring, GanView};
 use sdflow::app::render::CloudBounds;
@@ -127,12 +129,11 @@ fn each_runs_arrows_are_its_last_steps_displacement() {
     assert!(q.iter(app.world()).all(|(a, d)| a.vectors.is_empty() && d.steps.is_none()));
 
     let steps = play_then_single_step(&mut app, 4, 2);
-    let mut q = app.world_mut().query::<(&ViewSlot, &Arrows, &Displacement, &MovingPositions, &CloudBounds)>();
-    let mut shown: Vec<_> = q.iter(app.world()).map(|(s, a, d, m, b)| (s.0, a, d, m, b)).collect();
+    let mut q =
+        app.world_mut().query::<(&ViewSlot, &Arrows, &Displacement, &MovingPositions, &CloudBounds, &ArrowScale)>();
+    let mut shown: Vec<_> = q.iter(app.world()).map(|(s, a, d, m, b, k)| (s.0, a, d, m, b, k)).collect();
     shown.sort_by_key(|r| r.0);
-    let mut longest: f32 = 0.0;
-    let mut radius: f32 = 0.0;
-    for ((_, arrows, displacement, moving, bounds), text) in shown.iter().zip([&sd, &mmd]) {
+    for ((_, arrows, displacement, moving, bounds, scale), text) in shown.iter().zip([&sd, &mmd]) {
         let (before, after) = (alone(text, steps), alone(text, steps + 1));
         assert_eq!(moving.positions, after, "the run is not at the engine's state");
         assert_eq!(displacement.steps, Some((steps, steps + 1)));
@@ -150,15 +151,13 @@ fn each_runs_arrows_are_its_last_steps_displacement() {
             );
         }
         assert!(arrows.longest() > 0.0);
-        longest = longest.max(arrows.longest());
-        radius = radius.max(bounds.radius);
+        // Each view's own scale draws its typical arrow readably, none longer than the cap.
+        let drawn = scale.scale.expect("a scale") * typical_length(arrows.lengths()) / (TYPICAL_SHARE * bounds.radius);
+        assert!(KEEP_SCALE.contains(&drawn), "a typical arrow is drawn {drawn} of its target length");
+        assert_eq!(scale.cap, ARROW_SHARE * bounds.radius);
     }
     // The two runs push the same points differently.
     assert_ne!(shown[0].1.vectors, shown[1].1.vectors);
-    // One scale for both views: the longest arrow of either is drawn readably.
-    let scale = app.world().resource::<ArrowScale>().scale.expect("a scale");
-    let drawn = scale * longest / (ARROW_SHARE * radius);
-    assert!(KEEP_SCALE.contains(&drawn), "the longest arrow is drawn {drawn} of its target length");
 }
 
 #[test]

@@ -5,9 +5,11 @@
 //! previous of every point (a load, reset or respawn has none). A seeded
 //! subsample of the points ([`arrow_count`]: one in [`ARROW_EVERY`], at
 //! most [`MAX_ARROWS`]) gets an arrow ([`Arrows`]):
-//! its tail on the point, along the displacement, scaled by one factor for
-//! every view ([`ArrowScale`], a round 1-2-5 number so the longest shown
-//! arrow is about [`ARROW_SHARE`] of the clouds' radius).
+//! its tail on the point, along the displacement, scaled by the run's own
+//! factor ([`ArrowScale`], written on its view: a round 1-2-5 number so a typical arrow, the
+//! 90th percentile, is about [`TYPICAL_SHARE`] of the clouds' radius; the
+//! few longer than [`ARROW_SHARE`] of it are cut to that length, so one far
+//! point cannot shrink every other arrow to nothing).
 //!
 //! [`ArrowsPlugin`] computes all that headless (O(N) per new state, nothing
 //! per frame); [`ArrowsRenderPlugin`] draws each run's arrows as one
@@ -29,9 +31,13 @@ pub const MAX_ARROWS: usize = 300;
 /// under them), but to at least [`MIN_ARROWS`] points and at most [`MAX_ARROWS`].
 pub const ARROW_EVERY: usize = 4;
 pub const MIN_ARROWS: usize = 50;
-/// The longest shown arrow is at most this share of the clouds' bounding
-/// radius (and more than 2/5 of it: the scale is a 1-2-5 number).
+/// No arrow is drawn longer than this share of the clouds' bounding radius.
 pub const ARROW_SHARE: f32 = 0.25;
+/// A typical arrow ([`TYPICAL_QUANTILE`] of the shown lengths) is drawn at
+/// most this share of the radius (and more than 2/5 of it: the scale is a
+/// 1-2-5 number).
+pub const TYPICAL_SHARE: f32 = 0.1;
+pub const TYPICAL_QUANTILE: f64 = 0.9;
 /// Arrow heads: this share of the arrow's length, at this angle to the shaft.
 const HEAD_SHARE: f32 = 0.3;
 const HEAD_ANGLE_DEG: f32 = 25.0;
@@ -107,13 +113,22 @@ impl Arrows {
     pub fn longest(&self) -> f32 {
         self.vectors.iter().map(|v| v.length()).filter(|l| l.is_finite()).fold(0.0, f32::max)
     }
+
+    /// Lengths of the shown displacements.
+    pub fn lengths(&self) -> impl Iterator<Item = f32> + '_ {
+        self.vectors.iter().map(|v| v.length())
+    }
 }
 
-/// One factor for every view's arrows, so runs side by side compare.
-#[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
+/// A run's arrow factor. Each run has its own, written on its view: side
+/// by side, one flow may move its points many times farther than the other,
+/// and one shared factor would shrink the slower run's arrows to nothing.
+#[derive(Component, Debug, Clone, Copy, Default, PartialEq)]
 pub struct ArrowScale {
-    /// Drawn length / displacement; None while no run has a displacement.
+    /// Drawn length / displacement; None while the run has no displacement.
     pub scale: Option<f32>,
+    /// Longest drawn arrow ([`ARROW_SHARE`] of the cloud's radius).
+    pub cap: f32,
 }
 
 impl ArrowScale {
@@ -172,28 +187,38 @@ fn nice_floor(x: f32) -> f32 {
     k * p
 }
 
-/// The arrows' scale: a round factor that draws the longest displacement at
-/// most [`ARROW_SHARE`] of `radius` (and more than 2/5 of that); None when
-/// nothing moved.
-pub fn arrow_scale(longest: f32, radius: f32) -> Option<f32> {
-    if !(longest.is_finite() && longest > 0.0 && radius.is_finite() && radius > 0.0) {
+/// The [`TYPICAL_QUANTILE`] of the finite, positive `lengths` (0 when none).
+pub fn typical_length(lengths: impl IntoIterator<Item = f32>) -> f32 {
+    let mut l: Vec<f32> = lengths.into_iter().filter(|l| l.is_finite() && *l > 0.0).collect();
+    if l.is_empty() {
+        return 0.0;
+    }
+    let k = ((l.len() - 1) as f64 * TYPICAL_QUANTILE).round() as usize;
+    *l.select_nth_unstable_by(k, f32::total_cmp).1
+}
+
+/// The arrows' scale: a round factor that draws the `typical` displacement
+/// at most [`TYPICAL_SHARE`] of `radius` (and more than 2/5 of that); None
+/// when nothing moved.
+pub fn arrow_scale(typical: f32, radius: f32) -> Option<f32> {
+    if !(typical.is_finite() && typical > 0.0 && radius.is_finite() && radius > 0.0) {
         return None;
     }
-    let raw = ARROW_SHARE * radius / longest;
+    let raw = TYPICAL_SHARE * radius / typical;
     (raw.is_finite() && raw > 0.0).then(|| nice_floor(raw))
 }
 
-/// While the flow plays, the scale stays put as long as the longest arrow
-/// is drawn between these shares of its target length ([`ARROW_SHARE`] of
+/// While the flow plays, the scale stays put as long as a typical arrow is
+/// drawn between these shares of its target length ([`TYPICAL_SHARE`] of
 /// the radius), so arrows do not jump between round factors step by step.
 pub const KEEP_SCALE: std::ops::RangeInclusive<f32> = 0.2..=1.25;
 
-/// The scale to draw with now: `current` while it keeps the longest arrow
+/// The scale to draw with now: `current` while it keeps a typical arrow
 /// within [`KEEP_SCALE`], else a fresh [`arrow_scale`]; None when nothing moved.
-pub fn next_scale(current: Option<f32>, longest: f32, radius: f32) -> Option<f32> {
-    let fresh = arrow_scale(longest, radius)?;
+pub fn next_scale(current: Option<f32>, typical: f32, radius: f32) -> Option<f32> {
+    let fresh = arrow_scale(typical, radius)?;
     match current {
-        Some(s) if KEEP_SCALE.contains(&(s * longest / (ARROW_SHARE * radius))) => Some(s),
+        Some(s) if KEEP_SCALE.contains(&(s * typical / (TYPICAL_SHARE * radius))) => Some(s),
         _ => Some(fresh),
     }
 }
@@ -211,17 +236,21 @@ pub fn scale_label(scale: f32) -> String {
 }
 
 /// Line segments (pairs of points) of the arrows: a shaft from each tail
-/// along its scaled vector, and a head of two strokes in the plane for flat
+/// along its scaled vector (cut to `cap` if longer), and a head of two strokes in the plane for flat
 /// clouds, four (two crossed pairs) in 3-D so it reads from any side.
 /// Zero-length and non-finite arrows are left out.
-pub fn arrow_segments(tails: &[Vec3], vectors: &[Vec3], scale: f32, flat: bool) -> Vec<[Vec3; 2]> {
+pub fn arrow_segments(tails: &[Vec3], vectors: &[Vec3], scale: f32, cap: f32, flat: bool) -> Vec<[Vec3; 2]> {
     let (sin, cos) = HEAD_ANGLE_DEG.to_radians().sin_cos();
     let mut out = Vec::with_capacity(tails.len() * if flat { 3 } else { 5 });
     for (&tail, &v) in tails.iter().zip(vectors) {
-        let d = v * scale;
-        let length = d.length();
+        let mut d = v * scale;
+        let mut length = d.length();
         if !(length.is_finite() && length > 0.0 && tail.is_finite()) {
             continue;
+        }
+        if length > cap && cap > 0.0 {
+            d *= cap / length;
+            length = cap;
         }
         let tip = tail + d;
         let along = d / length;
@@ -252,9 +281,9 @@ pub struct ArrowsPlugin;
 impl Plugin for ArrowsPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<ArrowSettings>()
-            .init_resource::<ArrowScale>()
             .register_required_components::<RunId, Displacement>()
             .register_required_components::<RunId, Arrows>()
+            .register_required_components::<RunId, ArrowScale>()
             .configure_sets(Update, ArrowSystems.after(RenderSystems::Follow))
             .add_systems(Update, (track_displacement, update_scale).chain().in_set(ArrowSystems));
     }
@@ -299,16 +328,18 @@ fn track_displacement(mut runs: Query<ArrowSource>) {
     }
 }
 
-/// One scale for all runs: the longest shown arrow of any run against the
-/// largest cloud (kept while it stays readable, see [`next_scale`]).
-fn update_scale(runs: Query<(Ref<Arrows>, Ref<CloudBounds>)>, mut scale: ResMut<ArrowScale>) {
-    if !runs.iter().any(|(a, b)| a.is_changed() || b.is_changed()) {
-        return;
+/// Each run's scale: a typical shown arrow against the cloud's radius (kept
+/// while it stays readable, see [`next_scale`]).
+fn update_scale(mut runs: Query<(Ref<Arrows>, Ref<CloudBounds>, &mut ArrowScale)>) {
+    for (arrows, bounds, mut scale) in &mut runs {
+        if !(arrows.is_changed() || bounds.is_changed()) {
+            continue;
+        }
+        let typical = typical_length(arrows.lengths());
+        let next =
+            ArrowScale { scale: next_scale(scale.scale, typical, bounds.radius), cap: ARROW_SHARE * bounds.radius };
+        scale.set_if_neq(next);
     }
-    let longest = runs.iter().map(|(a, _)| a.longest()).fold(0.0, f32::max);
-    let radius = runs.iter().map(|(_, b)| b.radius).fold(0.0, f32::max);
-    let next = ArrowScale { scale: next_scale(scale.scale, longest, radius) };
-    scale.set_if_neq(next);
 }
 
 /// The arrows' line mesh of a run.
@@ -385,19 +416,17 @@ fn sync_arrow_entities(
 /// changed; hides it while off or without a displacement.
 fn draw_arrows(
     settings: Res<ArrowSettings>,
-    scale: Res<ArrowScale>,
-    runs: Query<Ref<Arrows>>,
+    runs: Query<(Ref<Arrows>, Ref<ArrowScale>)>,
     mut lines: Query<(Ref<OfRun>, &Mesh3d, &mut Visibility), With<ArrowLines>>,
     mut meshes: ResMut<Assets<Mesh>>,
 ) {
-    let global = settings.is_changed() || scale.is_changed();
     for (of, mesh, mut visibility) in &mut lines {
-        let Ok(arrows) = runs.get(of.0) else { continue };
-        if !(global || arrows.is_changed() || of.is_added()) {
+        let Ok((arrows, scale)) = runs.get(of.0) else { continue };
+        if !(settings.is_changed() || scale.is_changed() || arrows.is_changed() || of.is_added()) {
             continue;
         }
         let segments = match (settings.show, scale.scale) {
-            (true, Some(s)) => arrow_segments(&arrows.tails, &arrows.vectors, s, arrows.flat),
+            (true, Some(s)) => arrow_segments(&arrows.tails, &arrows.vectors, s, scale.cap, arrows.flat),
             _ => Vec::new(),
         };
         if segments.is_empty() {
@@ -440,14 +469,14 @@ mod tests {
     }
 
     #[test]
-    fn the_scale_is_round_and_keeps_the_longest_arrow_readable() {
-        // Radius 4: the longest arrow gets at most 1; 0.03 -> raw 33.3 -> 20.
-        assert_eq!(arrow_scale(0.03, 4.0), Some(20.0));
-        for (longest, radius) in [(0.03f32, 4.0f32), (1e-5, 1.0), (7.0, 0.5), (0.123, 10.0)] {
-            let s = arrow_scale(longest, radius).expect("a scale");
-            let drawn = s * longest;
-            let most = ARROW_SHARE * radius;
-            assert!(drawn <= most * 1.0001 && drawn > 0.4 * most * 0.999, "{longest} {radius}: {s}");
+    fn the_scale_is_round_and_keeps_a_typical_arrow_readable() {
+        // Radius 4: a typical arrow gets at most 0.4; 0.03 -> raw 13.3 -> 10.
+        assert_eq!(arrow_scale(0.03, 4.0), Some(10.0));
+        for (typical, radius) in [(0.03f32, 4.0f32), (1e-5, 1.0), (7.0, 0.5), (0.123, 10.0)] {
+            let s = arrow_scale(typical, radius).expect("a scale");
+            let drawn = s * typical;
+            let most = TYPICAL_SHARE * radius;
+            assert!(drawn <= most * 1.0001 && drawn > 0.4 * most * 0.999, "{typical} {radius}: {s}");
             let mantissa = s / 10f32.powf(s.log10().floor());
             assert!([1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-3), "{s}");
         }
@@ -459,7 +488,7 @@ mod tests {
     #[test]
     fn the_scale_holds_while_the_arrows_stay_readable() {
         let first = next_scale(None, 0.03, 4.0);
-        assert_eq!(first, Some(20.0));
+        assert_eq!(first, Some(10.0));
         // A little longer or shorter: the same factor.
         assert_eq!(next_scale(first, 0.045, 4.0), first);
         assert_eq!(next_scale(first, 0.012, 4.0), first);
@@ -470,13 +499,23 @@ mod tests {
     }
 
     #[test]
+    fn the_typical_length_ignores_the_far_tail_and_zeros() {
+        let mut l: Vec<f32> = (1..=100).map(|i| i as f32).collect();
+        l.extend([0.0, f32::NAN, 1e9]);
+        let t = typical_length(l);
+        assert!((89.0..=92.0).contains(&t), "{t}");
+        assert_eq!(typical_length([0.0, f32::NAN]), 0.0);
+        assert_eq!(typical_length([]), 0.0);
+    }
+
+    #[test]
     fn scale_labels_are_short() {
         assert_eq!(scale_label(20.0), "x20");
         assert_eq!(scale_label(1.0), "x1");
         assert_eq!(scale_label(0.5), "x0.5");
         assert_eq!(scale_label(0.02), "x0.02");
         assert_eq!(scale_label(2e5), "x2e5");
-        assert_eq!(ArrowScale { scale: Some(50.0) }.label().as_deref(), Some("arrows x50"));
+        assert_eq!(ArrowScale { scale: Some(50.0), cap: 1.0 }.label().as_deref(), Some("arrows x50"));
         assert_eq!(ArrowScale::default().label(), None);
     }
 
@@ -484,7 +523,7 @@ mod tests {
     fn arrows_have_a_scaled_shaft_and_a_head_at_the_tip() {
         let tails = [Vec3::new(1.0, 1.0, 0.0), Vec3::ZERO, Vec3::ONE];
         let vectors = [Vec3::new(0.1, 0.0, 0.0), Vec3::ZERO, Vec3::new(0.0, 0.0, f32::NAN)];
-        let flat = arrow_segments(&tails, &vectors, 10.0, true);
+        let flat = arrow_segments(&tails, &vectors, 10.0, 5.0, true);
         // Only the first arrow: a shaft and two head strokes.
         assert_eq!(flat.len(), 3);
         assert_eq!(flat[0][0], tails[0]);
@@ -498,8 +537,11 @@ mod tests {
         // The two strokes are mirror images about the shaft.
         assert!((flat[1][1].y - 1.0 + flat[2][1].y - 1.0).abs() < 1e-5);
         // 3-D: four strokes around the shaft.
-        let solid = arrow_segments(&[Vec3::ZERO], &[Vec3::new(0.0, 0.0, 1.0)], 1.0, false);
+        let solid = arrow_segments(&[Vec3::ZERO], &[Vec3::new(0.0, 0.0, 1.0)], 1.0, 5.0, false);
         assert_eq!(solid.len(), 5);
+        // A long arrow is cut to the cap, its direction kept.
+        let cut = arrow_segments(&[Vec3::ZERO], &[Vec3::new(3.0, 4.0, 0.0)], 2.0, 1.0, true);
+        assert!((cut[0][1] - Vec3::new(0.6, 0.8, 0.0)).length() < 1e-6, "{:?}", cut[0]);
         let centre: Vec3 = solid[1..].iter().map(|s| s[1]).sum::<Vec3>() / 4.0;
         assert!((centre.truncate()).length() < 1e-5 && centre.z < 1.0, "{centre}");
     }

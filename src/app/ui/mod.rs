@@ -69,6 +69,7 @@ pub struct RunView {
     pub status: &'static RunStatus,
     pub link: &'static RunLink,
     pub focused: Has<Focused>,
+    pub arrow_scale: Option<&'static super::arrows::ArrowScale>,
 }
 
 /// Everything the panels read or change.

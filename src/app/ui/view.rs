@@ -16,8 +16,12 @@ use crate::app::runs::Focused;
 #[derive(SystemParam)]
 pub struct FlowViewParams<'w, 's> {
     pub arrows: ResMut<'w, ArrowSettings>,
-    pub scale: Res<'w, ArrowScale>,
-    pub focused: Query<'w, 's, (&'static PointValues, &'static Arrows, &'static Displacement), With<Focused>>,
+    pub focused: Query<
+        'w,
+        's,
+        (&'static PointValues, &'static Arrows, &'static Displacement, &'static ArrowScale),
+        With<Focused>,
+    >,
 }
 
 /// The arrows switch and, for the app-side colourings, their legend.
@@ -30,17 +34,18 @@ pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         let help = format!(
             "an arrow from each of {shown} moving points (one in {ARROW_EVERY}, at most {MAX_ARROWS}; the same seeded \
              choice every step) \
-             along its last step's displacement, lengthened by one round factor in every view so the longest is \
-             readable"
+             along its last step's displacement, lengthened by a round factor so a typical one is \
+             readable; the few longer than a quarter of the cloud's radius are cut to that length"
         );
         ui.checkbox(&mut show, "arrows").on_hover_text(help);
         if show {
-            let text = match (p.flow.scale.scale, displacement.and_then(|d| d.steps)) {
+            let text = match (run.and_then(|r| r.3.scale), displacement.and_then(|d| d.steps)) {
                 (Some(scale), Some((from, to))) => steps_note(&scale_label(scale), from, to),
                 _ => "waiting for a step".into(),
             };
-            ui.label(RichText::new(text).weak())
-                .on_hover_text("drawn length = displacement x this factor (the same in every view)");
+            ui.label(RichText::new(text).weak()).on_hover_text(
+                "drawn length = displacement x this factor (side by side, each view has its own, on its label)",
+            );
         }
     });
     if show != p.flow.arrows.show {
@@ -50,7 +55,7 @@ pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     if !is_app_side(colouring) {
         return;
     }
-    let Some((values, _, displacement)) = run else { return };
+    let Some((values, _, displacement, _)) = run else { return };
     let (title, units) = match colouring {
         Colouring::Displacement => {
             let t = match displacement.steps {
