@@ -32,11 +32,11 @@ pub const MAX_ARROWS: usize = 300;
 pub const ARROW_EVERY: usize = 4;
 pub const MIN_ARROWS: usize = 50;
 /// No arrow is drawn longer than this share of the clouds' bounding radius.
-pub const ARROW_SHARE: f32 = 0.25;
+pub const ARROW_SHARE: f32 = 0.4;
 /// A typical arrow ([`TYPICAL_QUANTILE`] of the shown lengths) is drawn at
 /// most this share of the radius (and more than 2/5 of it: the scale is a
 /// 1-2-5 number).
-pub const TYPICAL_SHARE: f32 = 0.1;
+pub const TYPICAL_SHARE: f32 = 0.2;
 pub const TYPICAL_QUANTILE: f64 = 0.9;
 /// Arrow heads: this share of the arrow's length, at this angle to the shaft.
 const HEAD_SHARE: f32 = 0.3;
@@ -211,7 +211,7 @@ pub fn arrow_scale(typical: f32, radius: f32) -> Option<f32> {
 /// While the flow plays, the scale stays put as long as a typical arrow is
 /// drawn between these shares of its target length ([`TYPICAL_SHARE`] of
 /// the radius), so arrows do not jump between round factors step by step.
-pub const KEEP_SCALE: std::ops::RangeInclusive<f32> = 0.2..=1.25;
+pub const KEEP_SCALE: std::ops::RangeInclusive<f32> = 0.3..=1.5;
 
 /// The scale to draw with now: `current` while it keeps a typical arrow
 /// within [`KEEP_SCALE`], else a fresh [`arrow_scale`]; None when nothing moved.
@@ -470,8 +470,8 @@ mod tests {
 
     #[test]
     fn the_scale_is_round_and_keeps_a_typical_arrow_readable() {
-        // Radius 4: a typical arrow gets at most 0.4; 0.03 -> raw 13.3 -> 10.
-        assert_eq!(arrow_scale(0.03, 4.0), Some(10.0));
+        // Radius 4: a typical arrow gets at most 0.8; 0.03 -> raw 26.7 -> 20.
+        assert_eq!(arrow_scale(0.03, 4.0), Some(20.0));
         for (typical, radius) in [(0.03f32, 4.0f32), (1e-5, 1.0), (7.0, 0.5), (0.123, 10.0)] {
             let s = arrow_scale(typical, radius).expect("a scale");
             let drawn = s * typical;
@@ -488,11 +488,11 @@ mod tests {
     #[test]
     fn the_scale_holds_while_the_arrows_stay_readable() {
         let first = next_scale(None, 0.03, 4.0);
-        assert_eq!(first, Some(10.0));
+        assert_eq!(first, Some(20.0));
         // A little longer or shorter: the same factor.
         assert_eq!(next_scale(first, 0.045, 4.0), first);
-        assert_eq!(next_scale(first, 0.012, 4.0), first);
-        // Much longer (drawn past 1.25 of the target) or much shorter: a fresh one.
+        assert_eq!(next_scale(first, 0.015, 4.0), first);
+        // Much longer (drawn past 1.5 of the target) or much shorter: a fresh one.
         assert_eq!(next_scale(first, 0.3, 4.0), arrow_scale(0.3, 4.0));
         assert_eq!(next_scale(first, 0.001, 4.0), arrow_scale(0.001, 4.0));
         assert_eq!(next_scale(first, 0.0, 4.0), None);

@@ -35,7 +35,7 @@ pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
             "an arrow from each of {shown} moving points (one in {ARROW_EVERY}, at most {MAX_ARROWS}; the same seeded \
              choice every step) \
              along its last step's displacement, lengthened by a round factor so a typical one is \
-             readable; the few longer than a quarter of the cloud's radius are cut to that length"
+             readable; the few longer than 40 % of the cloud's radius are cut to that length"
         );
         ui.checkbox(&mut show, "arrows").on_hover_text(help);
         if show {
