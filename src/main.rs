@@ -35,6 +35,9 @@ struct Args {
     /// Start with the heat map of h behind the points (2-D scenes).
     #[arg(long)]
     heat_map: bool,
+    /// Start with arrows for each step's displacement (the View panel toggles them).
+    #[arg(long)]
+    arrows: bool,
     /// Open these scenes beside SCENE, in split views that step in lockstep
     /// (up to three; repeat the flag).
     #[arg(long, value_name = "SCENE")]
@@ -50,6 +53,10 @@ enum Colour {
     HStar,
     /// The trained discriminator's h (scenes with a Discriminator driver).
     DiscH,
+    /// Length of each point's last displacement.
+    Displacement,
+    /// Distance from each moving point to its nearest fixed point.
+    NnDistance,
 }
 
 #[derive(Subcommand)]
@@ -76,9 +83,13 @@ fn main() -> ExitCode {
         Some(Command::Validate { scenes }) => cli::validate(&scenes),
         Some(Command::Bench(bench)) => cli::bench::bench(&bench),
         Some(Command::Compare(compare)) => cli::compare::compare(&compare),
-        None => {
-            open_app(args.scene, args.compare, (args.screenshot, args.record), args.after, (args.colour, args.heat_map))
-        }
+        None => open_app(
+            args.scene,
+            args.compare,
+            (args.screenshot, args.record),
+            args.after,
+            (args.colour, args.heat_map, args.arrows),
+        ),
     };
     match result {
         Ok(code) => code,
@@ -95,16 +106,18 @@ fn open_app(
     compare: Vec<PathBuf>,
     (screenshot, record): (Option<PathBuf>, Option<PathBuf>),
     after: usize,
-    (colour, heat_map): (Colour, bool),
+    (colour, heat_map, arrows): (Colour, bool, bool),
 ) -> anyhow::Result<ExitCode> {
     use sdflow::app::gan::{Colouring, GanView};
     let colouring = match colour {
         Colour::OkabeIto => Colouring::OkabeIto,
         Colour::HStar => Colouring::OptimalLogRatio,
         Colour::DiscH => Colouring::Discriminator,
+        Colour::Displacement => Colouring::Displacement,
+        Colour::NnDistance => Colouring::NearestTarget,
     };
     let view = GanView { colouring, heat_map };
-    let options = sdflow::app::AppOptions { scene, compare, screenshot, record, after, view };
+    let options = sdflow::app::AppOptions { scene, compare, screenshot, record, after, view, arrows };
     if let Err(e) = sdflow::app::preflight(&options) {
         eprintln!("{e}");
         return Ok(ExitCode::from(2));
@@ -119,7 +132,7 @@ fn open_app(
     _: Vec<PathBuf>,
     _: (Option<PathBuf>, Option<PathBuf>),
     _: usize,
-    _: (Colour, bool),
+    _: (Colour, bool, bool),
 ) -> anyhow::Result<ExitCode> {
     anyhow::bail!(
         "this sdflow was built without the `app` feature; use `sdflow run SCENE` or rebuild with default features"

@@ -53,16 +53,28 @@ pub enum Colouring {
     OptimalLogRatio,
     /// The trained discriminator's h (scenes with a `Discriminator` driver).
     Discriminator,
+    /// Length of each point's last displacement (computed by the app, see `flow_colours`).
+    Displacement,
+    /// Distance to the nearest fixed point (the metrics' distances).
+    NearestTarget,
 }
 
 impl Colouring {
-    pub const ALL: [Colouring; 3] = [Colouring::OkabeIto, Colouring::OptimalLogRatio, Colouring::Discriminator];
+    pub const ALL: [Colouring; 5] = [
+        Colouring::OkabeIto,
+        Colouring::OptimalLogRatio,
+        Colouring::Discriminator,
+        Colouring::Displacement,
+        Colouring::NearestTarget,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Colouring::OkabeIto => "Okabe-Ito",
             Colouring::OptimalLogRatio => "optimal log-ratio h*",
             Colouring::Discriminator => "discriminator h",
+            Colouring::Displacement => "displacement length",
+            Colouring::NearestTarget => "nearest-target distance",
         }
     }
 
@@ -78,6 +90,14 @@ impl Colouring {
                 "the trained discriminator's pre-activation h(z) (f = sigmoid(h)) at each moving point; equal to \
                  h* for the optimal discriminator"
             }
+            Colouring::Displacement => {
+                "how far each moving point went in the last step (|new - previous position|): where the flow \
+                 pushes hardest"
+            }
+            Colouring::NearestTarget => {
+                "distance from each moving point to its nearest fixed point (as in the nearest-neighbour \
+                 histogram): which points have not arrived yet"
+            }
         }
     }
 
@@ -87,6 +107,7 @@ impl Colouring {
             Colouring::OkabeIto => None,
             Colouring::OptimalLogRatio => Some(Field::Optimal),
             Colouring::Discriminator => Some(Field::Discriminator),
+            Colouring::Displacement | Colouring::NearestTarget => None,
         }
     }
 }

@@ -13,8 +13,10 @@
 //! [`HeadlessPlugins`] is everything that runs without a window (tests use
 //! it with `MinimalPlugins`).
 
+pub mod arrows;
 pub mod brush;
 pub mod controls;
+pub mod flow_colours;
 pub mod frames;
 pub mod gan;
 pub mod gan_render;
@@ -54,6 +56,8 @@ pub struct AppOptions {
     pub after: usize,
     /// The GAN view to start with (colouring, heat map).
     pub view: gan::GanView,
+    /// Start with the displacement arrows shown.
+    pub arrows: bool,
 }
 
 /// The plugins that need no window, renderer or egui.
@@ -71,6 +75,8 @@ impl PluginGroup for HeadlessPlugins {
             .add(generator::GeneratorPlugin)
             .add(brush::BrushPlugin)
             .add(share::SharePlugin)
+            .add(arrows::ArrowsPlugin)
+            .add(flow_colours::FlowColoursPlugin)
     }
 }
 
@@ -140,6 +146,8 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins((gan_render::GanRenderPlugin, generator::GeneratorRenderPlugin))
     .add_plugins(brush::BrushWindowPlugin)
     .add_plugins(recording::RecordingPlugin)
+    .add_plugins((arrows::ArrowsRenderPlugin, flow_colours::FlowColoursRenderPlugin))
+    .insert_resource(arrows::ArrowSettings { show: options.arrows })
     .insert_resource(InitialScene(initial))
     .insert_resource(scene_loading::InitialCompare(options.compare.into_iter().map(SceneRequest::Open).collect()))
     .insert_resource(options.view);

@@ -12,6 +12,7 @@ mod plots;
 pub mod runs;
 pub mod share;
 pub mod timeline;
+mod view;
 
 use bevy::camera::visibility::RenderLayers;
 use bevy::camera::{CameraOutputMode, Viewport};
@@ -71,6 +72,7 @@ pub struct RunView {
     pub status: &'static RunStatus,
     pub link: &'static RunLink,
     pub focused: Has<Focused>,
+    pub arrow_scale: Option<&'static super::arrows::ArrowScale>,
 }
 
 /// Everything the panels read or change.
@@ -96,6 +98,7 @@ pub struct UiParams<'w, 's> {
     pub generator_view: ResMut<'w, super::generator::GeneratorView>,
     pub paint: paint::PaintParams<'w, 's>,
     pub share: share::SharePanel<'w>,
+    pub flow: view::FlowViewParams<'w, 's>,
 }
 
 pub struct UiPlugin;

@@ -585,6 +585,7 @@ pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         *p.view = view;
     }
     super::gan::colouring_ui(ui, p);
+    super::view::flow_view_ui(ui, p);
 }
 
 /// Run state, step, sigma², timing, counts and notices, on one line that

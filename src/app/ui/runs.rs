@@ -164,6 +164,9 @@ pub fn view_labels(ctx: &egui::Context, p: &UiParams, area: egui::Rect) {
                     .show(ui, |ui| {
                         ui.label(RichText::new(run_name(r.active)).strong().color(Color32::from_gray(30)));
                         ui.label(RichText::new(format!("step {}", r.status.step_index)).color(Color32::from_gray(60)));
+                        if let Some(scale) = r.arrow_scale.and_then(|a| a.label()).filter(|_| p.flow.arrows.show) {
+                            ui.label(RichText::new(scale).color(Color32::from_gray(60)));
+                        }
                     });
             });
     }
