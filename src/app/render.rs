@@ -481,6 +481,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_framing_covers_every_run() {
+        let flat = CloudBounds::of(&[-2.0, -1.0, 0.0, 0.0, 1.0, 0.0], &[]);
+        let far = CloudBounds::of(&[3.0, 0.0, 0.0, 5.0, 2.0, 0.0], &[]);
+        let both = CloudBounds::union([&flat, &far]).expect("two runs");
+        assert_eq!(both.center, Vec3::new(1.5, 0.5, 0.0));
+        assert_eq!(both.half_extents.truncate(), Vec2::new(3.5, 1.5));
+        assert!(both.flat);
+        let solid = CloudBounds::of(&[0.0, 0.0, -1.0, 0.0, 0.0, 1.0], &[]);
+        assert!(!CloudBounds::union([&flat, &solid]).expect("two").flat);
+        let one = CloudBounds::union([&flat]).expect("one run");
+        assert_eq!((one.center, one.half_extents, one.flat), (flat.center, flat.half_extents, flat.flat));
+        assert!((one.radius - flat.radius).abs() < 1e-5);
+        assert!(CloudBounds::union([]).is_none());
+    }
+
+    #[test]
     fn bounds_and_fit_distance() {
         let flat = CloudBounds::of(&[-2.0, -1.0, 0.0, 2.0, 1.0, 0.0], &[0.0, 0.0, 0.0]);
         assert!(flat.flat);
