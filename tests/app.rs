@@ -8,13 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
 
-use sdflow::app::HeadlessPlugins;
 use sdflow::app::controls::KeyboardCapture;
-use sdflow::app::render::{CloudEntities, CloudRole, PointIndex};
+use sdflow::app::render::{CloudEntities, CloudRole};
 mod common;
-use common::{focused, focused_mut, wait};
+use common::{focused, focused_mut, moving_transforms, run_steps, wait};
 use sdflow::app::scene_loading::{ActiveScene, Draft, SceneErrors, SceneRequest};
 use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunState, RunStatus, SimRequest, project3};
 use sdflow::engine::Schedule;
@@ -46,45 +44,10 @@ const PATH: &str = "test_scene.ron";
 /// An app with the headless plugins, 25 ms per update (the fixed step is
 /// 1/30 s), the test scene requested and not yet playing, no first-view hold.
 fn app() -> App {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(HeadlessPlugins)
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
-    {
-        let mut playback = app.world_mut().resource_mut::<Playback>();
-        playback.playing = false;
-        playback.hold_after_load = Duration::ZERO;
-    }
+    let mut app = common::paused_app();
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("test") });
     wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
     app
-}
-
-/// Pauses and waits for the step in flight; returns the steps taken.
-fn pause(app: &mut App) -> usize {
-    app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(app, "the worker to go idle", |w| !focused::<RunLink>(w).busy());
-    app.update();
-    focused::<RunStatus>(app.world()).step_index
-}
-
-fn run_steps(app: &mut App, at_least: usize) -> usize {
-    app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(app, "steps", |w| focused::<RunStatus>(w).step_index >= at_least);
-    pause(app)
-}
-
-/// Positions (x, y, z) of the moving cloud's entities, by point index.
-fn moving_transforms(app: &mut App) -> Vec<[f32; 3]> {
-    let entities = focused::<CloudEntities>(app.world()).moving.clone();
-    let mut out = vec![[f32::NAN; 3]; entities.len()];
-    for e in entities {
-        let entity = app.world().entity(e);
-        let i = entity.get::<PointIndex>().expect("point index").0 as usize;
-        let t = entity.get::<Transform>().expect("transform").translation;
-        out[i] = [t.x, t.y, t.z];
-    }
-    out
 }
 
 fn count(app: &mut App, role: CloudRole) -> usize {

@@ -6,12 +6,9 @@
 #![cfg(feature = "app")]
 
 use std::path::Path;
-use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
 
-use sdflow::app::HeadlessPlugins;
 use sdflow::app::arrows::{
     ARROW_SHARE, ArrowScale, Arrows, Displacement, KEEP_SCALE, TYPICAL_SHARE, arrow_count, subsample, typical_length,
 };
@@ -46,12 +43,6 @@ fn scene_text(name: &str, method: &str) -> String {
     )
 }
 
-fn all_idle_and_loaded(world: &mut World, count: usize) -> bool {
-    let mut q = world.query::<(&RunStatus, &RunLink)>();
-    let all: Vec<_> = q.iter(world).collect();
-    all.len() == count && all.iter().all(|(s, l)| !l.busy() && l.generation > 0 && s.generation == l.generation)
-}
-
 fn steps_of(world: &mut World) -> Vec<usize> {
     world.query::<&RunStatus>().iter(world).map(|s| s.step_index).collect()
 }
@@ -59,16 +50,8 @@ fn steps_of(world: &mut World) -> Vec<usize> {
 /// An app with the headless plugins and these scenes open side by side
 /// (the first focused), loaded and paused at step 0.
 fn app(scenes: &[String], colouring: Colouring) -> App {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(HeadlessPlugins)
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
-    {
-        let mut playback = app.world_mut().resource_mut::<Playback>();
-        playback.playing = false;
-        playback.hold_after_load = Duration::ZERO;
-        playback.steps_per_second = 200.0;
-    }
+    let mut app = common::paused_app();
+    app.world_mut().resource_mut::<Playback>().steps_per_second = 200.0;
     app.world_mut().resource_mut::<GanView>().colouring = colouring;
     for (i, text) in scenes.iter().enumerate() {
         let request = SceneRequest::Text { path: format!("scene{i}.ron").into(), text: text.clone() };
@@ -79,7 +62,7 @@ fn app(scenes: &[String], colouring: Colouring) -> App {
         }
     }
     let n = scenes.len();
-    wait(&mut app, "the runs to load", |w| all_idle_and_loaded(w, n));
+    wait(&mut app, "the runs to load", |w| common::all_idle_and_loaded(w, n));
     app
 }
 
@@ -89,10 +72,10 @@ fn play_then_single_step(app: &mut App, at_least: usize, runs: usize) -> usize {
     app.world_mut().resource_mut::<Playback>().playing = true;
     wait(app, "steps", |w| steps_of(w).iter().all(|&s| s >= at_least));
     app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(app, "the worker to go idle", |w| all_idle_and_loaded(w, runs));
+    wait(app, "the worker to go idle", |w| common::all_idle_and_loaded(w, runs));
     let steps = steps_of(app.world_mut())[0];
     app.world_mut().resource_mut::<Playback>().single_step = true;
-    wait(app, "a single step", |w| steps_of(w).iter().all(|&s| s == steps + 1) && all_idle_and_loaded(w, runs));
+    wait(app, "a single step", |w| steps_of(w).iter().all(|&s| s == steps + 1) && common::all_idle_and_loaded(w, runs));
     app.update();
     steps
 }

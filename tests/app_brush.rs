@@ -5,12 +5,9 @@
 #![cfg(feature = "app")]
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
 
-use sdflow::app::HeadlessPlugins;
 use sdflow::app::brush::{
     BrushInput, BrushSettings, PaintCloud, PaintDraft, PaintFolder, PaintNotice, PaintPoint, PaintRequest,
 };
@@ -53,16 +50,8 @@ fn loaded(world: &mut World) -> bool {
 fn start_app(text: &str, folder: &str) -> (App, PathBuf) {
     let dir = std::env::temp_dir().join(format!("sdflow-brush-{}-{folder}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(HeadlessPlugins)
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)))
-        .insert_resource(PaintFolder(dir.clone()));
-    {
-        let mut playback = app.world_mut().resource_mut::<Playback>();
-        playback.playing = false;
-        playback.hold_after_load = Duration::ZERO;
-    }
+    let mut app = common::paused_app();
+    app.insert_resource(PaintFolder(dir.clone()));
     app.world_mut().write_message(SceneRequest::Text { path: "flat.ron".into(), text: text.into() });
     wait(&mut app, "the scene to load", loaded);
     (app, dir)

@@ -8,9 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
 
-use sdflow::app::HeadlessPlugins;
 use sdflow::app::gan::{Colouring, Field, GRID_CELLS, GanValues, GanView, GridLayout};
 mod common;
 use common::{focused, wait};
@@ -40,15 +38,7 @@ const FLAT_GAN: &str = r#"(
 )"#;
 
 fn app(text: &str, view: GanView) -> App {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(HeadlessPlugins)
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
-    {
-        let mut playback = app.world_mut().resource_mut::<Playback>();
-        playback.playing = false;
-        playback.hold_after_load = Duration::ZERO;
-    }
+    let mut app = common::paused_app();
     *app.world_mut().resource_mut::<GanView>() = view;
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: text.into() });
     wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);

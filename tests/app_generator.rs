@@ -5,16 +5,12 @@
 #![cfg(feature = "app")]
 
 use std::path::Path;
-use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
 
-use sdflow::app::HeadlessPlugins;
 use sdflow::app::generator::{GRID_LINES, MAX_SAMPLES};
-use sdflow::app::render::{CloudEntities, PointIndex};
 mod common;
-use common::{focused, focused_mut, wait};
+use common::{focused, focused_mut, moving_transforms, run_steps, wait};
 use sdflow::app::scene_loading::{Draft, SceneRequest};
 use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, SimRequest, project3};
 use sdflow::scene::SceneFile;
@@ -55,44 +51,11 @@ fn mlp_scene() -> String {
 
 /// The headless app with `text` loaded, paused, no first-view hold.
 fn app(text: String) -> App {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(HeadlessPlugins)
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
-    {
-        let mut playback = app.world_mut().resource_mut::<Playback>();
-        playback.playing = false;
-        playback.hold_after_load = Duration::ZERO;
-    }
+    let mut app = common::paused_app();
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text });
     wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
     app.update();
     app
-}
-
-fn pause(app: &mut App) -> usize {
-    app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(app, "the worker to go idle", |w| !focused::<RunLink>(w).busy());
-    app.update();
-    focused::<RunStatus>(app.world()).step_index
-}
-
-fn run_steps(app: &mut App, at_least: usize) -> usize {
-    app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(app, "steps", |w| focused::<RunStatus>(w).step_index >= at_least);
-    pause(app)
-}
-
-fn moving_transforms(app: &mut App) -> Vec<[f32; 3]> {
-    let entities = focused::<CloudEntities>(app.world()).moving.clone();
-    let mut out = vec![[f32::NAN; 3]; entities.len()];
-    for e in entities {
-        let entity = app.world().entity(e);
-        let i = entity.get::<PointIndex>().expect("point index").0 as usize;
-        let t = entity.get::<Transform>().expect("transform").translation;
-        out[i] = [t.x, t.y, t.z];
-    }
-    out
 }
 
 #[test]

@@ -4,19 +4,16 @@
 #![cfg(feature = "app")]
 
 use std::path::Path;
-use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
 
-use sdflow::app::HeadlessPlugins;
 use sdflow::app::render::{CloudEntities, PointIndex};
 use sdflow::app::runs::{Focused, OfRun, RunRequest};
 
 mod common;
 use common::{focused, wait};
 use sdflow::app::scene_loading::{ActiveScene, SceneRequest};
-use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, project3};
+use sdflow::app::simulation::{MovingPositions, Playback, RunStatus, project3};
 use sdflow::scene::SceneFile;
 
 fn scene_text(name: &str, method: &str) -> String {
@@ -45,12 +42,6 @@ fn runs(world: &mut World) -> Vec<(usize, Vec<f32>, String)> {
     out.into_iter().map(|(_, step, pos, name)| (step, pos, name.unwrap_or_default())).collect()
 }
 
-fn all_idle_and_loaded(world: &mut World, count: usize) -> bool {
-    let mut q = world.query::<(&RunStatus, &RunLink)>();
-    let all: Vec<_> = q.iter(world).collect();
-    all.len() == count && all.iter().all(|(s, l)| !l.busy() && l.generation > 0 && s.generation == l.generation)
-}
-
 /// The moving points of `text`'s scene after `steps` steps, run alone in the engine.
 fn alone(text: &str, steps: usize) -> Vec<f32> {
     let file = SceneFile::parse(Path::new("alone.ron"), text.into()).expect("parses");
@@ -64,27 +55,19 @@ fn alone(text: &str, steps: usize) -> Vec<f32> {
 
 #[test]
 fn two_runs_step_in_lockstep_and_stay_independent() {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(HeadlessPlugins)
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
-    {
-        let mut playback = app.world_mut().resource_mut::<Playback>();
-        playback.playing = false;
-        playback.hold_after_load = Duration::ZERO;
-        playback.steps_per_second = 200.0;
-    }
+    let mut app = common::paused_app();
+    app.world_mut().resource_mut::<Playback>().steps_per_second = 200.0;
     let (sd, mmd) = (scene_text("sd", "Sd"), scene_text("mmd", "Mmd"));
     app.world_mut().write_message(SceneRequest::Text { path: "sd.ron".into(), text: sd.clone() });
     app.world_mut()
         .write_message(RunRequest::Compare(SceneRequest::Text { path: "mmd.ron".into(), text: mmd.clone() }));
-    wait(&mut app, "both runs to load", |w| all_idle_and_loaded(w, 2));
+    wait(&mut app, "both runs to load", |w| common::all_idle_and_loaded(w, 2));
 
     // Play a while, pause, let the last request come back.
     app.world_mut().resource_mut::<Playback>().playing = true;
     wait(&mut app, "steps", |w| runs(w).iter().all(|r| r.0 >= 12));
     app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(&mut app, "the worker to go idle", |w| all_idle_and_loaded(w, 2));
+    wait(&mut app, "the worker to go idle", |w| common::all_idle_and_loaded(w, 2));
     let shown = runs(app.world_mut());
     assert_eq!(shown[0].2, "sd");
     assert_eq!(shown[1].2, "mmd");
@@ -113,7 +96,7 @@ fn two_runs_step_in_lockstep_and_stay_independent() {
     // Closing the focused run leaves the other, which takes the focus and goes on.
     let first = app.world_mut().query_filtered::<Entity, With<Focused>>().single(app.world()).expect("focused");
     app.world_mut().write_message(RunRequest::Close(first));
-    wait(&mut app, "the run to close", |w| all_idle_and_loaded(w, 1));
+    wait(&mut app, "the run to close", |w| common::all_idle_and_loaded(w, 1));
     assert_eq!(focused::<ActiveScene>(app.world()).scene().map(|s| s.name.as_str()), Some("mmd"));
     let orphans = app.world_mut().query::<&OfRun>().iter(app.world()).filter(|o| o.0 == first).count();
     assert_eq!(orphans, 0, "the closed run's points are still there");
@@ -124,30 +107,22 @@ fn two_runs_step_in_lockstep_and_stay_independent() {
 
 /// An app with one run of `text` loaded, paused, no first-view hold.
 fn one_run(text: &str) -> App {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(HeadlessPlugins)
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
-    {
-        let mut playback = app.world_mut().resource_mut::<Playback>();
-        playback.playing = false;
-        playback.hold_after_load = Duration::ZERO;
-        playback.steps_per_second = 200.0;
-    }
+    let mut app = common::paused_app();
+    app.world_mut().resource_mut::<Playback>().steps_per_second = 200.0;
     app.world_mut().write_message(SceneRequest::Text { path: "one.ron".into(), text: text.into() });
-    wait(&mut app, "the run to load", |w| all_idle_and_loaded(w, 1));
+    wait(&mut app, "the run to load", |w| common::all_idle_and_loaded(w, 1));
     app
 }
 
 fn seek(app: &mut App, step: usize) {
     app.world_mut().resource_mut::<Playback>().seek_to = Some(step);
-    wait(app, "the seek", |w| focused::<RunStatus>(w).step_index == step && all_idle_and_loaded(w, 1));
+    wait(app, "the seek", |w| focused::<RunStatus>(w).step_index == step && common::all_idle_and_loaded(w, 1));
 }
 
 fn single_step(app: &mut App) {
     let next = focused::<RunStatus>(app.world()).step_index + 1;
     app.world_mut().resource_mut::<Playback>().single_step = true;
-    wait(app, "a single step", |w| focused::<RunStatus>(w).step_index == next && all_idle_and_loaded(w, 1));
+    wait(app, "a single step", |w| focused::<RunStatus>(w).step_index == next && common::all_idle_and_loaded(w, 1));
 }
 
 #[test]
@@ -157,7 +132,7 @@ fn scrubbing_back_and_replaying_reproduces_the_recorded_points_bit_for_bit() {
     app.world_mut().resource_mut::<Playback>().playing = true;
     wait(&mut app, "steps", |w| focused::<RunStatus>(w).step_index >= 20);
     app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(&mut app, "the worker to go idle", |w| all_idle_and_loaded(w, 1));
+    wait(&mut app, "the worker to go idle", |w| common::all_idle_and_loaded(w, 1));
     let end = focused::<RunStatus>(app.world()).step_index;
     let at_end = focused::<MovingPositions>(app.world()).positions.clone();
     assert_eq!(focused::<RunStatus>(app.world()).timeline.as_ref().map(|t| t.furthest), Some(end));
@@ -169,7 +144,7 @@ fn scrubbing_back_and_replaying_reproduces_the_recorded_points_bit_for_bit() {
     assert!(focused::<RunStatus>(app.world()).history.iter().any(|h| h.step == end));
     // Left arrow: one step back.
     app.world_mut().write_message(sdflow::app::controls::AppCommand::StepBack);
-    wait(&mut app, "a step back", |w| focused::<RunStatus>(w).step_index == 6 && all_idle_and_loaded(w, 1));
+    wait(&mut app, "a step back", |w| focused::<RunStatus>(w).step_index == 6 && common::all_idle_and_loaded(w, 1));
     assert_eq!(focused::<MovingPositions>(app.world()).positions, alone(&sd, 6));
     // Forward again, by steps and by the slider: the recorded points, bit for bit.
     for _ in 6..10 {

@@ -6,12 +6,9 @@
 #![cfg(feature = "app")]
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
 
-use sdflow::app::HeadlessPlugins;
 use sdflow::app::controls::KeyboardCapture;
 use sdflow::app::runs::{RunRequest, ViewSlot};
 
@@ -19,7 +16,7 @@ mod common;
 use common::{focused, focused_mut, wait};
 use sdflow::app::scene_loading::{ActiveScene, Draft, SceneErrors, SceneRequest};
 use sdflow::app::share::{CloudRole, ShareLog, ShareRequest};
-use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus};
+use sdflow::app::simulation::{MovingPositions, Playback, RunStatus};
 use sdflow::engine::{Cloud, Dataset, StepSize};
 use sdflow::scene::{SceneFile, read_points, write_points};
 
@@ -44,21 +41,9 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn app() -> App {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(HeadlessPlugins)
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
-    let mut playback = app.world_mut().resource_mut::<Playback>();
-    playback.playing = false;
-    playback.hold_after_load = Duration::ZERO;
-    playback.steps_per_second = 200.0;
+    let mut app = common::paused_app();
+    app.world_mut().resource_mut::<Playback>().steps_per_second = 200.0;
     app
-}
-
-fn idle_and_loaded(world: &mut World, count: usize) -> bool {
-    let mut q = world.query::<(&RunStatus, &RunLink)>();
-    let all: Vec<_> = q.iter(world).collect();
-    all.len() == count && all.iter().all(|(s, l)| !l.busy() && l.generation > 0 && s.generation == l.generation)
 }
 
 /// (step, moving positions) of every run in view order.
@@ -83,7 +68,7 @@ fn play(app: &mut App, count: usize, steps: usize) {
     app.world_mut().resource_mut::<Playback>().playing = true;
     wait(app, "steps", |w| runs(w).iter().all(|r| r.0 >= steps));
     app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(app, "the worker to go idle", |w| idle_and_loaded(w, count));
+    wait(app, "the worker to go idle", |w| common::all_idle_and_loaded(w, count));
 }
 
 #[test]
@@ -91,7 +76,7 @@ fn a_saved_scene_loads_back_to_the_same_run() {
     let dir = temp_dir("save");
     let mut app = app();
     app.world_mut().write_message(SceneRequest::Text { path: "moons.ron".into(), text: SCENE.into() });
-    wait(&mut app, "the scene to load", |w| idle_and_loaded(w, 1));
+    wait(&mut app, "the scene to load", |w| common::all_idle_and_loaded(w, 1));
 
     // Edit the draft (a flow setting and a new seed), then save it.
     {
@@ -111,7 +96,7 @@ fn a_saved_scene_loads_back_to_the_same_run() {
     // This run restarts with its edits; the saved file opens beside it.
     app.world_mut().write_message(SceneRequest::Restart { new_seed: false });
     app.world_mut().write_message(RunRequest::Compare(SceneRequest::Open(path.clone())));
-    wait(&mut app, "both runs to load", |w| idle_and_loaded(w, 2));
+    wait(&mut app, "both runs to load", |w| common::all_idle_and_loaded(w, 2));
     play(&mut app, 2, 6);
     let shown = runs(app.world_mut());
     assert_eq!(shown[0].0, shown[1].0, "lockstep");
@@ -132,7 +117,7 @@ fn a_scene_that_would_not_load_back_is_not_saved() {
     let dir = temp_dir("invalid");
     let mut app = app();
     app.world_mut().write_message(SceneRequest::Text { path: "moons.ron".into(), text: SCENE.into() });
-    wait(&mut app, "the scene to load", |w| idle_and_loaded(w, 1));
+    wait(&mut app, "the scene to load", |w| common::all_idle_and_loaded(w, 1));
     focused_mut::<Draft>(app.world_mut()).scene.as_mut().expect("a draft").steps = 0;
     let path = dir.join("bad.ron");
     app.world_mut().write_message(ShareRequest::SaveScene(path.clone()));
@@ -151,11 +136,11 @@ fn a_csv_cloud_replaces_the_target_and_exports_come_back_exactly() {
 
     let mut app = app();
     app.world_mut().write_message(SceneRequest::Text { path: "moons.ron".into(), text: SCENE.into() });
-    wait(&mut app, "the scene to load", |w| idle_and_loaded(w, 1));
+    wait(&mut app, "the scene to load", |w| common::all_idle_and_loaded(w, 1));
     app.world_mut().write_message(ShareRequest::OpenCsv { path: csv.clone(), role: CloudRole::Target });
     wait(&mut app, "the CSV target", |w| {
         focused::<ActiveScene>(w).scene().is_some_and(|s| matches!(s.target, Dataset::Csv { .. }))
-            && idle_and_loaded(w, 1)
+            && common::all_idle_and_loaded(w, 1)
     });
     assert_eq!(focused::<RunStatus>(app.world()).fixed_count, 5);
     assert!(app.world().resource::<SceneErrors>().error.is_none());
@@ -200,7 +185,7 @@ fn a_csv_cloud_replaces_the_target_and_exports_come_back_exactly() {
 fn exports_go_to_a_folder_that_can_be_made_or_say_why_not() {
     let mut app = app();
     app.world_mut().write_message(SceneRequest::Text { path: "moons.ron".into(), text: SCENE.into() });
-    wait(&mut app, "the scene to load", |w| idle_and_loaded(w, 1));
+    wait(&mut app, "the scene to load", |w| common::all_idle_and_loaded(w, 1));
     let file = temp_dir("blocked").join("a-file");
     std::fs::write(&file, b"x").expect("write");
     app.world_mut().write_message(ShareRequest::Export { folder: file.join("sub") });

@@ -2,9 +2,14 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
 use bevy::ecs::component::Mutable;
 use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use sdflow::app::render::{CloudEntities, PointIndex};
 use sdflow::app::runs::focused_run;
+use sdflow::app::simulation::{Playback, RunLink, RunStatus};
 
 /// A component of the focused run.
 pub fn focused<C: Component>(world: &World) -> &C {
@@ -29,4 +34,53 @@ pub fn wait(app: &mut App, what: &str, done: impl Fn(&mut World) -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     panic!("timed out waiting for {what}");
+}
+
+/// A headless app: `MinimalPlugins` and the app's `HeadlessPlugins`, 25 ms
+/// per update (the fixed step is 1/30 s), paused, no first-view hold.
+pub fn paused_app() -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(sdflow::app::HeadlessPlugins)
+        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(25)));
+    let mut playback = app.world_mut().resource_mut::<Playback>();
+    playback.playing = false;
+    playback.hold_after_load = Duration::ZERO;
+    app
+}
+
+/// Exactly `count` runs are open, each has its first state and none waits
+/// for the worker.
+pub fn all_idle_and_loaded(world: &mut World, count: usize) -> bool {
+    let mut q = world.query::<(&RunStatus, &RunLink)>();
+    let all: Vec<_> = q.iter(world).collect();
+    all.len() == count && all.iter().all(|(s, l)| !l.busy() && l.generation > 0 && s.generation == l.generation)
+}
+
+/// Pauses and waits for the step in flight; returns the steps taken.
+pub fn pause(app: &mut App) -> usize {
+    app.world_mut().resource_mut::<Playback>().playing = false;
+    wait(app, "the worker to go idle", |w| !focused::<RunLink>(w).busy());
+    app.update();
+    focused::<RunStatus>(app.world()).step_index
+}
+
+/// Plays until at least `at_least` steps, then pauses; returns the steps taken.
+pub fn run_steps(app: &mut App, at_least: usize) -> usize {
+    app.world_mut().resource_mut::<Playback>().playing = true;
+    wait(app, "steps", |w| focused::<RunStatus>(w).step_index >= at_least);
+    pause(app)
+}
+
+/// Positions (x, y, z) of the moving cloud's entities, by point index.
+pub fn moving_transforms(app: &mut App) -> Vec<[f32; 3]> {
+    let entities = focused::<CloudEntities>(app.world()).moving.clone();
+    let mut out = vec![[f32::NAN; 3]; entities.len()];
+    for e in entities {
+        let entity = app.world().entity(e);
+        let i = entity.get::<PointIndex>().expect("point index").0 as usize;
+        let t = entity.get::<Transform>().expect("transform").translation;
+        out[i] = [t.x, t.y, t.z];
+    }
+    out
 }
