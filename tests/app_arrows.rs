@@ -5,8 +5,6 @@
 
 #![cfg(feature = "app")]
 
-use std::path::Path;
-
 use bevy::prelude::*;
 
 use sdflow::app::arrows::{
@@ -18,10 +16,9 @@ use sdflow::app::render::CloudBounds;
 use sdflow::app::runs::{RunRequest, ViewSlot};
 
 mod common;
-use common::{focused, wait};
+use common::{alone, focused, wait};
 use sdflow::app::scene_loading::SceneRequest;
-use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, SimRequest, project3};
-use sdflow::scene::SceneFile;
+use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, SimRequest};
 
 /// More moving points than arrows, so the subsample is exercised.
 const SOURCE_POINTS: usize = 420;
@@ -78,17 +75,6 @@ fn play_then_single_step(app: &mut App, at_least: usize, runs: usize) -> usize {
     wait(app, "a single step", |w| steps_of(w).iter().all(|&s| s == steps + 1) && common::all_idle_and_loaded(w, runs));
     app.update();
     steps
-}
-
-/// The moving points of `text`'s scene after `steps` steps, run alone in the engine.
-fn alone(text: &str, steps: usize) -> Vec<f32> {
-    let file = SceneFile::parse(Path::new("alone.ron"), text.into()).expect("parses");
-    let clouds = file.clouds().expect("clouds");
-    let mut sim = file.scene.simulation(&clouds, file.scene.seed);
-    for _ in 0..steps {
-        sim.step();
-    }
-    project3(sim.moving())
 }
 
 fn point(data: &[f32], i: usize) -> Vec3 {

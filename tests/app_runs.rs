@@ -11,7 +11,7 @@ use sdflow::app::render::{CloudEntities, PointIndex};
 use sdflow::app::runs::{Focused, OfRun, RunRequest};
 
 mod common;
-use common::{focused, wait};
+use common::{alone, focused, wait};
 use sdflow::app::scene_loading::{ActiveScene, SceneRequest};
 use sdflow::app::simulation::{MovingPositions, Playback, RunStatus, project3};
 use sdflow::scene::SceneFile;
@@ -40,17 +40,6 @@ fn runs(world: &mut World) -> Vec<(usize, Vec<f32>, String)> {
         .collect();
     out.sort_by_key(|r| r.0);
     out.into_iter().map(|(_, step, pos, name)| (step, pos, name.unwrap_or_default())).collect()
-}
-
-/// The moving points of `text`'s scene after `steps` steps, run alone in the engine.
-fn alone(text: &str, steps: usize) -> Vec<f32> {
-    let file = SceneFile::parse(Path::new("alone.ron"), text.into()).expect("parses");
-    let clouds = file.clouds().expect("clouds");
-    let mut sim = file.scene.simulation(&clouds, file.scene.seed);
-    for _ in 0..steps {
-        sim.step();
-    }
-    project3(sim.moving())
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::time::Duration;
 
 use bevy::ecs::component::Mutable;
@@ -9,7 +10,8 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use sdflow::app::render::{CloudEntities, PointIndex};
 use sdflow::app::runs::focused_run;
-use sdflow::app::simulation::{Playback, RunLink, RunStatus};
+use sdflow::app::simulation::{Playback, RunLink, RunStatus, project3};
+use sdflow::scene::SceneFile;
 
 /// A component of the focused run.
 pub fn focused<C: Component>(world: &World) -> &C {
@@ -83,4 +85,15 @@ pub fn moving_transforms(app: &mut App) -> Vec<[f32; 3]> {
         out[i] = [t.x, t.y, t.z];
     }
     out
+}
+
+/// The moving points of `text`'s scene after `steps` steps, run alone in the engine.
+pub fn alone(text: &str, steps: usize) -> Vec<f32> {
+    let file = SceneFile::parse(Path::new("alone.ron"), text.into()).expect("parses");
+    let clouds = file.clouds().expect("clouds");
+    let mut sim = file.scene.simulation(&clouds, file.scene.seed);
+    for _ in 0..steps {
+        sim.step();
+    }
+    project3(sim.moving())
 }
