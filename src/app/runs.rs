@@ -72,11 +72,16 @@ pub fn run_bundle(id: u32, slot: usize) -> impl Bundle {
 /// The twin a teacher compares a scene with: the same clouds and seed with
 /// MMD flow for an SD-like scene, SD flow for MMD ones.
 pub fn twin(scene: &Scene) -> Scene {
-    let method = match scene.method {
+    let method = twin_method(scene.method);
+    Scene { name: format!("{} ({})", scene.name, method.name()), method, ..scene.clone() }
+}
+
+/// The method of a scene's twin: SD for MMD, MMD for every other.
+pub fn twin_method(method: Method) -> Method {
+    match method {
         Method::Mmd => Method::Sd,
         _ => Method::Mmd,
-    };
-    Scene { name: format!("{} ({})", scene.name, method.name()), method, ..scene.clone() }
+    }
 }
 
 /// The first free view slot among `taken`.

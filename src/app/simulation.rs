@@ -1099,7 +1099,7 @@ fn apply_reply(
     if reply.kind == ReplyKind::Viewed {
         return;
     }
-    status.timeline = reply.history.clone();
+    status.timeline = reply.history;
     // A new start (load, reset) forgets the curves; a seek keeps them (the
     // recorded future is still there); steps replace what was recorded from
     // their first step on (a replay gives the same values, a branch new ones).

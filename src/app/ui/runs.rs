@@ -7,7 +7,7 @@ use bevy_egui::egui::{self, Color32, RichText};
 use super::UiParams;
 use super::panels::egui_color;
 use crate::app::render::MOVING_COLOR;
-use crate::app::runs::{MAX_RUNS, RunRequest, twin};
+use crate::app::runs::{MAX_RUNS, RunRequest, twin, twin_method};
 use crate::app::scene_loading::SceneRequest;
 
 /// Curve colour of the run in view `slot`: the first keeps the moving
@@ -117,9 +117,8 @@ pub fn compare_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         .map(|r| RunEntry { entity: r.entity, name: run_name(r.active), slot: r.slot.0, focused: r.focused })
         .collect();
     runs.sort_by_key(|r| r.slot);
-    let twin_scene =
-        p.run.active.file.as_ref().zip(p.run.draft.scene.as_ref()).map(|(f, edited)| (f.path.clone(), twin(edited)));
-    let method = twin_scene.as_ref().map(|(_, t)| t.method.name());
+    // The twin itself is built only when asked for, not every frame.
+    let method = p.run.active.file.as_ref().and(p.run.draft.scene.as_ref()).map(|s| twin_method(s.method).name());
     for action in compare_controls_ui(ui, &runs, method, &p.presets.0) {
         match action {
             CompareAction::File(path) => {
@@ -135,8 +134,9 @@ pub fn compare_ui(ui: &mut egui::Ui, p: &mut UiParams) {
                 p.run_requests.write(RunRequest::CloseOthers);
             }
             CompareAction::Twin => {
-                if let Some((path, scene)) = twin_scene.clone() {
-                    p.run_requests.write(RunRequest::Compare(SceneRequest::Scene { path, scene: Box::new(scene) }));
+                if let (Some(file), Some(edited)) = (&p.run.active.file, &p.run.draft.scene) {
+                    let (path, scene) = (file.path.clone(), Box::new(twin(edited)));
+                    p.run_requests.write(RunRequest::Compare(SceneRequest::Scene { path, scene }));
                     // Same step in every view: start this run over too.
                     p.scene_requests.write(SceneRequest::Restart { new_seed: false });
                 }
