@@ -13,6 +13,7 @@
 //! (seed, step, chunk of [`CHUNK`] points) and every query's sums run in a
 //! fixed order, so the result does not depend on the thread count.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rand_distr::{Distribution, StandardNormal};
@@ -83,9 +84,8 @@ impl Displace<'_> {
         deltas.clear();
         deltas.resize(self.queries() * dim, 0.0);
         let fallbacks = AtomicUsize::new(0);
-        deltas.par_chunks_mut(CHUNK * dim).enumerate().for_each_init(
-            || Scratch::new(dim),
-            |s, (chunk, out)| {
+        deltas.par_chunks_mut(CHUNK * dim).enumerate().for_each(|(chunk, out)| {
+            with_scratch(dim, |s| {
                 let n = out.len() / dim;
                 self.noisy_chunk(chunk, &mut s.z[..n * dim]);
                 let mut local = 0;
@@ -108,8 +108,8 @@ impl Displace<'_> {
                     flow::displacement(self.method, self.point(chunk * CHUNK + q), &s.z[r], &terms, dz);
                 }
                 fallbacks.fetch_add(local, Ordering::Relaxed);
-            },
-        );
+            })
+        });
         fallbacks.into_inner()
     }
 
@@ -210,8 +210,30 @@ enum Which {
     Q,
 }
 
+thread_local! {
+    /// Each thread's chunk buffers, kept from step to step: a step then
+    /// allocates nothing (the tile alone is 256 KiB).
+    static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's scratch for dimension `dim` (a fresh one if
+/// it is in use further up this thread's stack).
+fn with_scratch<R>(dim: usize, f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let s = match slot.take() {
+                Some(s) if s.dim == dim => slot.insert(s),
+                _ => slot.insert(Scratch::new(dim)),
+            };
+            f(s)
+        }
+        Err(_) => f(&mut Scratch::new(dim)),
+    })
+}
+
 /// Per-task buffers of one parallel chunk, O(CHUNK d + tile).
 struct Scratch {
+    dim: usize,
     z: Vec<f32>,
     weighted: Vec<f64>,
     mean_p: Vec<f32>,
@@ -224,6 +246,7 @@ struct Scratch {
 impl Scratch {
     fn new(dim: usize) -> Self {
         Self {
+            dim,
             z: vec![0.0; CHUNK * dim],
             weighted: vec![0.0; dim],
             mean_p: vec![0.0; CHUNK * dim],

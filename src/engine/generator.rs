@@ -25,12 +25,13 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::cloud::Cloud;
 use super::datasets::{LinearTruth, gram};
 use super::discriminator::Discriminator;
-use super::displace::{Displace, Source};
+use super::displace::{CHUNK, Displace, Source};
 use super::flow::{self, Bandwidth, Method, StepSize};
 use super::kernel::fast::KernelImpl;
 use super::kernel::{Centres, inv_two_sigma2};
@@ -41,6 +42,7 @@ use super::simulation::{KernelPath, stream};
 
 /// Stream keys of a step's random draws (noise uses the chunk keys 0, 1, ...).
 const TARGET_BATCH_KEY: u64 = u64::MAX;
+/// Latent inputs: chunk c of a step draws from key LATENT_KEY - c.
 const LATENT_KEY: u64 = u64::MAX - 1;
 /// The fixed latent inputs of [`Trainer::samples`] and of `FromNearest`.
 const PREVIEW_STEP: usize = usize::MAX;
@@ -467,11 +469,17 @@ impl Drift for KernelDrift {
     fn drift(&mut self, input: &DriftInput, dz: &mut Vec<f32>) -> DriftReport {
         let dim = input.dim;
         let kernel_sigma2 = self.bandwidth.kernel_sigma2(input.sigma2);
-        self.fixed.fill(dim, input.x, None);
         let uses_q = self.method.uses_moving_kernel();
-        if uses_q {
-            self.moving.fill(dim, input.y, None);
-        }
+        // The two centre sets are independent: fill them side by side.
+        let (fixed, moving) = (&mut self.fixed, &mut self.moving);
+        rayon::join(
+            || fixed.fill(dim, input.x, None),
+            || {
+                if uses_q {
+                    moving.fill(dim, input.y, None);
+                }
+            },
+        );
         let (count_p, count_q) = (input.x.len() / dim, input.y.len() / dim);
         Displace {
             method: self.method,
@@ -674,9 +682,14 @@ impl Trainer {
         } else {
             self.x.extend_from_slice(self.target.as_slice());
         }
-        let mut rng = stream(self.seed, self.step, LATENT_KEY);
-        self.xi.clear();
-        self.xi.extend((0..b * l).map(|_| -> f32 { StandardNormal.sample(&mut rng) }));
+        // Latent inputs in chunks of rows, one noise stream each, drawn in
+        // parallel (the same numbers on any thread count).
+        self.xi.resize(b * l, 0.0);
+        let (seed, step) = (self.seed, self.step);
+        self.xi.par_chunks_mut(CHUNK * l.max(1)).enumerate().for_each(|(chunk, out)| {
+            let mut rng = stream(seed, step, LATENT_KEY - chunk as u64);
+            out.iter_mut().for_each(|v| *v = StandardNormal.sample(&mut rng));
+        });
 
         // 2. y = g(xi).
         self.y.resize(b * d, 0.0);

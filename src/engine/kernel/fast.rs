@@ -197,6 +197,59 @@ pub(crate) fn shifted_weights_lanes(
     }
 }
 
+/// e_i <- max(e_i + norm, floor_i) and minima_i <- min(minima_i, e_i) over
+/// one centre's run of queries: the matrix-product path's pass after
+/// E = -2 C Z^T (adds |c|^2, keeps squared distances >= 0, finds the shift).
+pub(crate) fn add_clamp_min_lanes(imp: KernelImpl, row: &mut [f32], norm: f32, floors: &[f32], minima: &mut [f32]) {
+    debug_assert!(floors.len() >= row.len() && minima.len() >= row.len());
+    match imp {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Avx2Fma` is only produced by `detect` after checking
+        // that this CPU supports AVX2 and FMA.
+        KernelImpl::Avx2Fma => unsafe { avx2::add_clamp_min_lanes(row, norm, floors, minima) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above, for AVX-512VL.
+        KernelImpl::Avx512Vl => unsafe { avx512vl::add_clamp_min_lanes(row, norm, floors, minima) },
+        _ => add_clamp_min_scalar(row, norm, floors, minima),
+    }
+}
+
+#[inline(always)]
+fn add_clamp_min_scalar(row: &mut [f32], norm: f32, floors: &[f32], minima: &mut [f32]) {
+    for ((v, &f), m) in row.iter_mut().zip(floors).zip(minima.iter_mut()) {
+        *v = (*v + norm).max(f);
+        *m = if *v < *m { *v } else { *m };
+    }
+}
+
+/// part[i] = sum_j coords[j] * weights[j * ld + i] for i < part.len(): one
+/// coordinate's weighted sums over a centre-major weight tile. The matrix
+/// product pads its rows to the GEMM kernel's height (16 with AVX-512), so
+/// d = 50 would compute 64 rows; the last d mod 16 coordinates run here
+/// instead, at about the same cost per row as the product.
+pub(crate) fn weighted_sums_lanes(imp: KernelImpl, weights: &[f32], ld: usize, coords: &[f32], part: &mut [f32]) {
+    debug_assert!(coords.is_empty() || weights.len() >= (coords.len() - 1) * ld + part.len());
+    match imp {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `add_clamp_min_lanes`.
+        KernelImpl::Avx2Fma => unsafe { avx2::weighted_sums_lanes(weights, ld, coords, part) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above, for AVX-512VL.
+        KernelImpl::Avx512Vl => unsafe { avx512vl::weighted_sums_lanes(weights, ld, coords, part) },
+        _ => weighted_sums_scalar(weights, ld, coords, part),
+    }
+}
+
+#[inline(always)]
+fn weighted_sums_scalar(weights: &[f32], ld: usize, coords: &[f32], part: &mut [f32]) {
+    part.iter_mut().for_each(|p| *p = 0.0);
+    for (j, &c) in coords.iter().enumerate() {
+        for (p, &w) in part.iter_mut().zip(&weights[j * ld..]) {
+            *p += c * w;
+        }
+    }
+}
+
 /// 2^f on [-1/2, 1/2], lowest degree first: Remez minimax of degree 5 for
 /// relative error (7.5e-8; ~2.5e-7 with f32 rounding), the constant term
 /// set to 1 so that the nearest centre's weight 2^0 is exactly 1.
@@ -389,6 +442,65 @@ macro_rules! simd_kernels {
                 for i in whole..n {
                     row[i] = super::exp_nonpositive((shift[i] - row[i]) * inv_two_sigma2);
                     sums[i] += row[i];
+                }
+            }
+
+            /// See [`super::add_clamp_min_lanes`].
+            #[target_feature(enable = $features)]
+            pub(super) fn add_clamp_min_lanes(row: &mut [f32], norm: f32, floors: &[f32], minima: &mut [f32]) {
+                let n = row.len();
+                let whole = n - n % LANES;
+                let nv = _mm256_set1_ps(norm);
+                let mut i = 0;
+                while i < whole {
+                    // SAFETY: i + 8 <= n <= the lengths of `row`, `floors` and `minima`.
+                    unsafe {
+                        let v = _mm256_add_ps(_mm256_loadu_ps(row.as_ptr().add(i)), nv);
+                        // max/min take the second operand on NaN, like f32::max
+                        // and the scalar `if v < m` here.
+                        let v = _mm256_max_ps(v, _mm256_loadu_ps(floors.as_ptr().add(i)));
+                        _mm256_storeu_ps(row.as_mut_ptr().add(i), v);
+                        let m = _mm256_min_ps(v, _mm256_loadu_ps(minima.as_ptr().add(i)));
+                        _mm256_storeu_ps(minima.as_mut_ptr().add(i), m);
+                    }
+                    i += LANES;
+                }
+                super::add_clamp_min_scalar(&mut row[whole..], norm, &floors[whole..], &mut minima[whole..]);
+            }
+
+            /// See [`super::weighted_sums_lanes`]: 64 queries at a time in eight
+            /// register accumulators, every centre's weights read once.
+            #[target_feature(enable = $features)]
+            pub(super) fn weighted_sums_lanes(weights: &[f32], ld: usize, coords: &[f32], part: &mut [f32]) {
+                const WIDE: usize = 8 * LANES;
+                let n = part.len();
+                let whole = n - n % WIDE;
+                let mut i0 = 0;
+                while i0 < whole {
+                    let mut acc = [_mm256_setzero_ps(); 8];
+                    for (j, &c) in coords.iter().enumerate() {
+                        let cv = _mm256_set1_ps(c);
+                        let base = j * ld + i0;
+                        for (v, a) in acc.iter_mut().enumerate() {
+                            // SAFETY: base + 64 <= j * ld + n <= weights.len().
+                            let w = unsafe { _mm256_loadu_ps(weights.as_ptr().add(base + v * LANES)) };
+                            *a = _mm256_fmadd_ps(cv, w, *a);
+                        }
+                    }
+                    for (v, a) in acc.iter().enumerate() {
+                        // SAFETY: i0 + 64 <= n.
+                        unsafe { _mm256_storeu_ps(part.as_mut_ptr().add(i0 + v * LANES), *a) };
+                    }
+                    i0 += WIDE;
+                }
+                if whole < n {
+                    let rest = &mut part[whole..];
+                    rest.iter_mut().for_each(|p| *p = 0.0);
+                    for (j, &c) in coords.iter().enumerate() {
+                        for (p, &w) in rest.iter_mut().zip(&weights[j * ld + whole..]) {
+                            *p = c.mul_add(w, *p);
+                        }
+                    }
                 }
             }
 
@@ -636,6 +748,58 @@ mod tests {
             // SAFETY: the CPU has AVX2 and FMA (checked above).
             unsafe { _mm256_storeu_ps(out.as_mut_ptr(), super::avx2::exp2_below_128(_mm256_set1_ps(y))) };
             assert_eq!(out[0], expect, "2^{y}");
+        }
+    }
+
+    /// Lengths covering whole 64-query blocks, 8-lane tails and scalar tails.
+    const LENGTHS: [usize; 5] = [1, 7, 64, 71, 135];
+
+    #[test]
+    fn weighted_sums_match_an_f64_reference_in_every_version() {
+        let ld = 136;
+        for imp in KernelImpl::available() {
+            for rows in LENGTHS {
+                for cols in [1, 5, 300] {
+                    let weights: Vec<f32> = (0..cols * ld).map(|t| ((t * 37 % 101) as f32) / 101.0).collect();
+                    let coords: Vec<f32> = (0..cols).map(|j| (j as f32 * 0.37).sin() * 40.0 - 3.0).collect();
+                    let mut part = vec![f32::NAN; rows];
+                    weighted_sums_lanes(imp, &weights, ld, &coords, &mut part);
+                    for (i, &p) in part.iter().enumerate() {
+                        let exact: f64 = (0..cols).map(|j| coords[j] as f64 * weights[j * ld + i] as f64).sum();
+                        let scale: f64 = (0..cols).map(|j| (coords[j] * weights[j * ld + i]).abs() as f64).sum();
+                        assert!(
+                            (p as f64 - exact).abs() <= 1e-5 * scale + 1e-30,
+                            "{imp:?} rows {rows} cols {cols} query {i}: {p} vs {exact}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn add_clamp_min_keeps_distances_nonnegative_and_finds_the_minimum_in_every_version() {
+        for imp in KernelImpl::available() {
+            for n in LENGTHS {
+                let row0: Vec<f32> = (0..n).map(|i| (i as f32 * 1.7).cos() * 10.0).collect();
+                let floors: Vec<f32> = (0..n).map(|i| -(i as f32 % 5.0)).collect();
+                let mut row = row0.clone();
+                let mut minima = vec![f32::INFINITY; n];
+                minima[0] = -100.0;
+                let norm = 2.5;
+                add_clamp_min_lanes(imp, &mut row, norm, &floors, &mut minima);
+                for i in 0..n {
+                    let expect = (row0[i] + norm).max(floors[i]);
+                    assert_eq!(row[i], expect, "{imp:?} n {n} i {i}");
+                    assert_eq!(minima[i], if i == 0 { -100.0 } else { expect }, "{imp:?} n {n} i {i}");
+                }
+                // A NaN product is clamped to the floor, never passed on.
+                let mut nan_row = vec![f32::NAN; n];
+                let mut minima = vec![f32::INFINITY; n];
+                add_clamp_min_lanes(imp, &mut nan_row, norm, &floors, &mut minima);
+                assert_eq!(nan_row, floors, "{imp:?} n {n}");
+                assert_eq!(minima, floors, "{imp:?} n {n}");
+            }
         }
     }
 }

@@ -33,15 +33,30 @@
 
 use matrixmultiply::sgemm;
 
-use super::fast::{KernelImpl, shifted_weights_lanes};
+use super::fast::{KernelImpl, add_clamp_min_lanes, shifted_weights_lanes, weighted_sums_lanes};
 
 /// Smallest dimension the matrix-product path is used for (measured with
 /// `sdflow bench`: from d = 8 on it beats the direct SIMD loop).
 pub const MIN_DIM: usize = 8;
 /// Queries per tile.
-pub const ROWS: usize = 128;
+pub const ROWS: usize = 64;
 /// Centres per tile.
-pub const COLS: usize = 512;
+pub const COLS: usize = 1024;
+
+/// How many of the d coordinates the weighted-sum product computes; the
+/// rest run in [`weighted_sums_lanes`]. matrixmultiply's sgemm pads the
+/// product's d rows to its micro-kernel's height (16 with AVX-512F, else 8),
+/// so d = 50 would compute 64 rows, 28 % more work; a short remainder costs
+/// about as much per row in the SIMD loop as in the product, hence it is
+/// split off when it is under half the kernel's height.
+pub fn product_dims(imp: KernelImpl, dim: usize) -> usize {
+    if !imp.has_avx2() {
+        return dim;
+    }
+    let height = if imp == KernelImpl::Avx512Vl { 16 } else { 8 };
+    let rest = dim % height;
+    if dim > height && rest < height / 2 { dim - rest } else { dim }
+}
 
 /// Centres re-centred on their mean, in row-major and column-major copies,
 /// with squared norms. Refilling reuses the buffers.
@@ -132,7 +147,7 @@ pub struct Tile {
     e: Vec<f32>,
     /// (W C)^T of one centre tile, d x ROWS.
     part: Vec<f32>,
-    /// Running weighted sums (f64), ROWS x d.
+    /// Running weighted sums (f64), d x ROWS like `part`.
     acc: Vec<f64>,
     mass: Vec<f64>,
     /// Per-row f32 scratch: the tile's minimum, then its weight sums.
@@ -164,7 +179,7 @@ impl Tile {
     /// e_ji = |c_j|^2 - 2 z_i . c_j for the loaded queries and the centres
     /// `start..start + cols`, clamped at -|z_i|^2, into `self.e` (E^T = -2 C Z^T);
     /// each query's smallest e into `self.lane`.
-    fn products(&mut self, centres: &RowCentres, start: usize, cols: usize) {
+    fn products(&mut self, imp: KernelImpl, centres: &RowCentres, start: usize, cols: usize) {
         let (dim, rows) = (centres.dim, self.z_norms.len());
         // SAFETY: A is the centres `start..start + cols` read column-major
         // from `centres.cols` (strides 1, len), B is Z^T read from `self.z`
@@ -192,11 +207,7 @@ impl Tile {
         self.lane.clear();
         self.lane.resize(rows, f32::INFINITY);
         for (j, &n) in centres.norms[start..start + cols].iter().enumerate() {
-            let row = self.e[j * ROWS..j * ROWS + rows].iter_mut().zip(&self.floors);
-            for ((v, &f), m) in row.zip(self.lane.iter_mut()) {
-                *v = (*v + n).max(f);
-                *m = if *v < *m { *v } else { *m };
-            }
+            add_clamp_min_lanes(imp, &mut self.e[j * ROWS..j * ROWS + rows], n, &self.floors, &mut self.lane);
         }
     }
 
@@ -227,6 +238,7 @@ pub fn kernel_means(
     log_mass: &mut [f64],
 ) {
     let dim = centres.dim;
+    let dims = product_dims(imp, dim);
     debug_assert!(centres.len > 0 && z.len().is_multiple_of(dim));
     debug_assert_eq!(means.len(), z.len());
     debug_assert_eq!(log_mass.len(), z.len() / dim);
@@ -236,14 +248,14 @@ pub fn kernel_means(
         let rows = ls.len();
         tile.recentre(centres, zs);
         tile.acc.clear();
-        tile.acc.resize(rows * dim, 0.0);
+        tile.acc.resize(dim * ROWS, 0.0);
         tile.mass.clear();
         tile.mass.resize(rows, 0.0);
 
         let mut start = 0;
         while start < centres.len {
             let cols = (centres.len - start).min(COLS);
-            tile.products(centres, start, cols);
+            tile.products(imp, centres, start, cols);
             for i in 0..rows {
                 // A nearer centre than all before: move the shift to it.
                 let min = tile.lane[i];
@@ -251,7 +263,7 @@ pub fn kernel_means(
                     if tile.shift[i] < f32::INFINITY {
                         let factor = (-((tile.shift[i] - min) as f64) * inv as f64).exp();
                         tile.mass[i] *= factor;
-                        tile.acc[i * dim..(i + 1) * dim].iter_mut().for_each(|a| *a *= factor);
+                        tile.acc[i..].iter_mut().step_by(ROWS).for_each(|a| *a *= factor);
                     }
                     tile.shift[i] = min;
                 }
@@ -265,13 +277,15 @@ pub fn kernel_means(
             for (m, &s) in tile.mass.iter_mut().zip(&tile.lane) {
                 *m += s as f64;
             }
-            // (W C)^T = C^T W^T (d x rows).
-            // SAFETY: A is C^T read from `centres.rows` (strides 1, dim),
-            // B is W^T, the cols x rows weights in `tile.e` (row stride
-            // ROWS), C is d x rows inside `tile.part` (row stride ROWS).
+            // (W C)^T = C^T W^T (d x rows): the first `dims` coordinates as a
+            // product, the rest one at a time.
+            // SAFETY: A is the first `dims` rows of C^T read from
+            // `centres.rows` (strides 1, dim), B is W^T, the cols x rows
+            // weights in `tile.e` (row stride ROWS), C is dims x rows inside
+            // `tile.part` (row stride ROWS).
             unsafe {
                 sgemm(
-                    dim,
+                    dims,
                     cols,
                     rows,
                     1.0,
@@ -287,20 +301,26 @@ pub fn kernel_means(
                     1,
                 );
             }
+            for k in dims..dim {
+                let coords = &centres.cols[k * centres.len + start..k * centres.len + start + cols];
+                weighted_sums_lanes(imp, &tile.e, ROWS, coords, &mut tile.part[k * ROWS..k * ROWS + rows]);
+            }
             for k in 0..dim {
-                for (i, &p) in tile.part[k * ROWS..k * ROWS + rows].iter().enumerate() {
-                    tile.acc[i * dim + k] += p as f64;
+                let r = k * ROWS..k * ROWS + rows;
+                for (a, &p) in tile.acc[r.clone()].iter_mut().zip(&tile.part[r]) {
+                    *a += p as f64;
                 }
             }
             start += cols;
         }
 
-        for i in 0..rows {
-            let mass = tile.mass[i];
-            for k in 0..dim {
-                ms[i * dim + k] = (tile.acc[i * dim + k] / mass + centres.origin[k]) as f32;
+        for (k, &o) in centres.origin.iter().enumerate() {
+            for (i, (&a, &mass)) in tile.acc[k * ROWS..k * ROWS + rows].iter().zip(&tile.mass).enumerate() {
+                ms[i * dim + k] = (a / mass + o) as f32;
             }
-            ls[i] = -(tile.z_norms[i] + tile.shift[i] as f64) * inv as f64 + mass.ln();
+        }
+        for (i, l) in ls.iter_mut().enumerate() {
+            *l = -(tile.z_norms[i] + tile.shift[i] as f64) * inv as f64 + tile.mass[i].ln();
         }
     }
 }
@@ -318,7 +338,7 @@ pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], exclude: Option<usi
         let mut start = 0;
         while start < centres.len {
             let cols = (centres.len - start).min(COLS);
-            tile.products(centres, start, cols);
+            tile.products(KernelImpl::detect(), centres, start, cols);
             if let Some(first) = exclude {
                 for i in 0..rows {
                     let j = first + t * ROWS + i;
@@ -336,6 +356,30 @@ pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], exclude: Option<usi
         for (o, (&zn, &m)) in os.iter_mut().zip(tile.z_norms.iter().zip(&tile.shift)) {
             // No centre at all (only self): infinitely far.
             *o = if m < f32::INFINITY { (zn + m as f64).max(0.0) } else { f64::INFINITY };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_short_remainder_leaves_the_product() {
+        use KernelImpl::*;
+        // AVX-512 sgemm pads rows to 16, AVX2 to 8.
+        for (imp, dim, dims) in [
+            (Avx512Vl, 50, 48),
+            (Avx512Vl, 17, 16),
+            (Avx512Vl, 64, 64),
+            (Avx512Vl, 24, 24),
+            (Avx512Vl, 10, 10),
+            (Avx2Fma, 50, 48),
+            (Avx2Fma, 10, 8),
+            (Avx2Fma, 13, 13),
+            (Portable, 50, 50),
+        ] {
+            assert_eq!(product_dims(imp, dim), dims, "{imp:?} d = {dim}");
         }
     }
 }
