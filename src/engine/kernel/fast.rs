@@ -251,7 +251,7 @@ fn weighted_sums_scalar(weights: &[f32], ld: usize, coords: &[f32], part: &mut [
 }
 
 /// This core's peak f32 multiply-add rate in FLOP/s, measured with twelve
-/// independent 8-lane FMA chains for about 0.1 s (None without AVX2 + FMA):
+/// independent 8-lane FMA chains for about 0.05 s (None without AVX2 + FMA):
 /// the ceiling of the matrix-product path, which spends 4d FLOP per kernel.
 pub fn fma_peak_flops() -> Option<f64> {
     #[cfg(target_arch = "x86_64")]
