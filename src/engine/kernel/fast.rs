@@ -179,7 +179,8 @@ pub(crate) fn shifted_weights_lanes(
     inv_two_sigma2: f32,
     sums: &mut [f32],
 ) {
-    debug_assert!(shift.len() >= row.len() && sums.len() >= row.len());
+    // The SIMD versions read these lengths unchecked.
+    assert!(shift.len() >= row.len() && sums.len() >= row.len());
     match imp {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Avx2Fma` is only produced by `detect` after checking
@@ -201,7 +202,8 @@ pub(crate) fn shifted_weights_lanes(
 /// one centre's run of queries: the matrix-product path's pass after
 /// E = -2 C Z^T (adds |c|^2, keeps squared distances >= 0, finds the shift).
 pub(crate) fn add_clamp_min_lanes(imp: KernelImpl, row: &mut [f32], norm: f32, floors: &[f32], minima: &mut [f32]) {
-    debug_assert!(floors.len() >= row.len() && minima.len() >= row.len());
+    // The SIMD versions read these lengths unchecked.
+    assert!(floors.len() >= row.len() && minima.len() >= row.len());
     match imp {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Avx2Fma` is only produced by `detect` after checking
@@ -228,7 +230,8 @@ fn add_clamp_min_scalar(row: &mut [f32], norm: f32, floors: &[f32], minima: &mut
 /// d = 50 would compute 64 rows; the last d mod 16 coordinates run here
 /// instead, at about the same cost per row as the product.
 pub(crate) fn weighted_sums_lanes(imp: KernelImpl, weights: &[f32], ld: usize, coords: &[f32], part: &mut [f32]) {
-    debug_assert!(coords.is_empty() || weights.len() >= (coords.len() - 1) * ld + part.len());
+    // The SIMD versions read these lengths unchecked.
+    assert!(coords.is_empty() || weights.len() >= (coords.len() - 1) * ld + part.len());
     match imp {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `add_clamp_min_lanes`.
@@ -493,8 +496,9 @@ macro_rules! simd_kernels {
                     // SAFETY: i + 8 <= n <= the lengths of `row`, `floors` and `minima`.
                     unsafe {
                         let v = _mm256_add_ps(_mm256_loadu_ps(row.as_ptr().add(i)), nv);
-                        // max/min take the second operand on NaN, like f32::max
-                        // and the scalar `if v < m` here.
+                        // max/min return the second operand when either is NaN:
+                        // a NaN product becomes the (finite) floor, as with
+                        // f32::max, and the minimum matches `if v < m`.
                         let v = _mm256_max_ps(v, _mm256_loadu_ps(floors.as_ptr().add(i)));
                         _mm256_storeu_ps(row.as_mut_ptr().add(i), v);
                         let m = _mm256_min_ps(v, _mm256_loadu_ps(minima.as_ptr().add(i)));
@@ -788,7 +792,7 @@ mod tests {
         }
     }
 
-    /// Lengths covering whole 64-query blocks, 8-lane tails and scalar tails.
+    /// Lengths below, at and past whole 8-lane and 64-query blocks.
     const LENGTHS: [usize; 5] = [1, 7, 64, 71, 135];
 
     #[test]

@@ -39,9 +39,9 @@ use super::fast::{KernelImpl, add_clamp_min_lanes, shifted_weights_lanes, weight
 /// `sdflow bench`: from d = 8 on it beats the direct SIMD loop).
 pub const MIN_DIM: usize = 8;
 /// Queries per tile.
-pub const ROWS: usize = 64;
+pub const ROWS: usize = 128;
 /// Centres per tile.
-pub const COLS: usize = 1024;
+pub const COLS: usize = 512;
 
 /// How many of the d coordinates the weighted-sum product computes; the
 /// rest run in [`weighted_sums_lanes`]. matrixmultiply's sgemm pads the
@@ -331,6 +331,7 @@ pub fn kernel_means(
 /// queries are centres themselves: nearest neighbour excluding self).
 pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], exclude: Option<usize>, tile: &mut Tile, out: &mut [f64]) {
     let dim = centres.dim;
+    let imp = KernelImpl::detect();
     debug_assert_eq!(out.len(), z.len() / dim);
     for (t, (zs, os)) in z.chunks(ROWS * dim).zip(out.chunks_mut(ROWS)).enumerate() {
         let rows = os.len();
@@ -338,7 +339,7 @@ pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], exclude: Option<usi
         let mut start = 0;
         while start < centres.len {
             let cols = (centres.len - start).min(COLS);
-            tile.products(KernelImpl::detect(), centres, start, cols);
+            tile.products(imp, centres, start, cols);
             if let Some(first) = exclude {
                 for i in 0..rows {
                     let j = first + t * ROWS + i;
