@@ -612,17 +612,22 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         // Where a saved file went, for a few seconds: before the rest, so a
         // full line does not hide it.
         super::share::status_notice_ui(ui, p, now);
-        if p.runs.iter().count() > 1 {
-            // Compare mode: each run's step and step time, in its colour.
+        let comparing = p.runs.iter().count() > 1;
+        if comparing {
+            // Compare mode: each run's step time in its colour, short enough
+            // for four runs on one line; its step only where it differs
+            // (runs step in lockstep), the rest on hover.
             let mut runs: Vec<_> = p.runs.iter().collect();
             runs.sort_by_key(|r| r.slot.0);
+            ui.label("ms/step");
             for r in runs {
-                let method = r.active.scene().map_or("-", |s| s.method.name());
-                ui.label(
-                    RichText::new(format!("{method}: step {}, {:.2} ms/step", r.status.step_index, r.status.step_ms))
-                        .color(super::runs::run_colour(r.slot.0)),
-                );
-                ui.separator();
+                let (step, ms) = (r.status.step_index, r.status.step_ms);
+                let text = if step == s.step_index { format!("■ {ms:.2}") } else { format!("■ {ms:.2} @{step}") };
+                ui.label(RichText::new(text).color(super::runs::run_colour(r.slot.0))).on_hover_text(format!(
+                    "view {}: {} · step {step}, {ms:.2} ms/step",
+                    r.slot.0 + 1,
+                    super::runs::run_name(r.active)
+                ));
             }
         } else {
             match &s.last_report {
@@ -641,8 +646,11 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
         ui.separator();
         ui.label(format!("{:.0} fps", p.state.fps.round()));
         ui.separator();
-        ui.label(RichText::new(format!("{} moving", s.moving_count)).color(egui_color(MOVING_COLOR)));
-        ui.label(RichText::new(format!("{} fixed", s.fixed_count)).color(egui_color(FIXED_COLOR)));
+        if !comparing {
+            // (In compare mode each view's label names its own clouds.)
+            ui.label(RichText::new(format!("{} moving", s.moving_count)).color(egui_color(MOVING_COLOR)));
+            ui.label(RichText::new(format!("{} fixed", s.fixed_count)).color(egui_color(FIXED_COLOR)));
+        }
         if let Some(shot) = p.shots.notice(now) {
             ui.separator();
             ui.add(egui::Label::new(RichText::new(format!("saved {shot}")).color(WARN)).truncate()).on_hover_text(shot);

@@ -162,7 +162,13 @@ pub fn view_labels(ctx: &egui::Context, p: &UiParams, area: egui::Rect) {
                     .stroke(egui::Stroke::new(if r.focused { 2.0 } else { 1.0 }, run_colour(r.slot.0)))
                     .inner_margin(4.0)
                     .show(ui, |ui| {
-                        ui.label(RichText::new(run_name(r.active)).strong().color(Color32::from_gray(30)));
+                        // A long scene name is cut at the view's edge rather
+                        // than spilling into its neighbour or the panels.
+                        ui.set_max_width((rect.width() - 28.0).max(40.0));
+                        ui.add(
+                            egui::Label::new(RichText::new(run_name(r.active)).strong().color(Color32::from_gray(30)))
+                                .truncate(),
+                        );
                         ui.label(RichText::new(format!("step {}", r.status.step_index)).color(Color32::from_gray(60)));
                         if let Some(scale) = r.arrow_scale.and_then(|a| a.label()).filter(|_| p.flow.arrows.show) {
                             ui.label(RichText::new(scale).color(Color32::from_gray(60)));
