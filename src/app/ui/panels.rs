@@ -588,14 +588,15 @@ pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     super::view::flow_view_ui(ui, p);
 }
 
-/// Run state, step, sigma², timing, counts and notices, on one line that
-/// never wraps (a long notice is cut, with the full text on hover).
+/// Run state, step, sigma², timing, counts and notices: one line when the
+/// view is wide enough, wrapped onto a second (the bar grows) rather than cut
+/// when side panels leave it narrow.
 pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
     let s = &p.run.status;
     let steps = p.run.draft.applied.as_ref().map_or(0, |f| f.steps);
     let state = s.state(&p.playback, p.run.link, &p.worker);
     let now = p.time.elapsed_secs_f64();
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let state_color = match state {
             RunState::Finished | RunState::Paused | RunState::Starting => WARN,
             RunState::Stopped => BAD,
