@@ -17,8 +17,8 @@ use serde::Serialize;
 use crate::engine::kernel::fast::{KernelImpl, fma_peak_flops};
 use crate::engine::nn::Activation;
 use crate::engine::{
-    Bandwidth, CutOff, Driver, FlowSettings, GanLoss, Method, Model, Schedule, Simulation, StepSize, TrainSettings,
-    Trainer, datasets,
+    Bandwidth, CutOff, Driver, FlowSettings, GanLoss, KernelPath, Method, Model, Schedule, Simulation, StepSize,
+    TrainSettings, Trainer, datasets,
 };
 
 /// Measured on this project's 2-core x86-64 machine: a vectorised f32
@@ -29,9 +29,9 @@ pub const LIMIT_PER_CORE: f64 = 1.8e9;
 /// [`LIMIT_PER_CORE`], or for the matrix-product path this core's peak FMA
 /// rate over the 4d FLOP each kernel costs there (2d for the distance
 /// product, 2d for the weighted sums), whichever is lower.
-fn limit_per_core(path: &str, dim: usize, peak_flops: Option<f64>) -> f64 {
+fn limit_per_core(path: KernelPath, dim: usize, peak_flops: Option<f64>) -> f64 {
     match (path, peak_flops) {
-        ("gemm", Some(peak)) => (peak / (4 * dim) as f64).min(LIMIT_PER_CORE),
+        (KernelPath::Gemm, Some(peak)) => (peak / (4 * dim) as f64).min(LIMIT_PER_CORE),
         _ => LIMIT_PER_CORE,
     }
 }
@@ -293,7 +293,7 @@ fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             kernel_evals_per_s: rate,
             threads,
             simd,
-            ratio_to_limit: rate / (limit_per_core(report.path.name(), case.dim, peak) * threads as f64),
+            ratio_to_limit: rate / (limit_per_core(report.path, case.dim, peak) * threads as f64),
         };
         print_row(args, &row)?;
     }
@@ -341,7 +341,7 @@ fn generator_row(args: &BenchArgs, threads: usize, simd: &'static str, peak: Opt
         kernel_evals_per_s: rate,
         threads,
         simd,
-        ratio_to_limit: rate / (limit_per_core(report.path.name(), 50, peak) * threads as f64),
+        ratio_to_limit: rate / (limit_per_core(report.path, 50, peak) * threads as f64),
     };
     print_row(args, &row)
 }

@@ -9,11 +9,11 @@ pub mod plot;
 pub mod record;
 pub mod train;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::engine::{Cloud, Divergences};
-use crate::scene::SceneFile;
+use crate::engine::Divergences;
+use crate::scene::{SceneFile, write_points};
 
 /// Options of `sdflow run`.
 #[derive(clap::Args, Debug)]
@@ -137,12 +137,6 @@ fn run_scene(file: &SceneFile, clouds: &crate::scene::Clouds, seed: u64, args: &
     println!("non-finite   {} updates dropped", sim.non_finite());
     println!("total time   {:.3} s (metrics included)", outcome.total_seconds);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes a cloud as CSV: a header `x0,x1,...`, then one point per line
-/// (see [`crate::scene::write_points`]).
-pub fn write_points(path: &Path, cloud: &Cloud) -> anyhow::Result<()> {
-    Ok(crate::scene::write_points(path, cloud)?)
 }
 
 /// `sdflow validate`: checks each scene (including its CSV files) and

@@ -7,11 +7,11 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{RunArgs, write_points};
+use super::RunArgs;
 use crate::engine::generator::compare_linear;
 use crate::engine::{MetricProbe, Metrics, Schedule};
 use crate::export::history::{HistoryCsv, StepHead};
-use crate::scene::{Clouds, SceneFile};
+use crate::scene::{Clouds, SceneFile, write_points};
 
 /// Trains the scene's generator on `clouds.target`.
 pub fn run(file: &SceneFile, clouds: &Clouds, seed: u64, args: &RunArgs) -> anyhow::Result<ExitCode> {

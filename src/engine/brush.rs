@@ -34,6 +34,11 @@ pub enum BrushError {
     TooMany(f64),
 }
 
+/// density * pi r^2: the expected points of one stamp.
+fn stamp_area_count(radius: f32, density: f32) -> f64 {
+    density as f64 * std::f64::consts::PI * (radius as f64).powi(2)
+}
+
 impl Brush {
     /// Most points one stamp may paint (a slip of a slider must not ask for
     /// millions of points per frame).
@@ -46,7 +51,7 @@ impl Brush {
         if !(density.is_finite() && density > 0.0) {
             return Err(BrushError::Density(density));
         }
-        let count = density as f64 * std::f64::consts::PI * (radius as f64).powi(2);
+        let count = stamp_area_count(radius, density);
         if count > Self::MAX_STAMP as f64 {
             return Err(BrushError::TooMany(count.round()));
         }
@@ -63,7 +68,7 @@ impl Brush {
 
     /// Points per stamp: round(density * pi r^2), at least 1.
     pub fn count(&self) -> usize {
-        ((self.density as f64 * std::f64::consts::PI * (self.radius as f64).powi(2)).round() as usize).max(1)
+        (stamp_area_count(self.radius, self.density).round() as usize).max(1)
     }
 
     /// Pointer travel between stamps along a drag: r / 2.

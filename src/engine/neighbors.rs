@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::cloud::Cloud;
+use super::kernel::fast::KernelImpl;
 use super::kernel::gemm;
 
 /// Points below this many are searched linearly.
@@ -123,10 +124,11 @@ fn brute_force(dim: usize, points: &[f32], queries: &[f32], exclude_self: bool) 
     const CHUNK: usize = 256;
     let centres = gemm::RowCentres::from_points(dim, points);
     let mut out = vec![0.0f64; queries.len() / dim];
+    let imp = KernelImpl::detect();
     out.par_chunks_mut(CHUNK).zip(queries.par_chunks(CHUNK * dim)).enumerate().for_each_init(
         gemm::Tile::default,
         |tile, (c, (o, q))| {
-            gemm::nearest_sq_distances(&centres, q, exclude_self.then_some(c * CHUNK), tile, o);
+            gemm::nearest_sq_distances(imp, &centres, q, exclude_self.then_some(c * CHUNK), tile, o);
             o.iter_mut().for_each(|d| *d = d.sqrt());
         },
     );

@@ -92,16 +92,6 @@ impl SimSnapshot {
         &self.moving
     }
 
-    /// The settings in force.
-    pub fn settings(&self) -> &FlowSettings {
-        &self.settings
-    }
-
-    /// The step size an `Auto` rule fixed (None before its first step).
-    pub fn auto_eta(&self) -> Option<f64> {
-        self.auto_eta
-    }
-
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         size_of::<Self>()

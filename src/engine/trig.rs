@@ -17,7 +17,7 @@ const MAX_FAST_PHASE: f64 = 1e6;
 /// points `points` (dimension `omega.len()`).
 pub fn phase_sums(omega: &[f64], points: &[f32]) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if super::kernel::fast::KernelImpl::detect().has_avx2() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
         return unsafe { avx2::phase_sums(omega, points) };
     }

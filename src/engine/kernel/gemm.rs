@@ -329,9 +329,15 @@ pub fn kernel_means(
 /// into `out` (f64, clamped at 0), by the same products as [`kernel_means`].
 /// With `exclude: Some(first)`, query i skips centre `first + i` (the
 /// queries are centres themselves: nearest neighbour excluding self).
-pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], exclude: Option<usize>, tile: &mut Tile, out: &mut [f64]) {
+pub fn nearest_sq_distances(
+    imp: KernelImpl,
+    centres: &RowCentres,
+    z: &[f32],
+    exclude: Option<usize>,
+    tile: &mut Tile,
+    out: &mut [f64],
+) {
     let dim = centres.dim;
-    let imp = KernelImpl::detect();
     debug_assert_eq!(out.len(), z.len() / dim);
     for (t, (zs, os)) in z.chunks(ROWS * dim).zip(out.chunks_mut(ROWS)).enumerate() {
         let rows = os.len();
@@ -341,13 +347,19 @@ pub fn nearest_sq_distances(centres: &RowCentres, z: &[f32], exclude: Option<usi
             let cols = (centres.len - start).min(COLS);
             tile.products(imp, centres, start, cols);
             if let Some(first) = exclude {
+                // Only a tile holding some query's own centre needs its
+                // minima again, without that centre.
+                let mut excluded = false;
                 for i in 0..rows {
                     let j = first + t * ROWS + i;
                     if (start..start + cols).contains(&j) {
                         tile.e[(j - start) * ROWS + i] = f32::INFINITY;
+                        excluded = true;
                     }
                 }
-                tile.column_minima(cols);
+                if excluded {
+                    tile.column_minima(cols);
+                }
             }
             for (s, &m) in tile.shift.iter_mut().zip(&tile.lane) {
                 *s = s.min(m);
