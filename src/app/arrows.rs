@@ -20,6 +20,8 @@ use bevy::camera::visibility::NoFrustumCulling;
 use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
 
+use crate::engine::metrics::quantile_in_place;
+
 use super::render::{CloudBounds, RenderSystems, run_layer};
 use super::runs::OfRun;
 use super::scene_loading::ActiveScene;
@@ -193,8 +195,7 @@ pub fn typical_length(lengths: impl IntoIterator<Item = f32>) -> f32 {
     if l.is_empty() {
         return 0.0;
     }
-    let k = ((l.len() - 1) as f64 * TYPICAL_QUANTILE).round() as usize;
-    *l.select_nth_unstable_by(k, f32::total_cmp).1
+    quantile_in_place(&mut l, TYPICAL_QUANTILE)
 }
 
 /// The arrows' scale: a round factor that draws the `typical` displacement

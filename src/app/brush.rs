@@ -22,7 +22,7 @@ use super::render::{CloudAssets, CloudBounds, CloudEntities, CloudRole, FIXED_CO
 use super::runs::{Focused, OfRun};
 use super::scene_loading::{ActiveScene, Draft, LoadInto, SceneRequest, SceneSystems};
 use super::simulation::{Playback, RunId, RunLink};
-use crate::engine::brush::{Brush, Stroke, StrokeSampler, erase, painted_cloud};
+use crate::engine::brush::{Brush, Stroke, StrokeSampler, erase, in_disc, painted_cloud};
 use crate::engine::{Cloud, Dataset, Direction};
 use crate::scene::{Scene, save_scene, write_points};
 
@@ -275,7 +275,7 @@ impl PaintDraft {
                 let mut first: Option<usize> = None;
                 for c in centres {
                     // The first index that changes: everything after it shifts.
-                    if let Some(i) = points.iter().position(|p| inside(*p, c, radius)) {
+                    if let Some(i) = points.iter().position(|p| in_disc(*p, c, radius)) {
                         first = Some(first.map_or(i, |f| f.min(i)));
                         erase(points, c, radius);
                     }
@@ -312,12 +312,6 @@ impl PaintDraft {
     pub fn to_clouds(&self) -> (Cloud, Cloud) {
         (painted_cloud(&self.clouds[0]), painted_cloud(&self.clouds[1]))
     }
-}
-
-/// Whether [`erase`] at `centre` removes `p` (the same test, in f64).
-fn inside(p: [f32; 2], centre: [f32; 2], radius: f32) -> bool {
-    let d2 = (p[0] as f64 - centre[0] as f64).powi(2) + (p[1] as f64 - centre[1] as f64).powi(2);
-    d2 <= (radius as f64).powi(2)
 }
 
 /// A scene's cloud as 2-D points, or why it cannot be painted.

@@ -15,6 +15,8 @@
 
 use bevy::prelude::*;
 
+use crate::engine::metrics::quantile_in_place;
+
 use super::arrows::{ArrowSystems, Displacement};
 use super::gan::{Colouring, GanView};
 use super::render::{CloudAssets, CloudEntities, PointIndex};
@@ -81,12 +83,8 @@ pub fn seq_range(values: &[f32]) -> Option<(f32, f32)> {
     if finite.is_empty() {
         return None;
     }
-    let at = |q: f64, v: &mut Vec<f32>| {
-        let k = ((v.len() - 1) as f64 * q).round() as usize;
-        *v.select_nth_unstable_by(k, f32::total_cmp).1
-    };
-    let lo = at(LOW_QUANTILE, &mut finite);
-    let hi = at(HIGH_QUANTILE, &mut finite);
+    let lo = quantile_in_place(&mut finite, LOW_QUANTILE);
+    let hi = quantile_in_place(&mut finite, HIGH_QUANTILE);
     Some((lo, hi.max(lo)))
 }
 

@@ -27,6 +27,7 @@ use bevy::prelude::*;
 
 use super::scene_loading::ActiveScene;
 use super::simulation::{FlowWorker, Playback, RunLink, RunStatus, SimSystems, project3};
+use crate::engine::metrics::quantile_in_place;
 use crate::engine::optimal::optimal_logits;
 use crate::engine::{Cloud, Discriminator, Simulation, StepReport};
 
@@ -379,9 +380,7 @@ pub fn robust_range(values: &[f32]) -> f32 {
     if abs.is_empty() {
         return 1.0;
     }
-    let k = ((abs.len() - 1) as f64 * RANGE_PERCENTILE).round() as usize;
-    let (_, q, _) = abs.select_nth_unstable_by(k, f32::total_cmp);
-    q.max(MIN_RANGE)
+    quantile_in_place(&mut abs, RANGE_PERCENTILE).max(MIN_RANGE)
 }
 
 /// The bin (0..BINS) of value `h` for the range +-`range`: the middle bin

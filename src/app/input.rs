@@ -156,8 +156,7 @@ fn run_screenshot_plan(
             }
             // Every run of `--compare` is open and has its first state.
             let expected = 1 + compare.map_or(0, |c| c.0.len());
-            let loaded = runs.iter().count() >= expected
-                && runs.iter().all(|(s, l, _)| l.generation > 0 && s.generation == l.generation && s.moving_count > 0);
+            let loaded = runs.iter().count() >= expected && runs.iter().all(|(s, l, _)| s.is_shown(l));
             if !loaded {
                 return;
             }

@@ -333,7 +333,7 @@ impl Plugin for RecordingPlugin {
 /// the stepping counts them; they step in lockstep), or over all loaded runs
 /// once every one has finished.
 fn steps_done(runs: &Query<(&RunStatus, &RunLink)>) -> Option<usize> {
-    let loaded = || runs.iter().filter(|(s, l)| l.generation > 0 && s.generation == l.generation);
+    let loaded = || runs.iter().filter(|(s, l)| s.is_current(l));
     loaded()
         .filter(|(s, _)| !s.finished)
         .map(|(s, _)| s.total_steps)
@@ -515,8 +515,7 @@ fn run_record_plan(
 ) {
     if !plan.started {
         let expected = 1 + compare.map_or(0, |c| c.0.len());
-        let loaded = runs.iter().count() >= expected
-            && runs.iter().all(|(s, l)| l.generation > 0 && s.generation == l.generation && s.moving_count > 0);
+        let loaded = runs.iter().count() >= expected && runs.iter().all(|(s, l)| s.is_shown(l));
         // A few frames so the panels and the view have settled.
         *frames = if loaded { *frames + 1 } else { 0 };
         if *frames > 6 {

@@ -305,7 +305,7 @@ fn read_request(
         SceneRequest::Text { path, text } => read(SceneFile::parse(path, text.clone()), false, errors),
         SceneRequest::Scene { path, scene } => {
             // The text only serves error positions; a built scene has none.
-            let text = ron::ser::to_string_pretty(scene.as_ref(), Default::default()).unwrap_or_default();
+            let text = scene.to_ron().unwrap_or_default();
             Some((SceneFile { path: path.clone(), text, scene: (**scene).clone() }, scene.seed, false))
         }
         SceneRequest::Restart { new_seed } => {

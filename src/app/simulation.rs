@@ -797,11 +797,6 @@ impl RunLink {
         }
     }
 
-    /// The run's key in the worker protocol.
-    pub fn run(&self) -> RunKey {
-        self.run
-    }
-
     /// True while a command still owes its reply.
     pub fn busy(&self) -> bool {
         self.pending > 0
@@ -1005,11 +1000,22 @@ pub struct RunStatus {
 }
 
 impl RunStatus {
+    /// Whether this status belongs to the scene the run has now loaded (not
+    /// to the one before, or to none yet).
+    pub fn is_current(&self, link: &RunLink) -> bool {
+        link.generation > 0 && self.generation == link.generation
+    }
+
+    /// Current, and showing the clouds' first state.
+    pub fn is_shown(&self, link: &RunLink) -> bool {
+        self.is_current(link) && self.moving_count > 0
+    }
+
     /// What the run is doing now.
     pub fn state(&self, playback: &Playback, link: &RunLink, worker: &FlowWorker) -> RunState {
         if worker.stopped().is_some() {
             RunState::Stopped
-        } else if link.generation == 0 || self.generation != link.generation {
+        } else if !self.is_current(link) {
             RunState::Loading
         } else if self.finished {
             RunState::Finished
@@ -1210,11 +1216,8 @@ pub fn request_step(
         return;
     }
     if let Some(step) = playback.seek_to.take() {
-        let mut loaded: Vec<Mut<RunLink>> = runs
-            .iter_mut()
-            .filter(|(_, link, status)| link.generation > 0 && status.generation == link.generation)
-            .map(|(_, link, _)| link)
-            .collect();
+        let mut loaded: Vec<Mut<RunLink>> =
+            runs.iter_mut().filter(|(_, link, status)| status.is_current(link)).map(|(_, link, _)| link).collect();
         worker.seek(&mut loaded, step);
         *owed = 0;
         return;
@@ -1225,7 +1228,7 @@ pub fn request_step(
     let mut stepping: Vec<Mut<RunLink>> = Vec::new();
     let mut total_steps = usize::MAX;
     for (_, link, status) in &mut runs {
-        if link.generation > 0 && status.generation == link.generation && !status.finished {
+        if status.is_current(&link) && !status.finished {
             total_steps = total_steps.min(status.total_steps);
             stepping.push(link);
         }

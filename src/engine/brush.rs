@@ -182,10 +182,13 @@ impl Stroke {
 /// returns how many were removed.
 pub fn erase(points: &mut Vec<[f32; 2]>, centre: [f32; 2], radius: f32) -> usize {
     let before = points.len();
-    let c = [centre[0] as f64, centre[1] as f64];
-    let r2 = (radius as f64).powi(2);
-    points.retain(|p| dist2([p[0] as f64, p[1] as f64], c) > r2);
+    points.retain(|p| !in_disc(*p, centre, radius));
     before - points.len()
+}
+
+/// Whether [`erase`] at `centre` removes `p` (in f64).
+pub fn in_disc(p: [f32; 2], centre: [f32; 2], radius: f32) -> bool {
+    dist2([p[0] as f64, p[1] as f64], [centre[0] as f64, centre[1] as f64]) <= (radius as f64).powi(2)
 }
 
 /// The painted points as a 2-D cloud (for a scene, or [`crate::scene::write_points`]).

@@ -136,6 +136,16 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[i] + frac * (next - sorted[i])
 }
 
+/// The `q` quantile (0..=1, nearest rank) of `values`, reordering them in
+/// place (selection, O(n)); NaN when there are none.
+pub fn quantile_in_place(values: &mut [f32], q: f64) -> f32 {
+    if values.is_empty() {
+        return f32::NAN;
+    }
+    let k = ((values.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
+    *values.select_nth_unstable_by(k, f32::total_cmp).1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,6 +75,14 @@ pub struct RunView {
     pub arrow_scale: Option<&'static super::arrows::ArrowScale>,
 }
 
+/// Every run, in the order of the views (slot), as legends, labels and the
+/// status line list them.
+pub fn runs_in_view_order<'a>(runs: &'a Query<RunView>) -> Vec<RunViewItem<'a, 'a>> {
+    let mut v: Vec<_> = runs.iter().collect();
+    v.sort_by_key(|r| r.slot.0);
+    v
+}
+
 /// Everything the panels read or change.
 #[derive(SystemParam)]
 pub struct UiParams<'w, 's> {

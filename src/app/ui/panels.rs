@@ -618,10 +618,8 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
             // Compare mode: each run's step time in its colour, short enough
             // for four runs on one line; its step only where it differs
             // (runs step in lockstep), the rest on hover.
-            let mut runs: Vec<_> = p.runs.iter().collect();
-            runs.sort_by_key(|r| r.slot.0);
             ui.label("ms/step");
-            for r in runs {
+            for r in super::runs_in_view_order(&p.runs) {
                 let (step, ms) = (r.status.step_index, r.status.step_ms);
                 let text = if step == s.step_index { format!("■ {ms:.2}") } else { format!("■ {ms:.2} @{step}") };
                 ui.label(RichText::new(text).color(super::runs::run_colour(r.slot.0))).on_hover_text(format!(

@@ -63,8 +63,7 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     let markers = &s.markers;
 
     // One curve per run (compare mode: each in its run's colour, legend above).
-    let mut runs: Vec<_> = p.runs.iter().collect();
-    runs.sort_by_key(|r| r.slot.0);
+    let runs = super::runs_in_view_order(&p.runs);
     let curves: Vec<(String, egui::Color32, &RunStatus)> = if runs.len() > 1 {
         runs.iter()
             .map(|r| (super::runs::run_label(r.slot.0, r.active), super::runs::run_colour(r.slot.0), r.status))

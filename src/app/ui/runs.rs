@@ -147,11 +147,10 @@ pub fn compare_ui(ui: &mut egui::Ui, p: &mut UiParams) {
 
 /// Labels each view with its run's scene, method and step (compare mode).
 pub fn view_labels(ctx: &egui::Context, p: &UiParams, area: egui::Rect) {
-    let mut runs: Vec<_> = p.runs.iter().collect();
+    let runs = super::runs_in_view_order(&p.runs);
     if runs.len() < 2 {
         return;
     }
-    runs.sort_by_key(|r| r.slot.0);
     for (r, rect) in runs.iter().zip(super::split_views(area, runs.len())) {
         egui::Area::new(egui::Id::new(("view-label", r.entity)))
             .fixed_pos(rect.min + egui::vec2(8.0, 6.0))

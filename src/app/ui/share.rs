@@ -79,12 +79,6 @@ pub struct FileDialogs {
     last_folder: Option<PathBuf>,
 }
 
-impl FileDialogs {
-    pub fn is_open(&self) -> bool {
-        self.open.is_some()
-    }
-}
-
 pub struct ShareUiPlugin;
 
 impl Plugin for ShareUiPlugin {
@@ -210,15 +204,17 @@ fn recording_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     ui.checkbox(&mut settings.crop_to_view, "only the 3-D view (no panels)")
         .on_hover_text("crop each frame to the view area between the panels (all views in compare mode)");
     ui.horizontal(|ui| {
+        // The free file name probes the disk: only for the tooltip and the
+        // click, not every frame.
         let name = p.run.active.scene().map_or("recording", |s| s.name.as_str()).to_string();
         let format = p.share.ui.record.format;
-        let path = next_recording_path(Path::new(RECORDING_DIR), &name, format);
-        if ui
-            .button("Record")
-            .on_hover_text(format!("record the next {} steps to {}", p.share.ui.record.steps, path.display()))
-            .clicked()
-        {
-            p.share.record.write(RecordRequest::Start { settings: p.share.ui.record.clone(), path });
+        let next_path = || next_recording_path(Path::new(RECORDING_DIR), &name, format);
+        let steps = p.share.ui.record.steps;
+        let button = ui.button("Record").on_hover_ui(|ui| {
+            ui.label(format!("record the next {steps} steps to {}", next_path().display()));
+        });
+        if button.clicked() {
+            p.share.record.write(RecordRequest::Start { settings: p.share.ui.record.clone(), path: next_path() });
         }
         if ui.button("Record to...").on_hover_text("choose where the recording goes").clicked() {
             p.share.ui.dialog_request = Some(DialogPurpose::RecordTo);

@@ -7,7 +7,9 @@ use bevy::prelude::*;
 use bevy_egui::egui::{self, Color32, RichText};
 
 use super::UiParams;
-use crate::app::arrows::{ARROW_EVERY, ArrowScale, ArrowSettings, Arrows, Displacement, MAX_ARROWS, scale_label};
+use crate::app::arrows::{
+    ARROW_EVERY, ARROW_SHARE, ArrowScale, ArrowSettings, Arrows, Displacement, MAX_ARROWS, scale_label,
+};
 use crate::app::flow_colours::{HIGH_QUANTILE, LOW_QUANTILE, PointValues, SEQ_BINS, is_app_side, seq_bin_colour};
 use crate::app::gan::Colouring;
 use crate::app::runs::Focused;
@@ -35,7 +37,8 @@ pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
             "an arrow from each of {shown} moving points (one in {ARROW_EVERY}, at most {MAX_ARROWS}; the same seeded \
              choice every step) \
              along its last step's displacement, lengthened by a round factor so a typical one is \
-             readable; the few longer than 40 % of the cloud's radius are cut to that length"
+             readable; the few longer than {:.0} % of the cloud's radius are cut to that length",
+            ARROW_SHARE * 100.0
         );
         ui.checkbox(&mut show, "arrows").on_hover_text(help);
         if show {
