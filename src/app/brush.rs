@@ -602,8 +602,7 @@ fn hide_run_points(
         let Ok(entities) = all.get(run) else { continue };
         let mut iter = points.iter_many_mut(entities.fixed.iter().chain(&entities.moving));
         while let Some((role, mut visibility)) = iter.fetch_next() {
-            let show = if *role == CloudRole::Fixed { view.show_fixed } else { view.show_moving };
-            visibility.set_if_neq(if show { Visibility::Inherited } else { Visibility::Hidden });
+            visibility.set_if_neq(view.visibility(*role));
         }
     }
 }

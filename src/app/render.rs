@@ -56,6 +56,14 @@ impl Default for ViewSettings {
     }
 }
 
+impl ViewSettings {
+    /// The visibility of a cloud's points, as the two checkboxes say.
+    pub fn visibility(&self, role: CloudRole) -> Visibility {
+        let show = if role == CloudRole::Fixed { self.show_fixed } else { self.show_moving };
+        if show { Visibility::Inherited } else { Visibility::Hidden }
+    }
+}
+
 /// Bounding sphere of a run's two clouds at load, and whether the scene is flat.
 #[derive(Component, Debug, Clone, Copy, PartialEq)]
 pub struct CloudBounds {
@@ -315,11 +323,10 @@ fn respawn_clouds(
         }
         let scale = bounds.base_point_radius() * view.point_size;
         let layer = run_layer(*id);
-        let mut spawn = |role: CloudRole, positions: &[f32], old: &mut Vec<Entity>, visible: bool| {
+        let mut spawn = |role: CloudRole, positions: &[f32], old: &mut Vec<Entity>, visibility: Visibility| {
             for e in old.drain(..) {
                 commands.entity(e).despawn();
             }
-            let visibility = if visible { Visibility::Inherited } else { Visibility::Hidden };
             for (i, p) in positions.chunks_exact(3).enumerate() {
                 let mut e = commands.spawn((
                     role,
@@ -338,11 +345,11 @@ fn respawn_clouds(
         };
         let entities = &mut *entities;
         if new_fixed {
-            spawn(CloudRole::Fixed, &fixed.positions, &mut entities.fixed, view.show_fixed);
+            spawn(CloudRole::Fixed, &fixed.positions, &mut entities.fixed, view.visibility(CloudRole::Fixed));
         }
         // Always respawn the moving cloud with the fixed one: a new load.
         if new_fixed || new_moving {
-            spawn(CloudRole::Moving, &moving.positions, &mut entities.moving, view.show_moving);
+            spawn(CloudRole::Moving, &moving.positions, &mut entities.moving, view.visibility(CloudRole::Moving));
         }
     }
 }
@@ -387,8 +394,7 @@ fn apply_view_settings(
             if size_changed {
                 transform.scale = Vec3::splat(scale);
             }
-            let show = if *role == CloudRole::Fixed { view.show_fixed } else { view.show_moving };
-            visibility.set_if_neq(if show { Visibility::Inherited } else { Visibility::Hidden });
+            visibility.set_if_neq(view.visibility(*role));
         }
     }
 }
