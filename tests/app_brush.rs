@@ -250,3 +250,25 @@ fn another_view_taking_the_focus_drops_the_painting() {
     stroke(&mut app, &[Vec2::new(0.0, 0.0), Vec2::new(1.0, 1.0)]);
     assert_eq!(q.iter(app.world()).count(), 0);
 }
+
+#[test]
+fn the_view_checkboxes_do_not_bring_a_painted_runs_points_back() {
+    let (mut app, _) = start_app(FLAT, "checkboxes");
+    let all = {
+        let e = focused::<CloudEntities>(app.world());
+        e.fixed.len() + e.moving.len()
+    };
+    app.world_mut().write_message(PaintRequest::Start);
+    app.update();
+    app.update();
+    assert_eq!(hidden_run_points(app.world_mut()), all, "painting hides the run's own points");
+    for show in [false, true] {
+        app.world_mut().resource_mut::<ViewSettings>().show_fixed = show;
+        app.update();
+        assert_eq!(hidden_run_points(app.world_mut()), all, "show_fixed = {show} while painting");
+    }
+    app.world_mut().write_message(PaintRequest::Stop);
+    app.update();
+    app.update();
+    assert_eq!(hidden_run_points(app.world_mut()), 0, "the brush off shows them as the view says");
+}

@@ -175,3 +175,33 @@ fn a_change_at_an_earlier_step_branches_and_drops_the_future() {
     sim.step();
     assert_eq!(branched, project3(sim.moving()));
 }
+
+#[test]
+fn the_histograms_follow_the_focus_while_paused() {
+    use sdflow::app::ui::plots::{NnHistograms, update_histograms};
+    let mut app = common::paused_app();
+    app.init_resource::<NnHistograms>().add_systems(Update, update_histograms);
+    let near = scene_text("near", "Sd");
+    let far = near.replace("name: \"near\"", "name: \"far\"").replace("mean: [4.0,", "mean: [9.0,");
+    app.world_mut().write_message(SceneRequest::Text { path: "near.ron".into(), text: near });
+    app.world_mut().write_message(RunRequest::Compare(SceneRequest::Text { path: "far.ron".into(), text: far }));
+    wait(&mut app, "both runs to load", |w| common::all_idle_and_loaded(w, 2));
+    // One update applies the focus, the next sees it.
+    let moving_histogram = |app: &mut App| {
+        app.update();
+        app.update();
+        app.world().resource::<NnHistograms>().0.as_ref().map(|h| h.moving.clone()).expect("histograms")
+    };
+    let run_named = |app: &mut App, name: &str| {
+        let mut q = app.world_mut().query::<(Entity, &ActiveScene)>();
+        q.iter(app.world()).find(|(_, a)| a.scene().is_some_and(|s| s.name == name)).map(|(e, _)| e).expect("run")
+    };
+    let (near, far) = (run_named(&mut app, "near"), run_named(&mut app, "far"));
+    app.world_mut().write_message(RunRequest::Focus(near));
+    let near_histogram = moving_histogram(&mut app);
+    app.world_mut().write_message(RunRequest::Focus(far));
+    let far_histogram = moving_histogram(&mut app);
+    assert_ne!(near_histogram, far_histogram, "focusing the far run kept the near run's histogram");
+    app.world_mut().write_message(RunRequest::Focus(near));
+    assert_eq!(moving_histogram(&mut app), near_histogram);
+}

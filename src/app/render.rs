@@ -374,10 +374,11 @@ fn follow_moving(
     }
 }
 
-/// Point size and visibility, applied only when they change.
+/// Point size and visibility, applied only when they change; a run being
+/// painted keeps its points hidden (the brush's draft shows its clouds).
 fn apply_view_settings(
     view: Res<ViewSettings>,
-    runs: Query<(&CloudBounds, &CloudEntities)>,
+    runs: Query<(&CloudBounds, &CloudEntities, Has<super::brush::PaintDraft>)>,
     mut points: Query<(&CloudRole, &mut Transform, &mut Visibility)>,
     mut last: Local<Option<(f32, bool, bool)>>,
 ) {
@@ -387,14 +388,16 @@ fn apply_view_settings(
     }
     let size_changed = last.is_none_or(|l| l.0 != now.0);
     *last = Some(now);
-    for (bounds, entities) in &runs {
+    for (bounds, entities, painted) in &runs {
         let scale = bounds.base_point_radius() * view.point_size;
         let mut iter = points.iter_many_mut(entities.fixed.iter().chain(&entities.moving));
         while let Some((role, mut transform, mut visibility)) = iter.fetch_next() {
             if size_changed {
                 transform.scale = Vec3::splat(scale);
             }
-            visibility.set_if_neq(view.visibility(*role));
+            if !painted {
+                visibility.set_if_neq(view.visibility(*role));
+            }
         }
     }
 }

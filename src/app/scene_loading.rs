@@ -329,7 +329,11 @@ fn read_request(
 /// they took effect (the plots draw the marks); records problems otherwise.
 fn apply_draft(mut worker: ResMut<FlowWorker>, mut runs: Query<(&mut Draft, &mut RunLink, &mut RunStatus)>) {
     for (draft, mut link, mut status) in &mut runs {
-        apply_run_draft(&mut worker, draft, &mut link, &mut status);
+        // Only an edited draft touches the link and status: borrowing them
+        // mutably would mark them changed every frame.
+        if draft.is_changed() {
+            apply_run_draft(&mut worker, draft, &mut link, &mut status);
+        }
     }
 }
 

@@ -193,12 +193,13 @@ pub fn downscale(width: u32, height: u32, rgba: &[u8], factor: u32, out: &mut Ve
     }
 }
 
-/// Writes `rgba` (`width` x `height`, RGBA8) as `dir/frame_NNNNN.png` (the
-/// folder must exist: the sink creates it once) and returns the path;
-/// numbered frames sort in order up to 99999.
+/// Writes `rgba` (`width` x `height`, RGBA8) as `dir/frame_NNNNN.png`
+/// (creating `dir` if needed) and returns the path; numbered frames sort in
+/// order up to 99999.
 pub fn write_png_frame(dir: &Path, index: usize, width: u32, height: u32, rgba: &[u8]) -> Result<PathBuf, SaveError> {
     let path = dir.join(format!("frame_{index:05}.png"));
     check_frame(width, height, rgba).map_err(|message| SaveError::Frame { path: path.clone(), message })?;
+    std::fs::create_dir_all(dir).map_err(|e| SaveError::io(&path, e))?;
     let encode = |e: png::EncodingError| SaveError::Encode { path: path.clone(), message: e.to_string() };
     write_atomic(&path, |w: &mut BufWriter<File>| {
         let mut encoder = png::Encoder::new(w.by_ref(), width, height);

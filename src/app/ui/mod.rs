@@ -8,7 +8,7 @@ mod gan;
 mod generator;
 mod paint;
 mod panels;
-mod plots;
+pub mod plots;
 pub mod runs;
 pub mod share;
 pub mod timeline;
@@ -285,10 +285,11 @@ pub fn split_views(area: egui::Rect, n: usize) -> Vec<egui::Rect> {
         .collect()
 }
 
-/// The window title names the focused run's scene.
-fn window_title(runs: Query<Ref<ActiveScene>, With<Focused>>, mut window: Query<&mut Window, With<PrimaryWindow>>) {
-    let Ok(active) = runs.single() else { return };
-    if !active.is_changed() {
+/// The window title names the focused run's scene (also right after the
+/// focus moves to another run).
+fn window_title(runs: Query<(Ref<ActiveScene>, Ref<Focused>)>, mut window: Query<&mut Window, With<PrimaryWindow>>) {
+    let Ok((active, focused)) = runs.single() else { return };
+    if !active.is_changed() && !focused.is_added() {
         return;
     }
     let Some(scene) = active.scene() else { return };

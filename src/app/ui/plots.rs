@@ -236,13 +236,14 @@ pub struct Histograms {
     pub width: f64,
 }
 
-/// The focused run's histograms, rebuilt when its status changes.
+/// The focused run's histograms, rebuilt when its status changes or the
+/// focus moves to another run.
 pub fn update_histograms(
-    runs: bevy::prelude::Query<bevy::prelude::Ref<RunStatus>, bevy::prelude::With<crate::app::runs::Focused>>,
+    runs: bevy::prelude::Query<(bevy::prelude::Ref<RunStatus>, bevy::prelude::Ref<crate::app::runs::Focused>)>,
     mut out: bevy::prelude::ResMut<NnHistograms>,
 ) {
-    let Ok(status) = runs.single() else { return };
-    if status.is_changed() {
+    let Ok((status, focused)) = runs.single() else { return };
+    if status.is_changed() || focused.is_added() {
         out.0 = histograms(&status.moving_nn, &status.fixed_nn).map(|(moving, fixed, width)| Histograms {
             moving,
             fixed,
