@@ -45,17 +45,6 @@ fn app(text: &str, view: GanView) -> App {
     app
 }
 
-/// Plays until at least `at_least` steps, pauses, and waits until the view's
-/// values belong to the paused state; returns the steps taken.
-fn run_and_settle(app: &mut App, at_least: usize) -> usize {
-    app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(app, "steps", |w| focused::<RunStatus>(w).step_index >= at_least);
-    app.world_mut().resource_mut::<Playback>().playing = false;
-    wait(app, "the worker to go idle", |w| !focused::<RunLink>(w).busy());
-    app.update();
-    focused::<RunStatus>(app.world()).step_index
-}
-
 fn values(app: &App) -> Option<GanValues> {
     focused::<RunStatus>(app.world()).gan.clone()
 }
@@ -91,7 +80,7 @@ fn the_default_colouring_sends_no_values() {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    let steps = run_and_settle(&mut app, 5);
+    let steps = common::run_steps(&mut app, 5);
     assert!(steps >= 5);
     assert!(values(&app).is_none());
     assert_eq!(focused::<RunLink>(app.world()).view(), Default::default());
@@ -110,7 +99,7 @@ fn h_star_colouring_sends_the_optimal_logits_of_the_shown_state() {
         optimal_logits(sim.fixed(), sim.moving(), 2.0, sim.moving().as_slice()).into_iter().map(|h| h as f32).collect();
     assert_close(&v.points, &expected, "h* at load");
 
-    let steps = run_and_settle(&mut app, 7);
+    let steps = common::run_steps(&mut app, 7);
     let v = values(&app).expect("values after steps");
     assert_eq!(v.step_index, steps);
     let (sim, report) = engine_run(SOLID, steps);
@@ -134,7 +123,7 @@ fn h_star_colouring_sends_the_optimal_logits_of_the_shown_state() {
 fn the_heat_map_and_the_discriminator_colouring_on_a_2d_scene() {
     let view = GanView { colouring: Colouring::Discriminator, heat_map: true };
     let mut app = app(FLAT_GAN, view);
-    let steps = run_and_settle(&mut app, 6);
+    let steps = common::run_steps(&mut app, 6);
     // A paused run gets a heat map of its own state.
     wait(&mut app, "a fresh heat map", |w| {
         let s = focused::<RunStatus>(w);
@@ -191,7 +180,7 @@ const GENERATOR: &str = r#"(
 fn a_generator_run_is_coloured_by_h_star_of_its_samples() {
     let view = GanView { colouring: Colouring::OptimalLogRatio, heat_map: true };
     let mut app = app(GENERATOR, view);
-    let steps = run_and_settle(&mut app, 4);
+    let steps = common::run_steps(&mut app, 4);
     wait(&mut app, "values of the paused state", |w| {
         let s = focused::<RunStatus>(w);
         s.gan.as_ref().is_some_and(|g| g.step_index == s.step_index)

@@ -104,12 +104,7 @@ fn a_saved_scene_loads_back_to_the_same_run() {
     assert_eq!(shown[0].1, shown[1].1, "the saved scene runs exactly as the edited one");
 
     // And as the engine runs it alone.
-    let clouds = saved.clouds().expect("clouds");
-    let mut sim = saved.scene.simulation(&clouds, saved.scene.seed);
-    for _ in 0..shown[0].0 {
-        sim.step();
-    }
-    assert_eq!(sdflow::app::simulation::project3(sim.moving()), shown[1].1);
+    assert_eq!(common::alone(&saved.text, shown[0].0), shown[1].1);
 }
 
 #[test]
