@@ -143,6 +143,24 @@ impl LogSumExp {
 /// e^LAZY_SHIFT: rescaling is rare, sums stay far from f32 overflow.
 pub const LAZY_SHIFT: f32 = 40.0;
 
+/// Calls `$f` of the SIMD module built for this CPU's kernel version, else
+/// evaluates the portable `$fallback`.
+macro_rules! dispatch {
+    ($imp:expr, $f:ident($($arg:expr),*), $fallback:expr) => {
+        match $imp {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Avx2Fma` and `Avx512Vl` are only produced by
+            // `KernelImpl::detect` after checking that this CPU supports their
+            // features; callers check the lengths the SIMD code reads.
+            KernelImpl::Avx2Fma => unsafe { avx2::$f($($arg),*) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            KernelImpl::Avx512Vl => unsafe { avx512vl::$f($($arg),*) },
+            _ => $fallback,
+        }
+    };
+}
+
 /// Adds the centres `range` of `centres` to the kernel sum at query `z`.
 /// `weighted[k]` accumulates sum_j w_j c_jk with the same shift as `acc.mass`.
 pub fn accumulate(
@@ -157,15 +175,11 @@ pub fn accumulate(
     debug_assert!(range.end <= centres.len());
     debug_assert_eq!(z.len(), centres.dim());
     debug_assert!(centres.coords().len() >= centres.dim() * centres.stride(), "centres filled rows-only");
-    match imp {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Avx2Fma` and `Avx512Vl` are only produced by `detect` after
-        // checking that this CPU supports their features.
-        KernelImpl::Avx2Fma => unsafe { avx2::accumulate_any(centres, range, z, inv_two_sigma2, acc, weighted) },
-        #[cfg(target_arch = "x86_64")]
-        KernelImpl::Avx512Vl => unsafe { avx512vl::accumulate_any(centres, range, z, inv_two_sigma2, acc, weighted) },
-        _ => accumulate_generic(centres, range, z, inv_two_sigma2, acc, weighted),
-    }
+    dispatch!(
+        imp,
+        accumulate_any(centres, range, z, inv_two_sigma2, acc, weighted),
+        accumulate_generic(centres, range, z, inv_two_sigma2, acc, weighted)
+    )
 }
 
 /// Replaces each `v` of `row` by the shifted weight exp((shift_i - v_i) * inv)
@@ -181,21 +195,12 @@ pub(crate) fn shifted_weights_lanes(
 ) {
     // The SIMD versions read these lengths unchecked.
     assert!(shift.len() >= row.len() && sums.len() >= row.len());
-    match imp {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Avx2Fma` is only produced by `detect` after checking
-        // that this CPU supports AVX2 and FMA.
-        KernelImpl::Avx2Fma => unsafe { avx2::shifted_weights_lanes(row, shift, inv_two_sigma2, sums) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above, for AVX-512VL.
-        KernelImpl::Avx512Vl => unsafe { avx512vl::shifted_weights_lanes(row, shift, inv_two_sigma2, sums) },
-        _ => {
-            for ((v, &s), sum) in row.iter_mut().zip(shift).zip(sums.iter_mut()) {
-                *v = exp_nonpositive((s - *v) * inv_two_sigma2);
-                *sum += *v;
-            }
+    dispatch!(imp, shifted_weights_lanes(row, shift, inv_two_sigma2, sums), {
+        for ((v, &s), sum) in row.iter_mut().zip(shift).zip(sums.iter_mut()) {
+            *v = exp_nonpositive((s - *v) * inv_two_sigma2);
+            *sum += *v;
         }
-    }
+    })
 }
 
 /// e_i <- max(e_i + norm, floor_i) and minima_i <- min(minima_i, e_i) over
@@ -204,16 +209,7 @@ pub(crate) fn shifted_weights_lanes(
 pub(crate) fn add_clamp_min_lanes(imp: KernelImpl, row: &mut [f32], norm: f32, floors: &[f32], minima: &mut [f32]) {
     // The SIMD versions read these lengths unchecked.
     assert!(floors.len() >= row.len() && minima.len() >= row.len());
-    match imp {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Avx2Fma` is only produced by `detect` after checking
-        // that this CPU supports AVX2 and FMA.
-        KernelImpl::Avx2Fma => unsafe { avx2::add_clamp_min_lanes(row, norm, floors, minima) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above, for AVX-512VL.
-        KernelImpl::Avx512Vl => unsafe { avx512vl::add_clamp_min_lanes(row, norm, floors, minima) },
-        _ => add_clamp_min_scalar(row, norm, floors, minima),
-    }
+    dispatch!(imp, add_clamp_min_lanes(row, norm, floors, minima), add_clamp_min_scalar(row, norm, floors, minima))
 }
 
 #[inline(always)]
@@ -232,15 +228,7 @@ fn add_clamp_min_scalar(row: &mut [f32], norm: f32, floors: &[f32], minima: &mut
 pub(crate) fn weighted_sums_lanes(imp: KernelImpl, weights: &[f32], ld: usize, coords: &[f32], part: &mut [f32]) {
     // The SIMD versions read these lengths unchecked.
     assert!(coords.is_empty() || weights.len() >= (coords.len() - 1) * ld + part.len());
-    match imp {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `add_clamp_min_lanes`.
-        KernelImpl::Avx2Fma => unsafe { avx2::weighted_sums_lanes(weights, ld, coords, part) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above, for AVX-512VL.
-        KernelImpl::Avx512Vl => unsafe { avx512vl::weighted_sums_lanes(weights, ld, coords, part) },
-        _ => weighted_sums_scalar(weights, ld, coords, part),
-    }
+    dispatch!(imp, weighted_sums_lanes(weights, ld, coords, part), weighted_sums_scalar(weights, ld, coords, part))
 }
 
 #[inline(always)]
