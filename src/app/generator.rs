@@ -384,6 +384,8 @@ fn report_load_errors(
     mut errors: ResMut<SceneErrors>,
     mut seen: Local<std::collections::HashMap<Entity, u64>>,
 ) {
+    // Closed runs leave no entries behind.
+    seen.retain(|run, _| runs.contains(*run));
     for (run, status) in &runs {
         if !status.is_changed() || seen.get(&run) == Some(&status.generation) {
             continue;
