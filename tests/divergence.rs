@@ -1,8 +1,6 @@
 //! Divergences against closed forms for Gaussians, plain f64 references and
 //! the held-out memorisation check.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use sdflow::engine::divergence::{DivergenceProbe, Divergences, StepContext};
 use sdflow::engine::{Cloud, FlowSettings, Method, Schedule, Simulation, StepSize, datasets};
 
@@ -16,7 +14,7 @@ fn close(name: &str, got: f64, want: f64, rel: f64, abs: f64) {
 
 /// N(0, sp^2 I) as p and N(mu, sq^2 I) as q, in `dim` dimensions.
 fn gaussians(dim: usize, mu: f64, sp: f64, sq: f64, n: usize, seed: u64) -> (Cloud, Cloud) {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = sdflow::engine::rng::seeded(seed);
     let mut mean = vec![0.0; dim];
     let p = datasets::gaussian(n, &mean, sp, &mut rng);
     mean[0] = mu;
@@ -115,7 +113,7 @@ fn mmd2_matches_a_plain_f64_double_sum() {
 
 #[test]
 fn memorisation_is_zero_on_the_training_points_and_about_one_on_a_fresh_sample() {
-    let mut rng = StdRng::seed_from_u64(4);
+    let mut rng = sdflow::engine::rng::seeded(4);
     let target = datasets::mystery(600, 0.25, &mut rng);
     let held_out = datasets::mystery(600, 0.25, &mut rng);
     let fresh = datasets::mystery(600, 0.25, &mut rng);

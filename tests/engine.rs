@@ -1,8 +1,6 @@
 //! Engine tests against closed forms, plain f64 references and the paper's
 //! qualitative findings, on sizes small enough for a debug build.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use sdflow::engine::kernel::cells::{CellList, WEIGHT_EPSILON};
 use sdflow::engine::kernel::fast::{KernelImpl, LogSumExp, accumulate};
 use sdflow::engine::kernel::{Centres, inv_two_sigma2, reference};
@@ -34,7 +32,7 @@ fn to_f64(x: &[f32]) -> Vec<f64> {
 fn kernel_means_match_a_plain_f64_reference() {
     for dim in [1, 2, 3, 5, 50] {
         for n in [1, 7, 64, 333] {
-            let mut rng = StdRng::seed_from_u64((dim * 1000 + n) as u64);
+            let mut rng = sdflow::engine::rng::seeded((dim * 1000 + n) as u64);
             let cloud = datasets::gaussian(n, &vec![0.0; dim], 2.0, &mut rng);
             let queries = datasets::gaussian(5, &vec![0.5; dim], 3.0, &mut rng);
             let centres = Centres::from_points(dim, cloud.as_slice());
@@ -86,7 +84,7 @@ fn sd_direction_matches_the_analytic_score_difference_of_two_gaussians() {
     // and its optimal denoiser is D_p(z) = z + sigma^2 grad log p_sigma(z)
     // (eq. 15), so 1/2 (D_p - D_q) = sigma^2 / 2 (grad log p_sigma - grad log q_sigma).
     let (mu_p, s_p, mu_q, s_q, sigma2) = ([1.0, -0.5], 0.7f64, [-1.0, 0.5], 1.2f64, 0.8f64);
-    let mut rng = StdRng::seed_from_u64(11);
+    let mut rng = sdflow::engine::rng::seeded(11);
     let p = datasets::gaussian(40_000, &mu_p, s_p, &mut rng);
     let q = datasets::gaussian(40_000, &mu_q, s_q, &mut rng);
     let (cp, cq) = (Centres::from_points(2, p.as_slice()), Centres::from_points(2, q.as_slice()));
@@ -107,7 +105,7 @@ fn sd_direction_matches_the_analytic_score_difference_of_two_gaussians() {
 
 #[test]
 fn cut_off_meets_its_error_bound() {
-    let mut rng = StdRng::seed_from_u64(5);
+    let mut rng = sdflow::engine::rng::seeded(5);
     for (dim, cloud) in [(3, datasets::swiss_roll(6000, 3, 0.15, &mut rng)), (2, datasets::grid25(6000, 0.1, &mut rng))]
     {
         let sigma2 = 0.02;
@@ -149,7 +147,7 @@ fn settings(method: Method, steps: usize) -> FlowSettings {
 }
 
 fn offset_clouds(seed: u64, points: usize) -> (Cloud, Cloud) {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = sdflow::engine::rng::seeded(seed);
     let target = datasets::mystery(2 * points, 0.25, &mut rng);
     let source = datasets::gaussian(points, &[-12.0, 8.0, 0.0], 1.0, &mut rng);
     (target, source)
@@ -241,7 +239,7 @@ fn runs_are_bit_identical_on_one_and_two_threads() {
         assert!(one.is_finite());
     }
     // Clouds big enough, and sigma small enough, for the cell-list cut-off.
-    let mut rng = StdRng::seed_from_u64(8);
+    let mut rng = sdflow::engine::rng::seeded(8);
     let (target, source) =
         (datasets::swiss_roll(2500, 3, 0.15, &mut rng), datasets::swiss_roll(2500, 3, 0.15, &mut rng));
     let s = FlowSettings { schedule: Schedule::Constant { sigma2: 0.02 }, ..settings(Method::Sd, 4) };
@@ -340,7 +338,7 @@ fn matrix_product_kernel_means_match_the_f64_reference_in_high_dimensions() {
     // Centres spanning more than one centre tile (512) and queries more than
     // one row tile (128); queries near the cloud and 1000 sigma away from it.
     for dim in [10, 17, 50, 64] {
-        let mut rng = StdRng::seed_from_u64(dim as u64);
+        let mut rng = sdflow::engine::rng::seeded(dim as u64);
         let cloud = datasets::gaussian(700, &vec![3.0; dim], 2.0, &mut rng);
         let near = datasets::gaussian(150, &vec![3.5; dim], 2.5, &mut rng);
         let far = datasets::gaussian(20, &vec![-400.0; dim], 2.0, &mut rng);
@@ -378,7 +376,7 @@ fn matrix_product_kernel_means_match_the_f64_reference_in_high_dimensions() {
 
 #[test]
 fn the_matrix_product_path_runs_the_same_flow_as_the_direct_loop() {
-    let mut rng = StdRng::seed_from_u64(12);
+    let mut rng = sdflow::engine::rng::seeded(12);
     let target = datasets::linear_gaussian(600, 20, 5, &mut rng);
     let source = datasets::gaussian(300, &[0.0; 20], 1.0, &mut rng);
     let s = FlowSettings { schedule: Schedule::Constant { sigma2: 40.0 }, ..settings(Method::Sd, 20) };

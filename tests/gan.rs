@@ -4,8 +4,6 @@
 
 use std::path::Path;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use sdflow::engine::discriminator::mean_cosine;
 use sdflow::engine::nn::{Activation, sigmoid};
 use sdflow::engine::optimal::optimal_logits;
@@ -24,7 +22,7 @@ fn a_trained_discriminator_follows_the_score_difference_of_two_gaussians() {
     // p = N(mu_p, 1 I), q = N(mu_q, 0.6^2 I) in 2-D: h = log p - log q is
     // quadratic, grad h affine in z (eq. 31).
     let (mu_p, sp, mu_q, sq) = ([1.5, 0.0], 1.0, [-1.0, 0.5], 0.6);
-    let mut rng = StdRng::seed_from_u64(1);
+    let mut rng = sdflow::engine::rng::seeded(1);
     let p = datasets::gaussian(4000, &mu_p, sp, &mut rng);
     let q = datasets::gaussian(4000, &mu_q, sq, &mut rng);
     let mut d = Discriminator::new(2, &[32, 32], Activation::Silu, 3e-3, GanLoss::Alt, 7).expect("net");
@@ -74,7 +72,7 @@ fn log_density(z: &[f32], cloud: &Cloud, sigma2: f64) -> f64 {
 #[test]
 fn optimal_logits_match_a_plain_f64_reference() {
     for dim in [2, 5] {
-        let mut rng = StdRng::seed_from_u64(dim as u64);
+        let mut rng = sdflow::engine::rng::seeded(dim as u64);
         let fixed = datasets::gaussian(300, &vec![1.0; dim], 1.0, &mut rng);
         let moving = datasets::gaussian(170, &vec![-1.0; dim], 0.5, &mut rng);
         let mut queries = datasets::gaussian(20, &vec![0.0; dim], 2.0, &mut rng).as_slice().to_vec();
@@ -91,7 +89,7 @@ fn optimal_logits_match_a_plain_f64_reference() {
         }
     }
     // Identical clouds: h* = 0 everywhere.
-    let cloud = datasets::gaussian(50, &[0.0, 0.0], 1.0, &mut StdRng::seed_from_u64(3));
+    let cloud = datasets::gaussian(50, &[0.0, 0.0], 1.0, &mut sdflow::engine::rng::seeded(3));
     assert!(optimal_logits(&cloud, &cloud, 0.3, &[0.2, 0.1, 9.0, -4.0]).iter().all(|h| h.abs() < 1e-9));
 }
 
@@ -107,7 +105,7 @@ fn driver(loss: GanLoss) -> Driver {
 }
 
 fn offset_gaussians() -> (Cloud, Cloud) {
-    let mut rng = StdRng::seed_from_u64(11);
+    let mut rng = sdflow::engine::rng::seeded(11);
     (datasets::grid25(400, 0.3, &mut rng), datasets::gaussian(300, &[9.0, 7.0], 0.5, &mut rng))
 }
 
@@ -307,7 +305,7 @@ fn the_gradient_of_h_star_is_the_sd_displacement() {
     // Eq. 31 on the smoothed proxies with Tweedie's D(z) - z = sigma^2 grad log p_sigma(z):
     // sigma^2 / 2 grad h*(z) = 1/2 (D_p(z) - D_q(z)), the kernel SD displacement (eq. 13).
     use sdflow::engine::kernel::reference;
-    let mut rng = StdRng::seed_from_u64(4);
+    let mut rng = sdflow::engine::rng::seeded(4);
     let fixed = datasets::gaussian(200, &[1.0, -1.0], 0.8, &mut rng);
     let moving = datasets::gaussian(150, &[-1.0, 0.5], 0.6, &mut rng);
     let f64s = |c: &Cloud| c.as_slice().iter().map(|&v| v as f64).collect::<Vec<_>>();

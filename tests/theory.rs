@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use sdflow::engine::kernel::Centres;
 use sdflow::engine::kernel::fast::KernelImpl;
 use sdflow::engine::rectified::{tweedie_residual, tweedie_score, velocity};
@@ -79,7 +77,7 @@ fn log_rho(target: &Cloud, t: f64, x: &[f64]) -> f64 {
 
 #[test]
 fn tweedie_matches_the_score_of_rho_t_by_finite_differences() {
-    let mut rng = StdRng::seed_from_u64(4);
+    let mut rng = sdflow::engine::rng::seeded(4);
     let target = datasets::gaussian(60, &[2.0, -1.0], 1.5, &mut rng);
     let queries = datasets::gaussian(8, &[1.0, 0.0], 1.5, &mut rng);
     let mean = target.mean();
@@ -105,7 +103,7 @@ fn tweedie_matches_the_score_of_rho_t_by_finite_differences() {
 
 #[test]
 fn the_ideal_rectified_flow_memorises_and_its_residual_is_small() {
-    let mut rng = StdRng::seed_from_u64(5);
+    let mut rng = sdflow::engine::rng::seeded(5);
     let target = datasets::gaussian(40, &[0.0, 0.0], 3.0, &mut rng);
     let source = datasets::gaussian(200, &[0.0, 0.0], 1.0, &mut rng);
     let settings = FlowSettings { method: Method::RectifiedFlow, steps: 200, ..FlowSettings::default() };
@@ -131,7 +129,7 @@ fn the_ideal_rectified_flow_memorises_and_its_residual_is_small() {
 #[test]
 fn the_diffusion_form_samples_the_target_from_wide_noise() {
     // Section 5: from N(0, sigma2_max I), SdDenoiser with rho_t from the schedule.
-    let mut rng = StdRng::seed_from_u64(6);
+    let mut rng = sdflow::engine::rng::seeded(6);
     let target = datasets::mystery(300, 0.25, &mut rng);
     let source = datasets::gaussian(150, &target.mean(), 4.0, &mut rng);
     let probe = MetricProbe::new(&target, 6, 64);
@@ -155,7 +153,7 @@ fn the_diffusion_form_samples_the_target_from_wide_noise() {
 
 #[test]
 fn changing_the_method_recalibrates_an_auto_eta() {
-    let mut rng = StdRng::seed_from_u64(7);
+    let mut rng = sdflow::engine::rng::seeded(7);
     let target = datasets::mystery(200, 0.25, &mut rng);
     let source = datasets::gaussian(100, &[-12.0, 8.0, 0.0], 1.0, &mut rng);
     let settings = FlowSettings { step_size: StepSize::Auto { first_norm: 0.5 }, steps: 20, ..FlowSettings::default() };
@@ -181,7 +179,7 @@ fn the_ends_of_the_sigma2_range_still_move_points() {
     // for data of unit scale: its mean kernel values underflow, as in Remark 1.)
     // Past the range, at 1e37, squared distances of noisy points overflow f32.
     let (lo, hi) = sdflow::engine::kernel::SIGMA2_RANGE;
-    let mut rng = StdRng::seed_from_u64(8);
+    let mut rng = sdflow::engine::rng::seeded(8);
     let target = datasets::gaussian(100, &[1.0, 2.0, 0.0], 1.0, &mut rng);
     let source = datasets::gaussian(80, &[-3.0, 0.0, 1.0], 1.0, &mut rng);
     for sigma2 in [lo, hi] {

@@ -3,8 +3,6 @@
 //! with keyframes under a tiny cap; settings changes replay exactly; a branch
 //! drops the future. References are plain runs that never see a timeline.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use sdflow::engine::nn::Activation;
 use sdflow::engine::{
     Cloud, Driver, FlowSettings, GanLoss, Method, Schedule, Simulation, StepSize, Timeline, TimelineError, datasets,
@@ -32,7 +30,7 @@ fn state(sim: &Simulation) -> State {
 }
 
 fn clouds(fixed: usize, moving: usize) -> (Cloud, Cloud) {
-    let mut rng = StdRng::seed_from_u64(17);
+    let mut rng = sdflow::engine::rng::seeded(17);
     (datasets::grid25(fixed, 0.3, &mut rng), datasets::gaussian(moving, &[6.0, -4.0], 0.7, &mut rng))
 }
 
@@ -182,7 +180,7 @@ fn a_discriminator_driver_replays_its_training_exactly() {
 
 #[test]
 fn matrix_product_sums_in_eight_dimensions_replay_exactly() {
-    let mut rng = StdRng::seed_from_u64(2);
+    let mut rng = sdflow::engine::rng::seeded(2);
     let (p, q) = (datasets::gaussian(160, &[0.0; 8], 1.0, &mut rng), datasets::gaussian(120, &[2.0; 8], 0.5, &mut rng));
     let steps = 9;
     let s = settings(Method::Sd, steps, None);

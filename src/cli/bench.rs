@@ -10,8 +10,6 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde::Serialize;
 
 use crate::engine::kernel::fast::{KernelImpl, fma_peak_flops};
@@ -184,7 +182,7 @@ fn cases(quick: bool, compare_full: bool) -> Vec<Case> {
 }
 
 fn simulation(case: &Case) -> Simulation {
-    let mut rng = StdRng::seed_from_u64(1);
+    let mut rng = crate::engine::rng::seeded(1);
     let (fixed, moving) = match case.data {
         Data::Gaussians => (
             datasets::gaussian(case.points, &vec![0.0; case.dim], 1.0, &mut rng),
@@ -304,7 +302,7 @@ fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
 /// One step of Algorithm 2 with Fig. 6's settings: a linear generator
 /// (latent 25) in 50-D, batch 1024 of 10,000 target points, sigma^2 = 700.
 fn generator_row(args: &BenchArgs, threads: usize, simd: &'static str, peak: Option<f64>) -> anyhow::Result<()> {
-    let target = datasets::LinearTruth::from_seed(50, 25, 6).sample(10_000, &mut StdRng::seed_from_u64(1));
+    let target = datasets::LinearTruth::from_seed(50, 25, 6).sample(10_000, &mut crate::engine::rng::seeded(1));
     let model = Model::Linear { latent: 25, init_std: 0.1, learning_rate: 1e-3 };
     let settings = TrainSettings {
         method: Method::Sd,

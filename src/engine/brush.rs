@@ -8,10 +8,10 @@
 //! midpoint), so the painted density is `density` everywhere, not the
 //! pi-fold excess that full overlapping stamps spaced r/2 apart would give.
 
-use rand::Rng;
+use rand::RngExt;
 
 use super::Cloud;
-use super::simulation::stream;
+use super::rng::stream;
 
 /// The noise stream tag of brush stamps (see [`stream`]).
 const BRUSH_STREAM: u64 = u64::from_le_bytes(*b"brush\0\0\0");

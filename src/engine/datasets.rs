@@ -7,8 +7,8 @@
 
 use std::f64::consts::PI;
 
-use rand::Rng;
-use rand::rngs::StdRng;
+use crate::engine::rng::SeededRng;
+use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
@@ -216,7 +216,7 @@ impl Dataset {
 
     /// Generates the cloud. CSV data sets are read by the scene loader, which
     /// knows the scene's folder; here they yield None.
-    pub fn generate(&self, rng: &mut StdRng) -> Option<Cloud> {
+    pub fn generate(&self, rng: &mut SeededRng) -> Option<Cloud> {
         Some(match self {
             Dataset::SwissRoll { points, dim, noise } => swiss_roll(*points, *dim, *noise, rng),
             Dataset::Mystery { points, std } => mystery(*points, *std, rng),
@@ -232,13 +232,13 @@ impl Dataset {
     }
 }
 
-fn normal(rng: &mut StdRng) -> f64 {
+fn normal(rng: &mut SeededRng) -> f64 {
     StandardNormal.sample(rng)
 }
 
 /// Swiss roll: t ~ U[1.5 pi, 4.5 pi], (0.4 t cos t, h, 0.4 t sin t) with the
 /// height h ~ U[-5, 5]; the 2-D variant drops the height.
-pub fn swiss_roll(points: usize, dim: usize, noise: f64, rng: &mut StdRng) -> Cloud {
+pub fn swiss_roll(points: usize, dim: usize, noise: f64, rng: &mut SeededRng) -> Cloud {
     let mut data = Vec::with_capacity(points * dim);
     for _ in 0..points {
         let t = 1.5 * PI * (1.0 + 2.0 * rng.random::<f64>());
@@ -273,7 +273,7 @@ pub fn mystery_centres() -> Vec<[f64; 3]> {
 }
 
 /// Equal-weight mixture of the 30 [`mystery_centres`], isotropic `std`.
-pub fn mystery(points: usize, std: f64, rng: &mut StdRng) -> Cloud {
+pub fn mystery(points: usize, std: f64, rng: &mut SeededRng) -> Cloud {
     let centres = mystery_centres();
     let mut data = Vec::with_capacity(points * 3);
     for _ in 0..points {
@@ -284,7 +284,7 @@ pub fn mystery(points: usize, std: f64, rng: &mut StdRng) -> Cloud {
 }
 
 /// 25 Gaussians at {-4, -2, 0, 2, 4}^2 (App. E.2).
-pub fn grid25(points: usize, std: f64, rng: &mut StdRng) -> Cloud {
+pub fn grid25(points: usize, std: f64, rng: &mut SeededRng) -> Cloud {
     let mut data = Vec::with_capacity(points * 2);
     for _ in 0..points {
         let (i, j) = (rng.random_range(0..5), rng.random_range(0..5));
@@ -294,7 +294,7 @@ pub fn grid25(points: usize, std: f64, rng: &mut StdRng) -> Cloud {
     Cloud::new(2, data)
 }
 
-pub fn gaussian(points: usize, mean: &[f64], std: f64, rng: &mut StdRng) -> Cloud {
+pub fn gaussian(points: usize, mean: &[f64], std: f64, rng: &mut SeededRng) -> Cloud {
     let mut data = Vec::with_capacity(points * mean.len());
     for _ in 0..points {
         data.extend(mean.iter().map(|&m| (m + std * normal(rng)) as f32));
@@ -316,7 +316,7 @@ pub struct LinearTruth {
 
 impl LinearTruth {
     /// B and then mu drawn from `rng`.
-    pub fn draw(dim: usize, latent: usize, rng: &mut StdRng) -> Self {
+    pub fn draw(dim: usize, latent: usize, rng: &mut SeededRng) -> Self {
         // Variance 0.25: standard deviation 0.5.
         let matrix = (0..dim * latent).map(|_| 0.5 * normal(rng)).collect();
         let offset = (0..dim).map(|_| 10.0 + normal(rng)).collect();
@@ -325,8 +325,7 @@ impl LinearTruth {
 
     /// B and mu of a data set's `data_seed`.
     pub fn from_seed(dim: usize, latent: usize, data_seed: u64) -> Self {
-        use rand::SeedableRng;
-        Self::draw(dim, latent, &mut StdRng::seed_from_u64(data_seed ^ 0x11AE_A5EE_D000_0E04))
+        Self::draw(dim, latent, &mut crate::engine::rng::seeded(data_seed ^ 0x11AE_A5EE_D000_0E04))
     }
 
     /// B B^T, dim x dim row-major: the covariance of x.
@@ -335,7 +334,7 @@ impl LinearTruth {
     }
 
     /// `points` samples x = B xi + mu, xi ~ N(0, I) from `rng`.
-    pub fn sample(&self, points: usize, rng: &mut StdRng) -> Cloud {
+    pub fn sample(&self, points: usize, rng: &mut SeededRng) -> Cloud {
         let (dim, latent) = (self.dim, self.latent);
         let mut xi = vec![0.0; latent];
         let mut data = Vec::with_capacity(points * dim);
@@ -365,11 +364,11 @@ pub fn gram(m: &[f64], rows: usize, cols: usize) -> Vec<f64> {
 }
 
 /// App. E.4 with B and mu drawn first from `rng`, then the points.
-pub fn linear_gaussian(points: usize, dim: usize, latent: usize, rng: &mut StdRng) -> Cloud {
+pub fn linear_gaussian(points: usize, dim: usize, latent: usize, rng: &mut SeededRng) -> Cloud {
     LinearTruth::draw(dim, latent, rng).sample(points, rng)
 }
 
-pub fn ring(points: usize, radius: f64, std: f64, rng: &mut StdRng) -> Cloud {
+pub fn ring(points: usize, radius: f64, std: f64, rng: &mut SeededRng) -> Cloud {
     let mut data = Vec::with_capacity(points * 2);
     for _ in 0..points {
         let a = 2.0 * PI * rng.random::<f64>();
@@ -380,7 +379,7 @@ pub fn ring(points: usize, radius: f64, std: f64, rng: &mut StdRng) -> Cloud {
 }
 
 /// Two interleaved half circles of radius 1 (the scikit-learn layout).
-pub fn two_moons(points: usize, noise: f64, rng: &mut StdRng) -> Cloud {
+pub fn two_moons(points: usize, noise: f64, rng: &mut SeededRng) -> Cloud {
     let mut data = Vec::with_capacity(points * 2);
     for i in 0..points {
         let a = PI * rng.random::<f64>();
@@ -394,7 +393,6 @@ pub fn two_moons(points: usize, noise: f64, rng: &mut StdRng) -> Cloud {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     #[test]
     fn generators_are_seeded_and_shaped() {
@@ -409,9 +407,9 @@ mod tests {
             Dataset::TwoMoons { points: 100, noise: 0.05 },
         ];
         for d in &all {
-            let a = d.generate(&mut StdRng::seed_from_u64(3)).expect("generated");
-            let b = d.generate(&mut StdRng::seed_from_u64(3)).expect("generated");
-            let c = d.generate(&mut StdRng::seed_from_u64(4)).expect("generated");
+            let a = d.generate(&mut crate::engine::rng::seeded(3)).expect("generated");
+            let b = d.generate(&mut crate::engine::rng::seeded(3)).expect("generated");
+            let c = d.generate(&mut crate::engine::rng::seeded(4)).expect("generated");
             assert_eq!(a, b, "{d:?} is not reproducible");
             assert_ne!(a, c, "{d:?} ignores its seed");
             assert_eq!(a.len(), 100);
@@ -433,7 +431,7 @@ mod tests {
 
     #[test]
     fn linear_gaussian_mean_is_near_ten() {
-        let cloud = linear_gaussian(2000, 50, 25, &mut StdRng::seed_from_u64(1));
+        let cloud = linear_gaussian(2000, 50, 25, &mut crate::engine::rng::seeded(1));
         let mean = cloud.mean();
         let avg = mean.iter().sum::<f64>() / 50.0;
         assert!((avg - 10.0).abs() < 0.5, "average of mu entries {avg}");

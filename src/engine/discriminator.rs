@@ -25,7 +25,7 @@ use super::displace::noisy_points;
 use super::flow::{Bandwidth, Method};
 use super::generator::{Drift, DriftInput, DriftReport, KernelDrift};
 use super::nn::{Activation, Mlp, NnError, Optimizer, OptimizerState, Workspace, sigmoid};
-use super::simulation::stream;
+use super::rng::stream;
 
 /// Rows per parallel task when evaluating the discriminator.
 const ROWS: usize = 256;
@@ -356,7 +356,7 @@ struct Part {
 /// Noise stream of the `u`-th discriminator update of a step: keys from
 /// 2^63 up, apart from the per-chunk noise keys (0, 1, ...) and the batch and
 /// latent keys (u64::MAX, u64::MAX - 1).
-pub(crate) fn update_stream(seed: u64, step: usize, u: usize) -> rand::rngs::StdRng {
+pub(crate) fn update_stream(seed: u64, step: usize, u: usize) -> crate::engine::rng::SeededRng {
     stream(seed, step, (1 << 63) + u as u64)
 }
 

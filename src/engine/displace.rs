@@ -24,7 +24,7 @@ use super::kernel::Centres;
 use super::kernel::cells::CellList;
 use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
 use super::kernel::gemm::{self, Tile};
-use super::simulation::stream;
+use super::rng::stream;
 
 /// Points per independently seeded noise stream (and per parallel task).
 pub const CHUNK: usize = 256;

@@ -14,8 +14,6 @@
 //!
 //! MMD^2, the energy distance and sliced W2 compare the clouds themselves.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
@@ -181,7 +179,7 @@ impl DivergenceProbe {
         let mmd_h2 = median_sq_distance(fixed).max(f64::MIN_POSITIVE);
         let mmd_pp = unbiased_self_kernel(imp, &fixed_centres, fixed, mmd_h2);
         let energy_pp = mean_distance(fixed, fixed);
-        let mut rng = StdRng::seed_from_u64(seed ^ 0x5EED_51CE_D000_0002);
+        let mut rng = crate::engine::rng::seeded(seed ^ 0x5EED_51CE_D000_0002);
         let mut directions = Vec::with_capacity(PROJECTIONS * dim);
         for _ in 0..PROJECTIONS {
             let v: Vec<f64> = (0..dim).map(|_| StandardNormal.sample(&mut rng)).collect();
@@ -373,7 +371,7 @@ impl Pair<'_> {
             .par_chunks(CHUNK * dim)
             .enumerate()
             .map(|(chunk, rows)| {
-                let mut rng = super::simulation::stream(seed ^ 0xD1FE_0000_0000_0000, stream as usize, chunk as u64);
+                let mut rng = super::rng::stream(seed ^ 0xD1FE_0000_0000_0000, stream as usize, chunk as u64);
                 let (mut z, mut w, mut dp, mut dq) =
                     (vec![0.0f32; dim], vec![0.0; dim], vec![0.0f32; dim], vec![0.0f32; dim]);
                 let mut t = Terms::default();

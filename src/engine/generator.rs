@@ -22,8 +22,6 @@
 //! Random numbers come from the same (seed, step, key) streams as particle
 //! flows, so a seeded run is bit-identical on any number of threads.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -37,8 +35,9 @@ use super::kernel::fast::KernelImpl;
 use super::kernel::{Centres, inv_two_sigma2};
 use super::neighbors::mean_nearest_distance;
 use super::nn::{Activation, Mlp, NnError, Optimizer, OptimizerState, Workspace};
+use super::rng::stream;
 use super::schedule::Schedule;
-use super::simulation::{KernelPath, stream};
+use super::simulation::KernelPath;
 
 /// Stream keys of a step's random draws (noise uses the chunk keys 0, 1, ...).
 const TARGET_BATCH_KEY: u64 = u64::MAX;
@@ -128,7 +127,7 @@ impl Model {
         let seed = seed ^ 0x6E4E_2A70_0000_0002;
         Ok(match *self {
             Model::Linear { latent, init_std, .. } => {
-                let mut rng = StdRng::seed_from_u64(seed);
+                let mut rng = crate::engine::rng::seeded(seed);
                 let matrix = (0..dim * latent)
                     .map(|_| {
                         (init_std * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)) as f32

@@ -12,8 +12,6 @@
 //!   measures the variance explosion of MMD flow (Remark 1).
 //! - Error of the mean (Euclidean) and of the covariance (Frobenius).
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
@@ -61,7 +59,7 @@ pub struct MetricProbe {
 impl MetricProbe {
     pub fn new(fixed: &Cloud, seed: u64, frequencies: usize) -> Self {
         let dim = fixed.dim();
-        let mut rng = StdRng::seed_from_u64(seed ^ 0xCFD0_CFD0_CFD0_CFD0);
+        let mut rng = crate::engine::rng::seeded(seed ^ 0xCFD0_CFD0_CFD0_CFD0);
         let freqs: Vec<f64> = (0..frequencies * dim).map(|_| StandardNormal.sample(&mut rng)).collect();
         let phi_fixed = characteristic(&freqs, dim, fixed);
         let tree = KdTree::new(fixed);
@@ -153,7 +151,7 @@ mod tests {
 
     #[test]
     fn cfd_is_zero_on_itself_and_grows_with_a_shift() {
-        let cloud = datasets::gaussian(400, &[0.0, 0.0, 0.0], 1.0, &mut StdRng::seed_from_u64(1));
+        let cloud = datasets::gaussian(400, &[0.0, 0.0, 0.0], 1.0, &mut crate::engine::rng::seeded(1));
         let probe = MetricProbe::new(&cloud, 7, CFD_FREQUENCIES);
         assert_eq!(probe.cfd(&cloud), 0.0);
         let mut last = 0.0;
@@ -178,7 +176,7 @@ mod tests {
 
     #[test]
     fn outliers_and_moment_errors() {
-        let fixed = datasets::gaussian(500, &[0.0, 0.0], 1.0, &mut StdRng::seed_from_u64(2));
+        let fixed = datasets::gaussian(500, &[0.0, 0.0], 1.0, &mut crate::engine::rng::seeded(2));
         let probe = MetricProbe::new(&fixed, 1, 32);
         let (same, _) = probe.evaluate(&fixed);
         assert_eq!(same.mean_error, 0.0);

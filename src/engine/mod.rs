@@ -17,6 +17,7 @@ pub mod neighbors;
 pub mod nn;
 pub mod optimal;
 pub mod rectified;
+pub mod rng;
 pub mod schedule;
 pub mod simulation;
 #[cfg(test)]

@@ -47,16 +47,14 @@ pub fn grid25_modes_covered(moving: &Cloud, std: f64) -> usize {
 mod tests {
     use super::*;
     use crate::engine::datasets;
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
 
     #[test]
     fn the_grid_itself_covers_every_mode_and_a_collapse_covers_few() {
-        let grid = datasets::grid25(2000, 0.3, &mut StdRng::seed_from_u64(1));
+        let grid = datasets::grid25(2000, 0.3, &mut crate::engine::rng::seeded(1));
         assert_eq!(grid25_modes_covered(&grid, 0.3), 25);
         // 3-sigma discs hold ~99% of each component's mass.
         assert!(grid25_counts(&grid, 0.3).iter().sum::<usize>() > 1950);
-        let collapsed = datasets::gaussian(2000, &[2.0, -2.0], 0.3, &mut StdRng::seed_from_u64(2));
+        let collapsed = datasets::gaussian(2000, &[2.0, -2.0], 0.3, &mut crate::engine::rng::seeded(2));
         assert_eq!(grid25_modes_covered(&collapsed, 0.3), 1);
         let between = Cloud::new(2, vec![1.0, 1.0, -1.0, 3.0]);
         assert_eq!(grid25_modes_covered(&between, 0.3), 0);

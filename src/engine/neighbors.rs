@@ -139,14 +139,12 @@ fn brute_force(dim: usize, points: &[f32], queries: &[f32], exclude_self: bool) 
 mod tests {
     use super::*;
     use crate::engine::datasets;
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
 
     #[test]
     fn kd_tree_matches_brute_force() {
         for dim in [1, 2, 3, 7, 12, 50] {
-            let cloud = datasets::gaussian(300, &vec![0.0; dim], 1.0, &mut StdRng::seed_from_u64(dim as u64));
-            let queries = datasets::gaussian(50, &vec![0.5; dim], 2.0, &mut StdRng::seed_from_u64(99));
+            let cloud = datasets::gaussian(300, &vec![0.0; dim], 1.0, &mut crate::engine::rng::seeded(dim as u64));
+            let queries = datasets::gaussian(50, &vec![0.5; dim], 2.0, &mut crate::engine::rng::seeded(99));
             let tree = KdTree::new(&cloud);
             let brute = |q: &[f32], skip: Option<usize>| {
                 (0..cloud.len())

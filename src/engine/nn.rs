@@ -15,8 +15,6 @@
 //! and, when asked, the gradient with respect to the inputs (a discriminator
 //! flow needs grad_z h(z)).
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
@@ -205,7 +203,7 @@ impl Mlp {
             offset += w[1] * w[0] + w[1];
         }
         let mut params = vec![0.0; offset];
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = crate::engine::rng::seeded(seed);
         let last = shapes.len() - 1;
         for (l, s) in shapes.iter().enumerate() {
             let (fan_in, fan_out) = (s.inputs as f64, s.outputs as f64);
@@ -554,7 +552,7 @@ mod tests {
         for act in [Activation::Relu, Activation::Tanh, Activation::Silu] {
             let net = Mlp::new(3, &[7, 5], 2, act, 11).unwrap();
             let batch = 4;
-            let mut rng = StdRng::seed_from_u64(5);
+            let mut rng = crate::engine::rng::seeded(5);
             let x: Vec<f32> = (0..batch * 3).map(|_| Normal::new(0.0, 1.0).unwrap().sample(&mut rng)).collect();
             let g: Vec<f32> = (0..batch * 2).map(|_| Normal::new(0.0, 1.0).unwrap().sample(&mut rng)).collect();
             let mut ws = Workspace::default();

@@ -23,9 +23,6 @@
 //! points), and each point's sums run in a fixed order, so a seeded run gives
 //! bit-identical points on any number of threads.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-
 use super::cloud::Cloud;
 use super::discriminator::{Discriminator, Driver, discriminator_seed, mean_cosine, update_stream};
 use super::displace::{Displace, Source};
@@ -35,6 +32,7 @@ use super::kernel::fast::KernelImpl;
 use super::kernel::{Centres, inv_two_sigma2};
 use super::neighbors::mean_nearest_distance;
 use super::rectified;
+use super::rng::stream;
 use super::schedule::Schedule;
 use super::timeline::{RunIdentity, SimSnapshot, TimelineError};
 
@@ -495,20 +493,4 @@ fn mean_norm(rows: &[f32], dim: usize) -> f64 {
     let total: f64 =
         rows.chunks_exact(dim).map(|r| r.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt()).sum();
     total / count.max(1) as f64
-}
-
-/// An independent random stream for (seed, step, chunk).
-pub(crate) fn stream(seed: u64, step: usize, chunk: u64) -> StdRng {
-    let mut h = seed ^ 0x9E37_79B9_7F4A_7C15;
-    for v in [step as u64, chunk] {
-        h = splitmix64(h ^ v.wrapping_mul(0xD1B5_4A32_D192_ED03));
-    }
-    StdRng::seed_from_u64(h)
-}
-
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
 }

@@ -2,14 +2,13 @@
 //! Algorithm 1: the same noise streams, every centre, the sign of D_p - D_q
 //! and each method's own formula (eq. 13, 16, 42, 43) written out again.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::flow::{Method, StepSize};
 use super::kernel::reference::kernel_mean;
+use super::rng::stream;
 use super::schedule::Schedule;
-use super::simulation::{FlowSettings, Simulation, stream};
+use super::simulation::{FlowSettings, Simulation};
 use super::{Cloud, datasets};
 
 /// Points per noise stream in the engine (`simulation::CHUNK`).
@@ -98,7 +97,7 @@ fn reference_batch_step(
 
 #[test]
 fn one_step_of_each_method_matches_the_f64_reference() {
-    let mut rng = StdRng::seed_from_u64(21);
+    let mut rng = crate::engine::rng::seeded(21);
     // 300 moving points: two noise streams, the second one partly filled.
     let fixed = datasets::gaussian(200, &[1.0, -0.5], 1.0, &mut rng);
     let moving = datasets::gaussian(300, &[-1.5, 1.0], 0.8, &mut rng);
@@ -136,7 +135,7 @@ fn one_step_of_each_method_matches_the_f64_reference() {
 
 #[test]
 fn a_batch_step_uses_the_batch_as_centres() {
-    let mut rng = StdRng::seed_from_u64(22);
+    let mut rng = crate::engine::rng::seeded(22);
     let fixed = datasets::gaussian(300, &[1.0, 0.0, -1.0], 1.0, &mut rng);
     let moving = datasets::gaussian(400, &[-1.0, 0.5, 0.0], 1.0, &mut rng);
     let (seed, eta, sigma2, b) = (8, 0.9, 0.6, 48);

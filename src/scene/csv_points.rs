@@ -1,7 +1,8 @@
 //! Reading a point cloud from CSV: one point per line, comma-separated.
 //! A first line that is not all numbers is taken as a header; lines starting
-//! with `#` are comments. Every problem names its line. [`write_points`]
-//! writes the same format back, exactly.
+//! with `#` are comments; blank lines, a UTF-8 byte-order mark, Windows line
+//! ends and a trailing comma are accepted. Every problem names its line.
+//! [`write_points`] writes the same format back, exactly.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,16 +10,30 @@ use std::path::Path;
 use crate::engine::Cloud;
 use crate::export::{SaveError, write_atomic};
 
+const GIB: f64 = (1u64 << 30) as f64;
+
 /// Reads `path` into a cloud, or says what is wrong and on which line.
 pub fn read_points(path: &Path) -> Result<Cloud, String> {
     let shown = path.display();
+    // Reading holds the whole text; refuse a file that could not fit.
+    let size = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?.len();
+    let available = super::available_memory();
+    if size > available / 2 {
+        return Err(format!(
+            "{shown} is {:.1} GiB, more than half of the {:.1} GiB of memory available; use a smaller sample of its points",
+            size as f64 / GIB,
+            available as f64 / GIB
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    // A byte-order mark (spreadsheets write one) is not part of the first field.
+    let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .comment(Some(b'#'))
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(bytes.as_slice());
+        .from_reader(text);
     let mut dim = None;
     let mut data = Vec::new();
     let mut first = true;
@@ -28,8 +43,10 @@ pub fn read_points(path: &Path) -> Result<Cloud, String> {
         if record.iter().all(str::is_empty) {
             continue;
         }
+        // `1,2,` has a trailing comma, not a third, empty coordinate.
+        let fields = record.len() - record.iter().rev().take_while(|f| f.is_empty()).count();
         let parsed: Result<Vec<f32>, usize> =
-            record.iter().enumerate().map(|(i, f)| f.parse::<f32>().map_err(|_| i)).collect();
+            record.iter().take(fields).enumerate().map(|(i, f)| f.parse::<f32>().map_err(|_| i)).collect();
         let values = match parsed {
             Ok(v) => v,
             // A non-numeric first line is a header.
@@ -97,7 +114,8 @@ mod tests {
     fn read(text: &str) -> Result<Cloud, String> {
         let dir = std::env::temp_dir().join(format!("sdflow-csv-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join(format!("{:x}.csv", text.len() * 31 + text.bytes().map(|b| b as usize).sum::<usize>()));
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let path = dir.join(format!("{}.csv", COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
         std::fs::write(&path, text).expect("write");
         read_points(&path)
     }
@@ -106,6 +124,30 @@ mod tests {
     fn header_comments_and_points() {
         let c = read("x,y\n# a comment\n1,2\n 3 , 4\n").expect("valid");
         assert_eq!(c, Cloud::new(2, vec![1.0, 2.0, 3.0, 4.0]));
+    }
+
+    #[test]
+    fn spreadsheet_and_windows_habits_are_read_correctly() {
+        let expect = Cloud::new(2, vec![1.0, 2.0, 0.003, -4000.0]);
+        assert_eq!(read("\u{feff}1,2\r\n3e-3,-4E+03\r\n").expect("BOM and CRLF"), expect);
+        assert_eq!(read("\u{feff}x,y\r\n1,2\r\n\r\n3e-3,-4E+03\r\n").expect("BOM before a header"), expect);
+        assert_eq!(read("1,2,\n3e-3,-4E+03,\n").expect("trailing commas"), expect);
+        assert_eq!(read("\n\n1,2\n\n   \n3e-3,-4E+03\n\n").expect("blank lines"), expect);
+        assert_eq!(read("x,y\n1,2\n3e-3,-4E+03").expect("no final line end"), expect);
+        let hole = read("1,2\n3,,4\n").unwrap_err();
+        assert!(hole.contains(":2:") && hole.contains("field 2"), "{hole}");
+    }
+
+    #[test]
+    fn a_million_rows_are_read() {
+        let mut text = String::from("x,y,z\n");
+        for i in 0..1_000_000u32 {
+            text.push_str(&format!("{i},{}.5,-{i}e-3\n", i % 7));
+        }
+        let cloud = read(&text).expect("valid");
+        assert_eq!((cloud.len(), cloud.dim()), (1_000_000, 3));
+        assert_eq!(cloud.point(999_999), &[999_999.0, 0.5, -999.999]);
+        assert_eq!(cloud.point(6), &[6.0, 6.5, -0.006]);
     }
 
     #[test]
@@ -122,8 +164,8 @@ mod tests {
 
     #[test]
     fn written_points_read_back_bit_for_bit() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        use rand::RngExt;
+        let mut rng = crate::engine::rng::seeded(5);
         let special = [0.1f32, -0.0, 1.0 / 3.0, f32::MAX, f32::MIN, f32::MIN_POSITIVE, 1e-42, 16777217.0];
         let dir = std::env::temp_dir().join(format!("sdflow-csv-out-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");

@@ -21,17 +21,17 @@
 //! `file:line:column: what to change`.
 
 mod csv_points;
+mod locate;
 mod save;
 mod theory;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 pub use csv_points::{read_points, write_points};
+pub use locate::locate;
 pub use save::save_scene;
 
 use crate::engine::discriminator::DiscriminatorDrift;
@@ -200,7 +200,7 @@ impl SceneFile {
     /// Generates (or reads) the clouds, checking dimensions and memory.
     pub fn clouds_with_seed(&self, seed: u64) -> Result<Clouds, SceneError> {
         let build = |role: &str, data: &Dataset, stream: u64| -> Result<Cloud, Problem> {
-            let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ stream);
+            let mut rng = crate::engine::rng::seeded(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ stream);
             match data {
                 Dataset::Csv { path } => read_points(&self.base_dir().join(path)).map_err(|message| {
                     let (line, column) = locate(&self.text, &[role, "path"]);
@@ -239,6 +239,13 @@ impl SceneFile {
                 source.dim(),
                 target.dim()
             );
+            return Err(SceneError { path: self.path.clone(), problems: vec![Problem { line, column, message }] });
+        }
+        // Generated clouds were checked with the scene; read ones only now.
+        let need: f64 = [&target, &source].iter().map(|c| cloud_bytes(c.len() as f64, c.dim() as f64)).sum();
+        if let Some(message) = memory_message(need, available_memory()) {
+            let role = if matches!(self.scene.target, Dataset::Csv { .. }) { "target" } else { "source" };
+            let (line, column) = locate(&self.text, &[role, "path"]);
             return Err(SceneError { path: self.path.clone(), problems: vec![Problem { line, column, message }] });
         }
         Ok(Clouds { target, source })
@@ -438,15 +445,7 @@ impl Scene {
 
     /// Says how much memory the clouds need when it exceeds `available` bytes.
     pub fn memory_problem(&self, available: u64) -> Option<String> {
-        let need = self.memory_needed()?;
-        (need > available as f64).then(|| {
-            let gib = |b: f64| b / (1u64 << 30) as f64;
-            format!(
-                "the clouds need about {:.1} GiB of memory but only {:.1} GiB is available; lower `points`",
-                gib(need),
-                gib(available as f64)
-            )
-        })
+        memory_message(self.memory_needed()?, available)
     }
 
     /// Approximate bytes a run holds: about eight f32 copies of each
@@ -455,11 +454,29 @@ impl Scene {
     pub fn memory_needed(&self) -> Option<f64> {
         let mut total = 0.0;
         for d in std::iter::once(&self.target).chain(&self.source) {
-            let (n, dim) = (d.points()? as f64, d.dim()? as f64);
-            total += n * (32.0 * dim + 48.0);
+            total += cloud_bytes(d.points()? as f64, d.dim()? as f64);
         }
         Some(total)
     }
+}
+
+/// Approximate bytes a run holds for a cloud of `n` points in `dim`
+/// dimensions (see [`Scene::memory_needed`]). Kernel sums are tiled, so
+/// nothing grows with the product of the two clouds' sizes.
+fn cloud_bytes(n: f64, dim: f64) -> f64 {
+    n * (32.0 * dim + 48.0)
+}
+
+/// What to say when `need` bytes exceed the `available` ones.
+fn memory_message(need: f64, available: u64) -> Option<String> {
+    let gib = |b: f64| b / (1u64 << 30) as f64;
+    (need > available as f64).then(|| {
+        format!(
+            "the clouds need about {:.1} GiB of memory but only {:.1} GiB is available; lower `points` (or use fewer rows of a CSV file)",
+            gib(need),
+            gib(available as f64)
+        )
+    })
 }
 
 /// Bytes of memory available to a run (MemAvailable), or 16 GiB if unknown.
@@ -472,43 +489,6 @@ pub fn available_memory() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         })
         .map_or(16 << 30, |kib| kib * 1024)
-}
-
-/// 1-based (line, column) of the field at `path` (e.g. `["schedule",
-/// "sigma2_min"]`): each key is searched as `key:` after the previous one.
-/// Falls back to the deepest key found, then to the start of the file.
-pub fn locate(text: &str, path: &[&str]) -> (usize, usize) {
-    let mut from = 0;
-    let mut found = None;
-    for key in path {
-        match find_key(text, key, from) {
-            Some(at) => {
-                found = Some(at);
-                from = at + key.len();
-            }
-            None => break,
-        }
-    }
-    let at = found.unwrap_or(0);
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
-/// Byte offset of `key` used as a field name (`key` then `:`) at or after `from`.
-fn find_key(text: &str, key: &str, from: usize) -> Option<usize> {
-    let mut start = from;
-    while let Some(rel) = text[start..].find(key) {
-        let at = start + rel;
-        let before_ok = text[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-        let after = text[at + key.len()..].trim_start();
-        if before_ok && after.starts_with(':') {
-            return Some(at);
-        }
-        start = at + key.len();
-    }
-    None
 }
 
 #[cfg(test)]
@@ -578,6 +558,22 @@ mod tests {
         assert_eq!(text_of("`points` is 0").expect("points").line, 6);
         assert!(text_of("dimension 2 but the target has 3").is_some(), "{e}");
         assert_eq!(e.problems.len(), 4, "{e}");
+    }
+
+    #[test]
+    fn a_field_named_in_the_description_or_a_comment_is_not_taken_for_the_field() {
+        let text = GOOD
+            .replace("Dataset interpolation, paper App. E.3.", "Try steps: 5 and sigma2_min: 2.0 first.")
+            .replace("    seed: 7,", "    // steps: 9 would be quicker\n    seed: 7,")
+            .replace("steps: 500", "steps: 0")
+            .replace("sigma2_min: 0.5", "sigma2_min: -1.0");
+        let e = parse(&text).unwrap_err();
+        let at = |needle: &str| {
+            let p = e.problems.iter().find(|p| p.message.contains(needle)).expect(needle);
+            (p.line, p.column)
+        };
+        assert_eq!(at("`steps` is 0"), (11, 5), "{e}");
+        assert_eq!(at("sigma2_min"), (10, 39), "{e}");
     }
 
     #[test]

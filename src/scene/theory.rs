@@ -2,9 +2,6 @@
 //! variances f32 represents, RectifiedFlow's assumptions (warnings, not
 //! errors), and the held-out second sample of a generated target.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-
 use super::{Scene, SceneFile};
 use crate::engine::kernel::SIGMA2_RANGE;
 use crate::engine::{Bandwidth, Cloud, Dataset, Direction, Method, Rho, Schedule, StepSize};
@@ -98,7 +95,7 @@ impl SceneFile {
         if matches!(data, Dataset::Csv { .. }) {
             return None;
         }
-        let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ HELD_OUT_STREAM);
+        let mut rng = crate::engine::rng::seeded(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ HELD_OUT_STREAM);
         data.generate(&mut rng)
     }
 }
