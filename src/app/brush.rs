@@ -391,15 +391,27 @@ pub fn write_painted(folder: &Path, base: &Scene, draft: &PaintDraft) -> Result<
     let stem = next_paint_stem(&folder);
     let target_path = folder.join(format!("{stem}-target.csv"));
     let source_path = folder.join(format!("{stem}-source.csv"));
-    write_points(&target_path, &target).map_err(|e| e.to_string())?;
-    write_points(&source_path, &source).map_err(|e| e.to_string())?;
-    let scene = painted_scene(base, &target_path, &source_path, (target.len(), source.len()));
-    if let Some((_, problem)) = scene.problems().into_iter().next() {
-        return Err(format!("the painted scene cannot run: {problem}"));
-    }
     let ron = folder.join(format!("{stem}.ron"));
-    save_scene(&ron, &scene).map_err(|e| e.to_string())?;
-    Ok((ron, scene))
+    let written = (|| {
+        write_points(&target_path, &target).map_err(|e| e.to_string())?;
+        write_points(&source_path, &source).map_err(|e| e.to_string())?;
+        let scene = painted_scene(base, &target_path, &source_path, (target.len(), source.len()));
+        if let Some((_, problem)) = scene.problems().into_iter().next() {
+            return Err(format!("the painted scene cannot run: {problem}"));
+        }
+        save_scene(&ron, &scene).map_err(|e| e.to_string())?;
+        Ok(scene)
+    })();
+    match written {
+        Ok(scene) => Ok((ron, scene)),
+        Err(e) => {
+            // All three files or none: a lone CSV would only confuse.
+            for path in [&target_path, &source_path, &ron] {
+                let _ = std::fs::remove_file(path);
+            }
+            Err(e)
+        }
+    }
 }
 
 /// A preview point of a draft.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bevy::input::mouse::{MouseScrollUnit, MouseWheel};
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
 use super::controls::AppCommand;
@@ -27,19 +27,33 @@ pub const ZOOM_PER_NOTCH: f32 = 1.12;
 /// Pixels of a trackpad scroll that count as one notch.
 const PIXELS_PER_NOTCH: f32 = 40.0;
 
-/// The last saved screenshot, shown for [`SHOT_NOTICE`].
+/// The last screenshot saved, or why it could not be, shown for [`SHOT_NOTICE`].
 #[derive(Resource, Default, Debug)]
 pub struct ScreenshotLog {
-    /// (absolute path, real time in seconds when it was written)
-    pub last: Option<(String, f64)>,
+    /// (what to show, real time in seconds, whether it is an error)
+    pub last: Option<(String, f64, bool)>,
     count: usize,
 }
 
 impl ScreenshotLog {
-    /// The path to show now, if the notice is still due.
-    pub fn notice(&self, now: f64) -> Option<&str> {
-        self.last.as_ref().filter(|(_, at)| now - at < SHOT_NOTICE.as_secs_f64()).map(|(p, _)| p.as_str())
+    /// The text to show now and whether it is an error, if the notice is still due.
+    pub fn notice(&self, now: f64) -> Option<(&str, bool)> {
+        self.last.as_ref().filter(|(_, at, _)| now - at < SHOT_NOTICE.as_secs_f64()).map(|(p, _, e)| (p.as_str(), *e))
     }
+
+    fn say(&mut self, text: String, now: f64, error: bool) {
+        self.last = Some((text, now, error));
+    }
+}
+
+/// The window's pixels as RGBA, written atomically to `path`.
+fn save_png(captured: &ScreenshotCaptured, path: &Path) -> Result<(), String> {
+    let image =
+        captured.image.clone().try_into_dynamic().map_err(|e| format!("cannot read the window's pixels: {e}"))?;
+    // The alpha channel holds brightness when HDR is on: store it opaque.
+    let mut rgba = image.to_rgba8();
+    rgba.pixels_mut().for_each(|p| p.0[3] = 255);
+    crate::export::write_png(path, rgba.width(), rgba.height(), rgba.as_raw()).map_err(|e| e.to_string())
 }
 
 /// `--screenshot PATH --after N`: the steps to wait for, then save and exit.
@@ -90,6 +104,7 @@ pub fn next_screenshot_path(dir: &Path, count: &mut usize) -> PathBuf {
 fn screenshot_on_command(
     mut commands_in: MessageReader<AppCommand>,
     mut log: ResMut<ScreenshotLog>,
+    time: Res<Time<Real>>,
     mut commands: Commands,
 ) {
     if !commands_in.read().any(|c| *c == AppCommand::Screenshot) {
@@ -97,14 +112,23 @@ fn screenshot_on_command(
     }
     let dir = Path::new(SCREENSHOT_DIR);
     if let Err(e) = std::fs::create_dir_all(dir) {
-        error!("cannot create {}: {e}", dir.display());
+        let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        log.say(
+            format!("cannot save the screenshot: cannot create {}: {e}", shown.display()),
+            time.elapsed_secs_f64(),
+            true,
+        );
         return;
     }
     let path = next_screenshot_path(dir, &mut log.count);
     let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone()).display().to_string();
-    commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path)).observe(
-        move |_: On<ScreenshotCaptured>, mut log: ResMut<ScreenshotLog>, time: Res<Time<Real>>| {
-            log.last = Some((shown.clone(), time.elapsed_secs_f64()));
+    commands.spawn(Screenshot::primary_window()).observe(
+        move |captured: On<ScreenshotCaptured>, mut log: ResMut<ScreenshotLog>, time: Res<Time<Real>>| {
+            let now = time.elapsed_secs_f64();
+            match save_png(&captured, &path) {
+                Ok(()) => log.say(format!("saved {shown}"), now, false),
+                Err(e) => log.say(format!("screenshot not saved: {e}"), now, true),
+            }
         },
     );
 }
@@ -193,8 +217,16 @@ fn run_screenshot_plan(
                 }
             }
             let path = plan.path.clone();
-            commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone())).observe(
-                move |_: On<ScreenshotCaptured>| info!("screenshot of the window written to {}", path.display()),
+            commands.spawn(Screenshot::primary_window()).observe(
+                move |captured: On<ScreenshotCaptured>, mut exit: MessageWriter<AppExit>| match save_png(
+                    &captured, &path,
+                ) {
+                    Ok(()) => info!("screenshot of the window written to {}", path.display()),
+                    Err(e) => {
+                        error!("screenshot not saved: {e}");
+                        exit.write(AppExit::error());
+                    }
+                },
             );
             plan.stage = PlanStage::Saving(0);
         }
@@ -243,8 +275,11 @@ mod tests {
         let second = next_screenshot_path(&dir, &mut count);
         assert_eq!(first.file_name().and_then(|n| n.to_str()), Some("sdflow-001.png"));
         assert_eq!(second.file_name().and_then(|n| n.to_str()), Some("sdflow-003.png"));
-        let log = ScreenshotLog { last: Some(("a.png".into(), 10.0)), count: 0 };
-        assert_eq!(log.notice(11.0), Some("a.png"));
+        let mut log = ScreenshotLog::default();
+        log.say("saved a.png".into(), 10.0, false);
+        assert_eq!(log.notice(11.0), Some(("saved a.png", false)));
         assert_eq!(log.notice(20.0), None);
+        log.say("screenshot not saved: disk full".into(), 30.0, true);
+        assert_eq!(log.notice(31.0), Some(("screenshot not saved: disk full", true)));
     }
 }

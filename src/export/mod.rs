@@ -7,7 +7,7 @@
 pub mod history;
 pub mod recording;
 
-pub use recording::{GifOptions, GifRecorder, write_png_frame};
+pub use recording::{GifOptions, GifRecorder, write_png, write_png_frame};
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,8 +18,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// the data is at fault, what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
-    #[error("cannot write {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    // The reason is part of the message, not a `source`: error chains
+    // printed with `{:#}` would otherwise say it twice.
+    #[error("cannot write {}: {reason}", path.display())]
+    Io { path: PathBuf, reason: std::io::Error },
     #[error("cannot write {}: point {point} has the coordinate {value}; only finite points can be saved", path.display())]
     NotFinite { path: PathBuf, point: usize, value: f32 },
     #[error("cannot write {}: {message}", path.display())]
@@ -30,7 +32,7 @@ pub enum SaveError {
 
 impl SaveError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        SaveError::Io { path: path.to_path_buf(), source }
+        SaveError::Io { path: path.to_path_buf(), reason: source }
     }
 }
 

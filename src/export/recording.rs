@@ -200,16 +200,23 @@ pub fn write_png_frame(dir: &Path, index: usize, width: u32, height: u32, rgba: 
     let path = dir.join(format!("frame_{index:05}.png"));
     check_frame(width, height, rgba).map_err(|message| SaveError::Frame { path: path.clone(), message })?;
     std::fs::create_dir_all(dir).map_err(|e| SaveError::io(&path, e))?;
-    let encode = |e: png::EncodingError| SaveError::Encode { path: path.clone(), message: e.to_string() };
-    write_atomic(&path, |w: &mut BufWriter<File>| {
+    write_png(&path, width, height, rgba)?;
+    Ok(path)
+}
+
+/// Writes an RGBA image (8 bits a channel, rows top to bottom) as a PNG,
+/// atomically: a failed write leaves no file under `path`.
+pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<(), SaveError> {
+    check_frame(width, height, rgba).map_err(|message| SaveError::Frame { path: path.to_path_buf(), message })?;
+    let encode = |e: png::EncodingError| SaveError::Encode { path: path.to_path_buf(), message: e.to_string() };
+    write_atomic(path, |w: &mut BufWriter<File>| {
         let mut encoder = png::Encoder::new(w.by_ref(), width, height);
         encoder.set_color(png::ColorType::Rgba);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(encode)?;
         writer.write_image_data(rgba).map_err(encode)?;
         writer.finish().map_err(encode)
-    })?;
-    Ok(path)
+    })
 }
 
 #[cfg(test)]

@@ -650,9 +650,10 @@ pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
             ui.label(RichText::new(format!("{} moving", s.moving_count)).color(egui_color(MOVING_COLOR)));
             ui.label(RichText::new(format!("{} fixed", s.fixed_count)).color(egui_color(FIXED_COLOR)));
         }
-        if let Some(shot) = p.shots.notice(now) {
+        if let Some((shot, error)) = p.shots.notice(now) {
             ui.separator();
-            ui.add(egui::Label::new(RichText::new(format!("saved {shot}")).color(WARN)).truncate()).on_hover_text(shot);
+            let colour = if error { BAD } else { WARN };
+            ui.add(egui::Label::new(RichText::new(shot).color(colour)).truncate()).on_hover_text(shot);
         } else if s.non_finite > 0 {
             ui.separator();
             ui.label(RichText::new(format!("{} non-finite updates dropped", s.non_finite)).color(BAD))
