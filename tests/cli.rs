@@ -52,9 +52,10 @@ fn run_writes_a_summary_metrics_and_points() {
     for name in sdflow::engine::Divergences::NAMES {
         assert!(header.contains(&name), "no column {name}: {}", rows[0]);
     }
-    assert_eq!(rows.len(), 21, "a header and one row per step");
-    assert!(rows[1].starts_with("1,4,"), "first step uses sigma2_max: {}", rows[1]);
-    assert!(rows[20].starts_with("20,0.5,"), "last step uses sigma2_min: {}", rows[20]);
+    assert_eq!(rows.len(), 22, "a header, the start and one row per step");
+    assert!(rows[1].starts_with("0,4,,,,,"), "the start, before any step: {}", rows[1]);
+    assert!(rows[2].starts_with("1,4,"), "first step uses sigma2_max: {}", rows[2]);
+    assert!(rows[21].starts_with("20,0.5,"), "last step uses sigma2_min: {}", rows[21]);
     let lines: Vec<String> = std::fs::read_to_string(&points).expect("points").lines().map(String::from).collect();
     assert_eq!(lines[0], "x0,x1,x2");
     assert_eq!(lines.len(), 501, "a header and the 500 moving points");
@@ -289,5 +290,6 @@ fn run_trains_a_generator_and_writes_its_parameters_samples_and_errors() {
         "{}",
         rows[0]
     );
-    assert_eq!(rows.len(), 21);
+    assert_eq!(rows.len(), 22, "a header, the start and one row per step");
+    assert!(rows[1].starts_with("0,"), "{}", rows[1]);
 }
