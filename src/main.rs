@@ -87,6 +87,8 @@ enum Command {
     Bench(cli::bench::BenchArgs),
     /// Run two scenes headless and print their final metrics side by side.
     Compare(cli::compare::CompareArgs),
+    /// Print the scene format as JSON Schema (scenes may be .ron or .json).
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
         Some(Command::Validate { scenes, quiet }) => cli::validate(&scenes, quiet),
         Some(Command::Bench(bench)) => cli::bench::bench(&bench),
         Some(Command::Compare(compare)) => cli::compare::compare(&compare),
+        Some(Command::Schema) => cli::schema(),
         None => open_app(
             args.scene,
             args.compare,

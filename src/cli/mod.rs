@@ -291,3 +291,16 @@ pub fn validate(scenes: &[PathBuf], quiet: bool) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `sdflow schema`: the scene format as JSON Schema (draft 2020-12), derived
+/// from the types that read scene files, for editors and for checking
+/// generated `.json` scenes.
+pub fn schema() -> anyhow::Result<ExitCode> {
+    println!("{}", serde_json::to_string_pretty(&scene_schema())?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON Schema of [`crate::scene::Scene`].
+pub fn scene_schema() -> serde_json::Value {
+    schemars::schema_for!(crate::scene::Scene).to_value()
+}
