@@ -13,7 +13,7 @@ use sdflow::cli;
 /// Without a subcommand, opens the desktop app on SCENE (default: the Swiss
 /// roll -> mystery interpolation).
 #[derive(Parser)]
-#[command(version, args_conflicts_with_subcommands = true)]
+#[command(version, args_conflicts_with_subcommands = true, after_help = EXIT_CODES)]
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
@@ -44,6 +44,17 @@ struct Args {
     compare: Vec<PathBuf>,
 }
 
+/// The exit codes and output streams, shown under `--help`.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  a check or comparison failed (`validate` found problems)
+  2  bad input or usage: a flag, a scene, CSV or NPY file, an unwritable output
+
+Results (summaries, tables, `--json` objects) go to stdout; progress, warnings
+and errors go to stderr. `--quiet` drops the progress bar and the warnings,
+never the errors or the result.";
+
 /// Colourings of the moving points (the GAN view).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Colour {
@@ -68,11 +79,16 @@ enum Command {
         /// Scene files to check.
         #[arg(required = true)]
         scenes: Vec<PathBuf>,
+        /// No warnings; the problems found and the `ok` lines still print.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Measure step times and kernel throughput.
     Bench(cli::bench::BenchArgs),
     /// Run two scenes headless and print their final metrics side by side.
     Compare(cli::compare::CompareArgs),
+    /// Print the scene format as JSON Schema (scenes may be .ron or .json).
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -80,9 +96,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Some(Command::Run(run)) => cli::run(&run),
-        Some(Command::Validate { scenes }) => cli::validate(&scenes),
+        Some(Command::Validate { scenes, quiet }) => cli::validate(&scenes, quiet),
         Some(Command::Bench(bench)) => cli::bench::bench(&bench),
         Some(Command::Compare(compare)) => cli::compare::compare(&compare),
+        Some(Command::Schema) => cli::schema(),
         None => open_app(
             args.scene,
             args.compare,
@@ -95,7 +112,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(cli::EXIT_BAD_INPUT)
         }
     }
 }

@@ -284,8 +284,9 @@ fn the_cli_writes_driver_cosine_and_modes_covered() {
         run_with_metrics("scenes/grid25_mlp_gan_ns.ron", &["--steps", "20", "--metrics-every", "10"]);
     let (cos, modes) =
         (column(&header, "driver_cosine").expect("cosine"), column(&header, "modes_covered").expect("modes"));
-    assert_eq!(rows.len(), 2, "{rows:?}");
-    for row in &rows {
+    assert_eq!(rows.len(), 3, "the start and steps 10, 20: {rows:?}");
+    assert_eq!((rows[0][0].as_str(), rows[0][cos].as_str()), ("0", ""), "no cosine before a step");
+    for row in &rows[1..] {
         let c: f64 = row[cos].parse().expect("a number");
         let m: usize = row[modes].parse().expect("a count");
         assert!((-1.0..=1.0).contains(&c) && m <= 25, "{row:?}");
@@ -294,7 +295,7 @@ fn the_cli_writes_driver_cosine_and_modes_covered() {
     // A kernel-driven particle flow toward the grid: modes only.
     let (_, header, rows) = run_with_metrics("scenes/grid25.ron", &["--steps", "3", "--metrics-every", "1"]);
     assert!(column(&header, "driver_cosine").is_none() && column(&header, "modes_covered").is_some());
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 4, "the start and 3 steps");
     // A discriminator-driven particle flow toward the mystery: cosine only.
     let (_, header, _) = run_with_metrics("scenes/mystery_offset_disc_alt.ron", &["--steps", "3"]);
     assert!(column(&header, "driver_cosine").is_some() && column(&header, "modes_covered").is_none());

@@ -70,6 +70,11 @@ impl GanColumns {
         out
     }
 
+    /// Grid modes covered by `cloud`, when the flow aims at a Grid25 cloud.
+    pub fn modes_covered(&self, cloud: &Cloud) -> Option<f64> {
+        self.grid_std.map(|std| grid25_modes_covered(cloud, std) as f64)
+    }
+
     /// Summary lines for the end of a run.
     pub fn summary(&self, start: &Cloud, end: &Cloud) -> Vec<String> {
         let mut out = Vec::new();

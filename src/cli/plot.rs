@@ -1,6 +1,8 @@
 //! Metric curves as a PNG (`run --plot`, `compare --plot`): one panel per
-//! group of related values, step on the x axis, every run on shared axes
-//! (solid lines for the first run, dashed for the second).
+//! group of related values, steps, seconds or kernel evaluations on the x
+//! axis, every run on shared axes (solid lines for the first run, dashed for
+//! the second); runs over several seeds draw their mean with a shaded
+//! min-max band.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -10,8 +12,7 @@ use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::record::Record;
-use crate::engine::{Divergences, Metrics};
+use super::seeds::Band;
 
 /// The embedded font (Noto Mono, SIL OFL 1.1, see assets/fonts/OFL.txt).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/NotoMono-Regular.ttf");
@@ -46,18 +47,32 @@ const PANELS: [Panel; 8] = [
     Panel { title: "Moments", y_label: "error", series: &["mean_error", "cov_error"], log: true },
 ];
 
-/// (run index, series index in its panel, points).
-type Curve = (usize, usize, Vec<(f64, f64)>);
+/// What the curves are drawn against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum XAxis {
+    /// Steps taken.
+    #[default]
+    Step,
+    /// Seconds spent in steps (metrics excluded): equal wall time.
+    Seconds,
+    /// Kernel evaluations so far: equal work, whatever the machine.
+    Kernels,
+}
+
+impl XAxis {
+    fn label(self) -> &'static str {
+        match self {
+            XAxis::Step => "step",
+            XAxis::Seconds => "seconds in steps",
+            XAxis::Kernels => "kernel evaluations",
+        }
+    }
+}
+
+/// (run index, series index in its panel, points (x, mean, min, max)).
+type Curve = (usize, usize, Vec<(f64, f64, f64, f64)>);
 
 const COLOURS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44)];
-
-/// The value called `name` in a record.
-fn value(r: &Record, name: &str) -> Option<f64> {
-    if let Some(i) = Metrics::NAMES.iter().position(|n| *n == name) {
-        return Some(r.metrics.values()[i]);
-    }
-    Divergences::NAMES.iter().position(|n| *n == name).map(|i| r.divergences.values()[i])
-}
 
 fn register_font() -> anyhow::Result<()> {
     static DONE: OnceLock<bool> = OnceLock::new();
@@ -65,13 +80,14 @@ fn register_font() -> anyhow::Result<()> {
     if ok { Ok(()) } else { Err(anyhow!("the embedded plot font could not be read")) }
 }
 
-/// Writes the curves of `runs` (name, history) to a PNG at `path`.
-pub fn plot_runs(path: &Path, runs: &[(&str, &Vec<Record>)]) -> anyhow::Result<()> {
+/// Writes the curves of `runs` (name, curves over its seeds) to a PNG at
+/// `path`, against `x`.
+pub fn plot_runs(path: &Path, runs: &[(&str, &Band)], x: XAxis) -> anyhow::Result<()> {
     register_font()?;
-    draw(path, runs).map_err(|e| anyhow!("{e}")).with_context(|| format!("cannot write the plot {}", path.display()))
+    draw(path, runs, x).map_err(|e| anyhow!("{e}")).with_context(|| format!("cannot write the plot {}", path.display()))
 }
 
-fn draw(path: &Path, runs: &[(&str, &Vec<Record>)]) -> Result<(), Box<dyn std::error::Error>> {
+fn draw(path: &Path, runs: &[(&str, &Band)], x: XAxis) -> Result<(), Box<dyn std::error::Error>> {
     let root = BitMapBackend::new(path, (1800, 1000)).into_drawing_area();
     root.fill(&WHITE)?;
     let names: Vec<String> = runs
@@ -82,23 +98,36 @@ fn draw(path: &Path, runs: &[(&str, &Vec<Record>)]) -> Result<(), Box<dyn std::e
     let title = if runs.len() == 1 { runs[0].0.to_string() } else { names.join("   ") };
     let (top, body) = root.split_vertically(40);
     top.draw(&Text::new(title, (20, 10), (FAMILY, 22).into_font()))?;
-    let x_max = runs.iter().flat_map(|(_, h)| h.iter().map(|r| r.step)).max().unwrap_or(1).max(1) as f64;
+    let x_of = |r: &super::seeds::BandRow| match x {
+        XAxis::Step => r.step as f64,
+        XAxis::Seconds => r.seconds,
+        XAxis::Kernels => r.kernel_evaluations,
+    };
+    let x_max = runs.iter().flat_map(|(_, b)| b.rows.iter().map(x_of)).fold(0.0, f64::max);
+    let x_max = if x_max > 0.0 { x_max } else { 1.0 };
     for (area, panel) in body.split_evenly((2, 4)).iter().zip(&PANELS) {
         let curves: Vec<Curve> = runs
             .iter()
             .enumerate()
-            .flat_map(|(run, (_, h))| {
+            .flat_map(|(run, (_, band))| {
                 panel.series.iter().enumerate().map(move |(s, name)| {
-                    let pts = h
-                        .iter()
-                        .filter_map(|r| value(r, name).map(|v| (r.step as f64, v)))
-                        .filter(|(_, v)| v.is_finite() && (!panel.log || *v > 0.0))
-                        .collect();
+                    let column = band.names.iter().position(|n| n == name);
+                    let pts = column
+                        .map(|k| {
+                            band.rows
+                                .iter()
+                                .map(|r| (x_of(r), r.values[k].mean, r.values[k].min, r.values[k].max))
+                                .filter(|(_, v, lo, hi)| {
+                                    [v, lo, hi].iter().all(|v| v.is_finite() && (!panel.log || **v > 0.0))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     (run, s, pts)
                 })
             })
             .collect();
-        let ys = curves.iter().flat_map(|(_, _, p)| p.iter().map(|(_, y)| *y));
+        let ys = curves.iter().flat_map(|(_, _, p)| p.iter().flat_map(|(_, _, lo, hi)| [*lo, *hi]));
         let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(y), b.max(y)));
         if !(lo.is_finite() && hi.is_finite()) {
             area.draw(&Text::new(format!("{}: no data", panel.title), (20, 20), (FAMILY, 16).into_font()))?;
@@ -110,11 +139,11 @@ fn draw(path: &Path, runs: &[(&str, &Vec<Record>)]) -> Result<(), Box<dyn std::e
             let (l, h) = (lo.log10(), hi.log10().max(lo.log10() + 1e-3));
             let top = h + (h - l).max(1.0) * 0.12 * legend_rows;
             let range = (10f64.powf(l - 0.05 * (h - l).max(0.1))..10f64.powf(top)).log_scale();
-            panel_chart(area, panel, x_max, range, &curves, runs.len())?;
+            panel_chart(area, panel, (x, x_max), range, &curves, runs.len())?;
         } else {
             let span = (hi - lo).max(1e-12 * hi.abs().max(1.0));
             let range = (lo - 0.05 * span)..(hi + span * 0.12 * legend_rows.max(2.0));
-            panel_chart(area, panel, x_max, range, &curves, runs.len())?;
+            panel_chart(area, panel, (x, x_max), range, &curves, runs.len())?;
         }
     }
     root.present()?;
@@ -124,7 +153,7 @@ fn draw(path: &Path, runs: &[(&str, &Vec<Record>)]) -> Result<(), Box<dyn std::e
 fn panel_chart<Y>(
     area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
     panel: &Panel,
-    x_max: f64,
+    (x, x_max): (XAxis, f64),
     y: Y,
     curves: &[Curve],
     runs: usize,
@@ -142,12 +171,12 @@ where
         .build_cartesian_2d(0f64..x_max, y)?;
     chart
         .configure_mesh()
-        .x_desc("step")
+        .x_desc(x.label())
         .y_desc(panel.y_label)
         .label_style((FAMILY, 13))
         .axis_desc_style((FAMILY, 15))
         .x_labels(6)
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_label_formatter(&|v| if x == XAxis::Step { format!("{v:.0}") } else { compact(*v) })
         .y_label_formatter(&|y| compact(*y))
         .y_labels(6)
         .light_line_style(WHITE.mix(0.0))
@@ -160,14 +189,25 @@ where
             panel.series[*s].to_string()
         };
         let style = colour.stroke_width(2);
+        // The seeds' range, shaded under the mean.
+        if pts.iter().any(|(_, _, lo, hi)| lo < hi) {
+            let upper = pts.iter().map(|&(x, _, _, hi)| (x, hi));
+            let lower = pts.iter().rev().map(|&(x, _, lo, _)| (x, lo));
+            let alpha = if *run == 0 { 0.18 } else { 0.10 };
+            chart.draw_series(std::iter::once(Polygon::new(
+                upper.chain(lower).collect::<Vec<_>>(),
+                colour.mix(alpha),
+            )))?;
+        }
+        let mean = pts.iter().map(|&(x, m, _, _)| (x, m));
         let drawn = if *run == 0 {
-            chart.draw_series(LineSeries::new(pts.iter().copied(), style))?
+            chart.draw_series(LineSeries::new(mean, style))?
         } else {
-            chart.draw_series(DashedLineSeries::new(pts.iter().copied(), 8, 5, style))?
+            chart.draw_series(DashedLineSeries::new(mean, 8, 5, style))?
         };
         drawn.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2)));
         if pts.len() <= 12 {
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+            chart.draw_series(pts.iter().map(|&(x, m, _, _)| Circle::new((x, m), 3, colour.filled())))?;
         }
     }
     chart

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::cloud::Cloud;
 
 /// A data set as written in a scene file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub enum Dataset {
     /// The Swiss roll: a rolled-up sheet in 3-D (`dim: 2` gives the spiral).
@@ -73,6 +73,9 @@ pub enum Dataset {
     /// Points read from a CSV file, path relative to the scene file: one point
     /// per line, comma-separated; a header line and `#` comments allowed.
     Csv { path: String },
+    /// Points read from a NumPy `.npy` file, path relative to the scene file:
+    /// a 2-D float32 or float64 array, one point per row (`numpy.save`).
+    Npy { path: String },
 }
 
 fn three() -> usize {
@@ -115,6 +118,7 @@ impl Dataset {
             Dataset::Ring { .. } => "Ring",
             Dataset::TwoMoons { .. } => "TwoMoons",
             Dataset::Csv { .. } => "Csv",
+            Dataset::Npy { .. } => "Npy",
         }
     }
 
@@ -128,7 +132,7 @@ impl Dataset {
             | Dataset::LinearGaussian { points, .. }
             | Dataset::Ring { points, .. }
             | Dataset::TwoMoons { points, .. } => Some(points),
-            Dataset::Csv { .. } => None,
+            Dataset::Csv { .. } | Dataset::Npy { .. } => None,
         }
     }
 
@@ -142,7 +146,7 @@ impl Dataset {
             | Dataset::LinearGaussian { points, .. }
             | Dataset::Ring { points, .. }
             | Dataset::TwoMoons { points, .. } => *points = n,
-            Dataset::Csv { .. } => {}
+            Dataset::Csv { .. } | Dataset::Npy { .. } => {}
         }
     }
 
@@ -153,7 +157,7 @@ impl Dataset {
             Dataset::Mystery { .. } => Some(3),
             Dataset::Grid25 { .. } | Dataset::Ring { .. } | Dataset::TwoMoons { .. } => Some(2),
             Dataset::Gaussian { mean, .. } => Some(mean.len()),
-            Dataset::Csv { .. } => None,
+            Dataset::Csv { .. } | Dataset::Npy { .. } => None,
         }
     }
 
@@ -200,6 +204,11 @@ impl Dataset {
                     out.push(("path", "`path` is empty; name a CSV file relative to the scene".to_string()));
                 }
             }
+            Dataset::Npy { path } => {
+                if path.trim().is_empty() {
+                    out.push(("path", "`path` is empty; name a .npy file relative to the scene".to_string()));
+                }
+            }
         }
         out
     }
@@ -214,7 +223,7 @@ impl Dataset {
         }
     }
 
-    /// Generates the cloud. CSV data sets are read by the scene loader, which
+    /// Generates the cloud. CSV and NPY data sets are read by the scene loader, which
     /// knows the scene's folder; here they yield None.
     pub fn generate(&self, rng: &mut SeededRng) -> Option<Cloud> {
         Some(match self {
@@ -227,8 +236,16 @@ impl Dataset {
             }
             Dataset::Ring { points, radius, std } => ring(*points, *radius, *std, rng),
             Dataset::TwoMoons { points, noise } => two_moons(*points, *noise, rng),
-            Dataset::Csv { .. } => return None,
+            Dataset::Csv { .. } | Dataset::Npy { .. } => return None,
         })
+    }
+
+    /// The file a `Csv` or `Npy` data set reads (None for generated ones).
+    pub fn file_path_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Dataset::Csv { path } | Dataset::Npy { path } => Some(path),
+            _ => None,
+        }
     }
 }
 

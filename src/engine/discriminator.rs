@@ -31,7 +31,7 @@ use super::rng::stream;
 const ROWS: usize = 256;
 
 /// Which generator loss turns the discriminator into a flow.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum GanLoss {
     /// L_alt = -E h(x) (eq. 32): the flow is grad h, the SD flow when the
     /// discriminator is optimal.
@@ -52,7 +52,7 @@ impl GanLoss {
 }
 
 /// What gives the moving points their direction.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub enum Driver {
     /// The kernel sums of the scene's `method` (the optimal discriminator on

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which flow moves the particles.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Method {
     /// Score-difference flow, eq. 13 / Algorithm 1: dz = 1/2 (D_p(z) - D_q(z)).
     #[default]
@@ -64,7 +64,7 @@ impl Method {
 }
 
 /// Which cloud moves.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Direction {
     /// The source cloud moves toward the target.
     #[default]
@@ -75,7 +75,7 @@ pub enum Direction {
 }
 
 /// How far each step moves the points.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub enum StepSize {
     /// y <- y + eta dz with a fixed eta.
@@ -92,7 +92,7 @@ impl Default for StepSize {
 }
 
 /// The kernel bandwidth sigma_k^2 of the kernel means.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub enum Bandwidth {
     /// sigma_k^2 = sigma^2(t), the noise level (the paper's comparison).
@@ -114,7 +114,7 @@ impl Bandwidth {
 }
 
 /// The step rho of the denoiser form (eq. 16), SdDenoiser only.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Rho {
     /// rho = eta / 2 from the scene's `step_size` (the Sd-like scaling).
     #[default]
@@ -140,7 +140,7 @@ impl Rho {
 }
 
 /// Whether kernel sums may use the cell-list cut-off.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CutOff {
     /// Use it when it pays (d <= 3 and sigma small against the cloud).
     #[default]

@@ -47,7 +47,7 @@ const LATENT_KEY: u64 = u64::MAX - 1;
 const PREVIEW_STEP: usize = usize::MAX;
 
 /// A generator as written in a scene file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub enum Model {
     /// g(xi) = B xi + mu (App. E.4): B (d x latent) initialised from

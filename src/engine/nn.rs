@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::kernel::fast::{KernelImpl, exp_nonpositive};
 
 /// Nonlinearity of the hidden layers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Activation {
     /// max(0, x); He initialisation.
     #[default]
@@ -118,7 +118,7 @@ pub fn sigmoid(x: f32) -> f32 {
 }
 
 /// Parameter update rule.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Optimizer {
     /// theta <- theta - lr g.
     Sgd,
@@ -164,7 +164,7 @@ impl Shape {
 }
 
 /// One layer's parameters, for export (JSON) and inspection.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LayerParams {
     /// `outputs` rows of `inputs` numbers: y = W x + b.
     pub weights: Vec<Vec<f32>>,

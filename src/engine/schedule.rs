@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How the noise variance sigma^2 changes over the `T` steps of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub enum Schedule {
     /// App. E.1: sigma2_max * cos(pi t / 2), t evenly spaced in [0, t_max].

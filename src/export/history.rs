@@ -37,6 +37,15 @@ impl StepHead {
         Self { steps_done: step + 1, sigma2, kernel_sigma2, eta, path, ms }
     }
 
+    /// The fields of the row before any step (the starting clouds): step 0
+    /// and the sigma^2 the metrics were evaluated at; the per-step columns
+    /// (kernel sigma^2, eta, path, ms) are empty, as no step was taken.
+    pub fn start_fields(sigma2: f64) -> Vec<String> {
+        let mut out = vec!["0".to_string(), sigma2.to_string()];
+        out.resize(Self::NAMES.len(), String::new());
+        out
+    }
+
     /// The fields in [`StepHead::NAMES`] order; numbers as the shortest
     /// decimal that parses back to the same f64, `ms` to 0.1 microsecond.
     pub fn fields(&self) -> Vec<String> {
@@ -127,6 +136,22 @@ mod tests {
         assert_eq!(fields[3].parse::<f64>().expect("eta"), 1.0 / 3.0);
         assert_eq!(fields[4], KernelPath::Full.name());
         assert_eq!(fields[5], "2.3457");
+    }
+
+    #[test]
+    fn the_start_row_is_step_zero_with_empty_step_columns() {
+        let fields = StepHead::start_fields(4.0);
+        assert_eq!(fields.len(), StepHead::NAMES.len());
+        assert_eq!(fields, ["0", "4", "", "", "", ""]);
+        // Written first, it parses back as step 0 ahead of the step rows.
+        let dir = std::env::temp_dir().join(format!("sdflow-history-start-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("h.csv");
+        let rows = std::iter::once(fields).chain((0..2).map(|k| StepHead::of_step(&report(k), 1.0).fields()));
+        write_history_csv(&path, &StepHead::NAMES, rows).expect("written");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let steps: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap_or_default()).collect();
+        assert_eq!(steps, ["0", "1", "2"]);
     }
 
     #[test]

@@ -22,6 +22,7 @@
 
 mod csv_points;
 mod locate;
+mod npy;
 mod save;
 mod theory;
 
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use csv_points::{read_points, write_points};
 pub use locate::locate;
+pub use npy::read_npy;
 pub use save::save_scene;
 
 use crate::engine::discriminator::DiscriminatorDrift;
@@ -43,7 +45,7 @@ use crate::engine::{
 };
 
 /// One experiment, as written in a `.ron` scene file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scene {
     pub name: String,
@@ -55,9 +57,12 @@ pub struct Scene {
     pub target: Dataset,
     /// The moving cloud of a particle flow. Omitted when `model` is set: the
     /// generator's output is then the moving cloud.
+    // Written bare, never `null`: so says the schema, here and below.
+    #[schemars(with = "Dataset")]
     #[serde(default, deserialize_with = "bare_some", skip_serializing_if = "Option::is_none")]
     pub source: Option<Dataset>,
     /// A generator trained by Algorithm 2 instead of moving `source`.
+    #[schemars(with = "Model")]
     #[serde(default, deserialize_with = "bare_some", skip_serializing_if = "Option::is_none")]
     pub model: Option<Model>,
     /// Regression steps per flow step when training a `model` (Algorithm 2, step 6).
@@ -88,6 +93,7 @@ pub struct Scene {
     #[serde(default)]
     pub driver: Driver,
     /// Where the app's camera starts for 3-D scenes (2-D scenes face it).
+    #[schemars(with = "CameraHint")]
     #[serde(default, deserialize_with = "bare_some", skip_serializing_if = "Option::is_none")]
     pub camera: Option<CameraHint>,
 }
@@ -95,7 +101,7 @@ pub struct Scene {
 /// A starting view for the app: the camera's angles around the clouds'
 /// centre. Yaw turns about the vertical (y) axis, pitch raises the camera
 /// above the x-z plane; (0, 0) looks along -z at the x-y plane.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CameraHint {
     pub yaw_deg: f64,
@@ -167,12 +173,22 @@ impl SceneFile {
         Self::parse(path, text)
     }
 
-    /// Parses and validates scene text that came from `path`.
+    /// Parses and validates scene text that came from `path`: JSON when the
+    /// path ends in `.json` (the same fields, see `sdflow schema`), else RON.
     pub fn parse(path: &Path, text: String) -> Result<Self, SceneError> {
         let error = |problems| SceneError { path: path.to_path_buf(), problems };
-        let scene: Scene = ron::Options::default().from_str(&text).map_err(|e| {
-            error(vec![Problem { line: e.span.start.line, column: e.span.start.col, message: e.code.to_string() }])
-        })?;
+        let scene: Scene = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            serde_json::from_str(&text).map_err(|e| {
+                // serde_json ends its message with the position, given here in front.
+                let message = e.to_string();
+                let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m).to_string();
+                error(vec![Problem { line: e.line().max(1), column: e.column().max(1), message }])
+            })?
+        } else {
+            ron::Options::default().from_str(&text).map_err(|e| {
+                error(vec![Problem { line: e.span.start.line, column: e.span.start.col, message: e.code.to_string() }])
+            })?
+        };
         let problems: Vec<Problem> = scene
             .problems()
             .into_iter()
@@ -203,6 +219,10 @@ impl SceneFile {
             let mut rng = crate::engine::rng::seeded(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ stream);
             match data {
                 Dataset::Csv { path } => read_points(&self.base_dir().join(path)).map_err(|message| {
+                    let (line, column) = locate(&self.text, &[role, "path"]);
+                    Problem { line, column, message: format!("{role}: {message}") }
+                }),
+                Dataset::Npy { path } => read_npy(&self.base_dir().join(path)).map_err(|message| {
                     let (line, column) = locate(&self.text, &[role, "path"]);
                     Problem { line, column, message: format!("{role}: {message}") }
                 }),

@@ -123,7 +123,7 @@ impl SceneFile {
         let mut scene = self.scene.clone();
         let base = self.base_dir().to_path_buf();
         for data in std::iter::once(&mut scene.target).chain(scene.source.as_mut()) {
-            if let Dataset::Csv { path } = data
+            if let Some(path) = data.file_path_mut()
                 && Path::new(path.as_str()).is_relative()
             {
                 let joined = base.join(path.as_str());
@@ -145,7 +145,7 @@ pub fn save_scene(path: &Path, scene: &Scene) -> Result<(), SaveError> {
     let folder = lexical(&std::path::absolute(folder).map_err(|e| SaveError::io(path, e))?);
     let mut scene = scene.clone();
     for data in std::iter::once(&mut scene.target).chain(scene.source.as_mut()) {
-        if let Dataset::Csv { path: csv } = data {
+        if let Some(csv) = data.file_path_mut() {
             let absolute = lexical(&std::path::absolute(csv.as_str()).map_err(|e| SaveError::io(path, e))?);
             *csv = match absolute.strip_prefix(&folder) {
                 // Forward slashes: the scene then loads on every platform.

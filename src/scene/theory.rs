@@ -92,7 +92,7 @@ impl SceneFile {
             Direction::Forward => &self.scene.target,
             Direction::Reverse => self.scene.source.as_ref()?,
         };
-        if matches!(data, Dataset::Csv { .. }) {
+        if matches!(data, Dataset::Csv { .. } | Dataset::Npy { .. }) {
             return None;
         }
         let mut rng = crate::engine::rng::seeded(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ HELD_OUT_STREAM);
