@@ -84,11 +84,22 @@ fn register_font() -> anyhow::Result<()> {
 /// `path`, against `x`.
 pub fn plot_runs(path: &Path, runs: &[(&str, &Band)], x: XAxis) -> anyhow::Result<()> {
     register_font()?;
-    draw(path, runs, x).map_err(|e| anyhow!("{e}")).with_context(|| format!("cannot write the plot {}", path.display()))
+    // Drawn in memory, then written atomically: a full disk leaves no half PNG.
+    let (width, height) = PLOT_SIZE;
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    draw(&mut rgb, runs, x)
+        .map_err(|e| anyhow!("{e}"))
+        .with_context(|| format!("cannot draw the plot {}", path.display()))?;
+    let rgba: Vec<u8> = rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    crate::export::write_png(path, width, height, &rgba)?;
+    Ok(())
 }
 
-fn draw(path: &Path, runs: &[(&str, &Band)], x: XAxis) -> Result<(), Box<dyn std::error::Error>> {
-    let root = BitMapBackend::new(path, (1800, 1000)).into_drawing_area();
+/// Pixels of a plot.
+const PLOT_SIZE: (u32, u32) = (1800, 1000);
+
+fn draw(rgb: &mut [u8], runs: &[(&str, &Band)], x: XAxis) -> Result<(), Box<dyn std::error::Error>> {
+    let root = BitMapBackend::with_buffer(rgb, PLOT_SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let names: Vec<String> = runs
         .iter()

@@ -144,7 +144,7 @@ impl Recorder {
 
     pub fn finish(&mut self) -> anyhow::Result<()> {
         if let Some(w) = self.writer.as_mut() {
-            w.flush()?;
+            w.finish()?;
         }
         Ok(())
     }

@@ -147,7 +147,7 @@ pub fn run(
         bar.inc(1);
     }
     if let Some(mut w) = writer {
-        w.flush()?;
+        w.finish()?;
     }
     let end_samples = trainer.samples(n_samples);
     if let Some(path) = out.points {

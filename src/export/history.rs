@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::{SaveError, write_atomic};
+use super::{SaveError, temp_path, write_atomic};
 use crate::engine::{KernelPath, StepReport, TrainReport};
 
 /// The columns every per-step CSV row starts with.
@@ -61,16 +61,22 @@ impl StepHead {
 }
 
 /// A per-step CSV written row by row as a run goes (the CLI's `--metrics`).
+/// Rows go to a temporary file beside `path`, renamed into place by
+/// [`HistoryCsv::finish`]; a run that fails or is interrupted leaves no
+/// half-written file under the chosen name.
 pub struct HistoryCsv {
     path: PathBuf,
+    temp: PathBuf,
     writer: csv::Writer<File>,
+    finished: bool,
 }
 
 impl HistoryCsv {
-    /// Creates `path` and writes the header.
+    /// Starts the file for `path` and writes the header.
     pub fn create<S: AsRef<str>>(path: &Path, header: &[S]) -> Result<Self, SaveError> {
-        let file = File::create(path).map_err(|e| SaveError::io(path, e))?;
-        let mut out = Self { path: path.to_path_buf(), writer: csv::Writer::from_writer(file) };
+        let temp = temp_path(path);
+        let file = File::create(&temp).map_err(|e| SaveError::io(path, e))?;
+        let mut out = Self { path: path.to_path_buf(), temp, writer: csv::Writer::from_writer(file), finished: false };
         out.write_row(header.iter().map(AsRef::as_ref))?;
         Ok(out)
     }
@@ -80,9 +86,24 @@ impl HistoryCsv {
         self.writer.write_record(row).map_err(|e| csv_error(&self.path, e))
     }
 
-    /// Flushes what is buffered.
-    pub fn flush(&mut self) -> Result<(), SaveError> {
-        self.writer.flush().map_err(|e| SaveError::io(&self.path, e))
+    /// Writes what is buffered and moves the file into place.
+    pub fn finish(&mut self) -> Result<(), SaveError> {
+        if self.finished {
+            return Ok(());
+        }
+        self.writer.flush().map_err(|e| SaveError::io(&self.path, e))?;
+        self.writer.get_ref().sync_all().map_err(|e| SaveError::io(&self.path, e))?;
+        std::fs::rename(&self.temp, &self.path).map_err(|e| SaveError::io(&self.path, e))?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for HistoryCsv {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.temp);
+        }
     }
 }
 
