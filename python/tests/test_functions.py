@@ -69,6 +69,13 @@ def test_cfd_of_two_point_masses_is_the_closed_form():
         assert c2 == pytest.approx(2 * c1 * np.sqrt(1 - c1 * c1 / 4), rel=1e-9)
 
 
+def test_cfd_is_the_runs_cfd_with_the_runs_seed(small_clouds):
+    target, source = small_clouds
+    sim = sdflow.Simulation(target=target, source=source, steps=8, seed=21, cfd_frequencies=64)
+    h = sim.run()
+    assert sdflow.cfd(sim.fixed, sim.points, frequencies=64, seed=21) == h["cfd"][-1]
+
+
 def test_divergences_of_a_cloud_with_itself(rng):
     p = rng.normal(size=(150, 2))
     d = sdflow.divergences(p, p, 0.5)
