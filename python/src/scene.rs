@@ -78,6 +78,22 @@ pub fn at_least(name: &str, value: i64, min: usize) -> PyResult<usize> {
         .ok_or_else(|| value_error(format!("`{name}` is {value}; give at least {min}")))
 }
 
+/// Refuses to hold `floats` f32 values when they exceed the memory
+/// available (an allocation that fails would abort the interpreter).
+/// `what` says what they are, `change` what to lower.
+pub fn fits_in_memory(floats: f64, what: &str, change: &str) -> PyResult<()> {
+    let (need, available) = (floats * 4.0, sdflow::scene::available_memory() as f64);
+    if need > available {
+        let gib = |b: f64| b / (1u64 << 30) as f64;
+        return Err(value_error(format!(
+            "{what} need about {:.1} GiB of memory but only {:.1} GiB is available; {change}",
+            gib(need),
+            gib(available)
+        )));
+    }
+    Ok(())
+}
+
 /// The scene as run, as RON: the run's seed and step count, and (for
 /// `show`) the clouds as the CSV files `target.csv` and `source.csv`.
 pub fn scene_ron(loaded: &Loaded, csv_clouds: bool) -> PyResult<String> {

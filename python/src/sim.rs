@@ -16,7 +16,7 @@ use sdflow::scene::write_points;
 
 use crate::arrays::{self, cloud, to_numpy};
 use crate::columns::{Columns, head_names};
-use crate::scene::{Loaded, at_least, scene_ron};
+use crate::scene::{Loaded, at_least, fits_in_memory, scene_ron};
 use crate::{Pool, value_error};
 
 /// The probes of `run`, built on its first call (they cost a k-d tree and
@@ -168,6 +168,15 @@ impl SimCore {
             Some(k) => (self.sim.step_index() + at_least("steps", k, 0)?).min(total),
             None => total,
         };
+        if let Some(k) = frame_every {
+            let frames = 2 + (end - self.sim.step_index()) / k;
+            let cloud = self.sim.moving().as_slice().len();
+            fits_in_memory(
+                (frames * cloud) as f64,
+                &format!("{frames} frames of the moving cloud"),
+                "raise `record_every`",
+            )?;
+        }
         let mut names = head_names();
         names.extend(Metrics::NAMES);
         names.extend(Divergences::NAMES);

@@ -18,7 +18,7 @@ use sdflow::engine::{MetricProbe, Metrics, TrainReport, Trainer};
 
 use crate::arrays::{cloud, to_numpy};
 use crate::columns::{Columns, head_names};
-use crate::scene::{Loaded, at_least, scene_ron};
+use crate::scene::{Loaded, at_least, fits_in_memory, scene_ron};
 use crate::{Pool, value_error};
 
 /// A generator being trained toward a target cloud.
@@ -66,6 +66,13 @@ impl TrainCore {
 
     fn trainer_mut(&mut self) -> &mut Trainer {
         self.trainer.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `n` samples (and their latent inputs) must fit in memory.
+    fn check_samples(&self, n: usize) -> PyResult<()> {
+        let trainer = self.trainer();
+        let per_sample = (trainer.generator().dim() + trainer.generator().latent()) as f64;
+        fits_in_memory(n as f64 * per_sample, &format!("{n} samples"), "ask for fewer")
     }
 
     fn step_once(&mut self, py: Python<'_>) -> Option<TrainReport> {
@@ -184,6 +191,7 @@ impl TrainCore {
             Some(n) => at_least("samples", n, 1)?,
             None => self.trainer_mut().target().len(),
         };
+        self.check_samples(samples)?;
         let (total, now) = (self.trainer_mut().settings().steps, self.trainer_mut().step_index());
         let end = match steps {
             Some(k) => (now + at_least("steps", k, 0)?).min(total),
@@ -214,6 +222,7 @@ impl TrainCore {
     /// `n` samples of the generator from fixed latent inputs, (n, d) float32.
     fn sample<'py>(&self, py: Python<'py>, n: i64) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let n = at_least("n", n, 1)?;
+        self.check_samples(n)?;
         let trainer = &self.trainer;
         let drawn = self.pool.run(py, || trainer.lock().unwrap_or_else(PoisonError::into_inner).samples(n));
         to_numpy(py, &drawn)

@@ -130,3 +130,14 @@ def test_bad_csv_names_the_line(tmp_path):
     path.write_text("x,y\n1,2\n3,abc\n")
     with pytest.raises(ValueError, match=r"p.csv:3: field 2 is `abc`, not a number"):
         sdflow.read_points(path)
+
+
+def test_requests_beyond_memory_are_refused(small_clouds):
+    target, source = small_clouds
+    sim = sdflow.Simulation(target=target, source=source, steps=10**12)
+    with pytest.raises(ValueError, match="frames of the moving cloud need about .* GiB.*raise `record_every`"):
+        sim.run(record_every=1)
+    trainer = sdflow.Trainer.from_scene(SCENES / "fig6_linear50.ron", steps=2)
+    with pytest.raises(ValueError, match="samples need about .* GiB.*ask for fewer"):
+        trainer.sample(10**13)
+    assert sim.step_index == 0 and trainer.step_index == 0
