@@ -3,8 +3,9 @@
 # ./python pytest numpy` (pip fetches maturin, which builds the extension in
 # release mode into $CARGO_TARGET_DIR, else python/target), then the pytest
 # suite. Its parity tests compare with the `sdflow` CLI: $SDFLOW_BIN, else
-# `cargo build --no-default-features` into $CARGO_TARGET_DIR, else target/.
-# Extra arguments go to pytest. Fails when pytest collects no tests.
+# one built here in release mode into the wheel's target folder, whose
+# dependencies the wheel build has just compiled. Extra arguments go to
+# pytest. Fails when pytest collects no tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,15 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ./python pytest numpy
 installed=$(date +%s)
 echo "python-ci: venv and wheel in $(( installed - start )) s"
+
+if [ -z "${SDFLOW_BIN:-}" ]; then
+    wheel_target=${CARGO_TARGET_DIR:-$PWD/python/target}
+    cargo build --release --no-default-features --quiet --target-dir "$wheel_target"
+    export SDFLOW_BIN="$wheel_target/release/sdflow"
+    built=$(date +%s)
+    echo "python-ci: CLI for the parity tests in $(( built - installed )) s"
+    installed=$built
+fi
 
 # The pytest script (not `python -m pytest`, which would put the current
 # folder on sys.path) imports the installed package, not python/sdflow/.
