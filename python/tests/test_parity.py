@@ -76,10 +76,11 @@ def test_the_metric_columns_are_the_clis(cli, tmp_path):
     rows = np.genfromtxt(metrics, delimiter=",", names=True, dtype=None, encoding="utf-8")
     history = sdflow.Simulation.from_scene(scene, steps=40).run(metrics_every=10)
     assert set(history) == set(header)
-    # The CLI writes no row for step 0; every later row is the same evaluation.
+    # Both start with the step-0 row (the state before any step); every row
+    # is the same evaluation.
     assert history["step"][0] == 0
-    assert list(history["step"][1:]) == list(rows["step"])
+    assert list(history["step"]) == list(rows["step"])
     for name in header:
         if name in ("path", "ms"):
             continue
-        np.testing.assert_array_equal(history[name][1:], rows[name], err_msg=name)
+        np.testing.assert_array_equal(history[name], rows[name], err_msg=name)
