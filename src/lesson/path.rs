@@ -223,9 +223,9 @@ mod tests {
     #[test]
     fn finds_fields_inside_list_elements() {
         assert_eq!(locate_path(TEXT, &[Field("steps")]), (3, 5));
-        assert_eq!(locate_path(TEXT, &[Field("steps"), Index(0), Field("checks"), Index(0), Field("below")]), (4, 53));
+        assert_eq!(locate_path(TEXT, &[Field("steps"), Index(0), Field("checks"), Index(0), Field("below")]), (4, 49));
         assert_eq!(locate_path(TEXT, &[Field("steps"), Index(1), Field("caption")]), (6, 13));
-        assert_eq!(locate_path(TEXT, &[Field("steps"), Index(1), Field("question"), Field("answer")]), (7, 45));
+        assert_eq!(locate_path(TEXT, &[Field("steps"), Index(1), Field("question"), Field("answer")]), (7, 42));
         assert_eq!(locate_path(TEXT, &[Field("steps"), Index(1), Field("checks"), Index(1), Field("below")]), (10, 30));
     }
 
