@@ -89,6 +89,31 @@ enum Command {
     Compare(cli::compare::CompareArgs),
     /// Print the scene format as JSON Schema (scenes may be .ron or .json).
     Schema,
+    /// Check lessons: their files, or the claims they make.
+    Lesson {
+        #[command(subcommand)]
+        command: LessonCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LessonCommand {
+    /// Run each lesson's scenes headless and test every claim (exit 1 when
+    /// one fails, 2 when a lesson or scene is broken).
+    Check {
+        /// Lesson files (RON).
+        #[arg(required = true)]
+        lessons: Vec<PathBuf>,
+        /// Worker threads (default: one per core).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        threads: Option<u64>,
+    },
+    /// Check lesson files and the scenes they name, without running them.
+    Validate {
+        /// Lesson files (RON).
+        #[arg(required = true)]
+        lessons: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -100,6 +125,10 @@ fn main() -> ExitCode {
         Some(Command::Bench(bench)) => cli::bench::bench(&bench),
         Some(Command::Compare(compare)) => cli::compare::compare(&compare),
         Some(Command::Schema) => cli::schema(),
+        Some(Command::Lesson { command: LessonCommand::Check { lessons, threads } }) => {
+            cli::lesson::check(&lessons, threads)
+        }
+        Some(Command::Lesson { command: LessonCommand::Validate { lessons } }) => cli::lesson::validate(&lessons),
         None => open_app(
             args.scene,
             args.compare,

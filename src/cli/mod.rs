@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod compare;
 pub mod gan;
+pub mod lesson;
 pub mod plot;
 pub mod record;
 pub mod seeds;
