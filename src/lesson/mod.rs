@@ -10,7 +10,6 @@
 pub mod check;
 mod path;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -196,24 +195,9 @@ impl Step {
     }
 }
 
-/// A lesson that cannot be used, with every problem found.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct LessonError {
-    pub path: PathBuf,
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for LessonError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{}:{}:{}: {}", self.path.display(), p.line, p.column, p.message)?;
-        }
-        Ok(())
-    }
-}
+/// A lesson that cannot be used, with every problem found: reported as a
+/// scene's are, `file:line:column: what to change` per problem.
+pub type LessonError = crate::scene::SceneError;
 
 /// A parsed, validated lesson with its scenes loaded.
 #[derive(Clone, Debug)]

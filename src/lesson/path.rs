@@ -5,6 +5,8 @@
 //! a path of field names and list indices over the RON text, skipping
 //! strings and comments, and returns the 1-based line and column.
 
+use crate::scene::locate::{self, line_column};
+
 /// One step of a path into the text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seg<'a> {
@@ -157,47 +159,15 @@ fn skip_blank(bytes: &[u8], mut at: usize) -> usize {
     }
 }
 
-/// Skips a string or a comment starting at `at` (a lone `/` is one byte).
+/// Skips a string or a comment starting at `at` (a lone `/` is one byte),
+/// by the same rules as the scene locator.
 fn skip_token(bytes: &[u8], at: usize) -> usize {
     match (bytes[at], bytes.get(at + 1)) {
-        (b'"', _) => {
-            let mut i = at + 1;
-            while i < bytes.len() {
-                match bytes[i] {
-                    b'\\' => i += 2,
-                    b'"' => return i + 1,
-                    _ => i += 1,
-                }
-            }
-            bytes.len()
-        }
-        (b'/', Some(b'/')) => bytes[at..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |p| at + p + 1),
-        (b'/', Some(b'*')) => {
-            let (mut i, mut open) = (at + 2, 1usize);
-            while i < bytes.len() && open > 0 {
-                if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
-                    open += 1;
-                    i += 2;
-                } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
-                    open -= 1;
-                    i += 2;
-                } else {
-                    i += 1;
-                }
-            }
-            i
-        }
+        (b'"', _) => locate::skip_string(bytes, at),
+        (b'/', Some(b'/')) => locate::skip_line_comment(bytes, at),
+        (b'/', Some(b'*')) => locate::skip_block_comment(bytes, at),
         _ => at + 1,
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
-    let before = text.get(..at).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

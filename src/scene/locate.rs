@@ -48,8 +48,8 @@ pub fn locate(text: &str, path: &[&str]) -> (usize, usize) {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let before = &text[..at];
+pub(crate) fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = text.get(..at.min(text.len())).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
@@ -111,12 +111,12 @@ fn followed_by_colon(bytes: &[u8], mut from: usize) -> bool {
     }
 }
 
-fn skip_line_comment(bytes: &[u8], from: usize) -> usize {
+pub(crate) fn skip_line_comment(bytes: &[u8], from: usize) -> usize {
     bytes[from..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |p| from + p + 1)
 }
 
 /// RON block comments nest.
-fn skip_block_comment(bytes: &[u8], from: usize) -> usize {
+pub(crate) fn skip_block_comment(bytes: &[u8], from: usize) -> usize {
     let (mut i, mut open) = (from + 2, 1usize);
     while i < bytes.len() && open > 0 {
         if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
@@ -133,7 +133,7 @@ fn skip_block_comment(bytes: &[u8], from: usize) -> usize {
 }
 
 /// Index just past the string that opens at `from` (a `"`), escapes honoured.
-fn skip_string(bytes: &[u8], from: usize) -> usize {
+pub(crate) fn skip_string(bytes: &[u8], from: usize) -> usize {
     let mut i = from + 1;
     while i < bytes.len() {
         match bytes[i] {

@@ -21,7 +21,7 @@
 //! `file:line:column: what to change`.
 
 mod csv_points;
-mod locate;
+pub(crate) mod locate;
 mod npy;
 mod save;
 mod theory;
