@@ -7,7 +7,7 @@
 //! - Results are the same on one and on two threads.
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, RngSeed};
 
 use sdflow::engine::kernel::fast::{self, KernelImpl, LogSumExp};
 use sdflow::engine::kernel::gemm::{self, RowCentres, Tile};
@@ -121,8 +121,19 @@ fn check_means(path: &str, means: &[f32], centres: &Cloud, queries: &Cloud, s2: 
     Ok(())
 }
 
+/// `cases` cases from a fixed seed, so CI sees the same inputs on every run;
+/// `PROPTEST_RNG_SEED=N` explores others.
+fn config(cases: u32) -> Config {
+    let base = Config::default();
+    let rng_seed = match base.rng_seed {
+        RngSeed::Random => RngSeed::Fixed(2023),
+        chosen => chosen,
+    };
+    Config { cases, rng_seed, ..base }
+}
+
 proptest! {
-    #![proptest_config(Config { cases: 48, ..Config::default() })]
+    #![proptest_config(config(48))]
 
     #[test]
     fn kernel_means_stay_in_the_box_and_match_f64(

@@ -106,6 +106,9 @@ fn moons_noise() -> f64 {
     0.05
 }
 
+/// Largest std, noise, radius or |mean| entry a generated cloud accepts.
+pub const MAX_SCALE: f64 = 1e12;
+
 impl Dataset {
     /// The variant's name as written in scene files.
     pub fn kind_name(&self) -> &'static str {
@@ -161,15 +164,17 @@ impl Dataset {
         }
     }
 
-    /// Every problem with the parameters, as (field, what to change).
+    /// Every problem with the values, as (field, what to change). Scales are
+    /// capped at [`MAX_SCALE`] so that sampled points stay far inside
+    /// [`crate::engine::flow::COORD_LIMIT`] and squared distances inside f32.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if self.points() == Some(0) {
             out.push(("points", "`points` is 0; a cloud needs at least 1 point".to_string()));
         }
         let mut non_negative = |field: &'static str, v: f64| {
-            if !(v.is_finite() && v >= 0.0) {
-                out.push((field, format!("`{field}` is {v}; it must be a finite number >= 0")));
+            if !(v.is_finite() && (0.0..=MAX_SCALE).contains(&v)) {
+                out.push((field, format!("`{field}` is {v}; it must be a number from 0 to {MAX_SCALE:e}")));
             }
         };
         match self {
@@ -190,8 +195,11 @@ impl Dataset {
                 if mean.is_empty() {
                     out.push(("mean", "`mean` is empty; give one number per dimension".to_string()));
                 }
-                if mean.iter().any(|m| !m.is_finite()) {
-                    out.push(("mean", "`mean` holds a non-finite number".to_string()));
+                if let Some(m) = mean.iter().find(|m| !(m.is_finite() && m.abs() <= MAX_SCALE)) {
+                    out.push((
+                        "mean",
+                        format!("`mean` holds {m}; each entry must be a number from -{MAX_SCALE:e} to {MAX_SCALE:e}"),
+                    ));
                 }
             }
             Dataset::LinearGaussian { dim, latent, .. } => {
@@ -434,6 +442,19 @@ mod tests {
             assert!(a.is_finite());
             assert!(d.problems().is_empty());
         }
+    }
+
+    #[test]
+    fn scales_that_would_overflow_are_refused_and_the_largest_allowed_stays_finite() {
+        let wide = |std: f64, mean: f64| Dataset::Gaussian { points: 200, mean: vec![mean; 3], std };
+        assert_eq!(wide(1e40, 0.0).problems()[0].0, "std");
+        assert_eq!(wide(1.0, -1e13).problems()[0].0, "mean");
+        assert_eq!(Dataset::Ring { points: 5, radius: f64::INFINITY, std: 0.1 }.problems()[0].0, "radius");
+        let edge = wide(MAX_SCALE, -MAX_SCALE);
+        assert!(edge.problems().is_empty());
+        let cloud = edge.generate(&mut crate::engine::rng::seeded(1)).expect("generated");
+        let limit = crate::engine::flow::COORD_LIMIT;
+        assert!(cloud.as_slice().iter().all(|x| x.is_finite() && x.abs() < limit));
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub enum SaveError {
     // printed with `{:#}` would otherwise say it twice.
     #[error("cannot write {}: {reason}", path.display())]
     Io { path: PathBuf, reason: std::io::Error },
-    #[error("cannot write {}: point {point} has the coordinate {value}; only finite points can be saved", path.display())]
+    #[error("cannot write {}: point {point} has the coordinate {value}; only finite points within ±1e15 can be saved", path.display())]
     NotFinite { path: PathBuf, point: usize, value: f32 },
     #[error("cannot write {}: {message}", path.display())]
     Encode { path: PathBuf, message: String },

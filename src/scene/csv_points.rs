@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::engine::Cloud;
+use crate::engine::flow::COORD_LIMIT;
 use crate::export::{SaveError, write_atomic};
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -63,8 +64,12 @@ pub fn read_points(path: &Path) -> Result<Cloud, String> {
             }
         };
         first = false;
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(format!("{shown}:{line}: field {} is `{}`; coordinates must be finite", i + 1, &record[i]));
+        if let Some(i) = values.iter().position(|v| !within_limit(*v)) {
+            return Err(format!(
+                "{shown}:{line}: field {} is `{}`; coordinates must be finite, from -{COORD_LIMIT:e} to {COORD_LIMIT:e}",
+                i + 1,
+                &record[i]
+            ));
         }
         match dim {
             None => dim = Some(values.len()),
@@ -84,12 +89,17 @@ pub fn read_points(path: &Path) -> Result<Cloud, String> {
     }
 }
 
+/// Whether a read coordinate is one the flows can keep finite.
+pub(crate) fn within_limit(v: f32) -> bool {
+    v.is_finite() && v.abs() <= COORD_LIMIT
+}
+
 /// Writes `cloud` as CSV (atomically): a header `x0,x1,...`, then one point
 /// per line. Each coordinate is written as the shortest decimal that parses
 /// back to the same f32, so [`read_points`] returns the cloud bit for bit.
-/// Non-finite coordinates are refused: they could not be read back.
+/// Coordinates [`read_points`] would refuse are refused here too.
 pub fn write_points(path: &Path, cloud: &Cloud) -> Result<(), SaveError> {
-    if let Some(k) = cloud.as_slice().iter().position(|x| !x.is_finite()) {
+    if let Some(k) = cloud.as_slice().iter().position(|x| !within_limit(*x)) {
         let (point, value) = (k / cloud.dim(), cloud.as_slice()[k]);
         return Err(SaveError::NotFinite { path: path.to_path_buf(), point, value });
     }
@@ -159,6 +169,9 @@ mod tests {
         assert!(word.contains(":2:") && word.contains("`abc`"), "{word}");
         let inf = read("1,2\n3,inf\n").unwrap_err();
         assert!(inf.contains(":2:") && inf.contains("finite"), "{inf}");
+        let huge = read("1,2\n3,2e15\n").unwrap_err();
+        assert!(huge.contains(":2:") && huge.contains("`2e15`"), "{huge}");
+        assert!(read("1e15,-1e15\n").is_ok(), "the limit itself is allowed");
         assert!(read_points(Path::new("/no/such/file.csv")).unwrap_err().contains("cannot read"));
     }
 
@@ -166,7 +179,7 @@ mod tests {
     fn written_points_read_back_bit_for_bit() {
         use rand::RngExt;
         let mut rng = crate::engine::rng::seeded(5);
-        let special = [0.1f32, -0.0, 1.0 / 3.0, f32::MAX, f32::MIN, f32::MIN_POSITIVE, 1e-42, 16777217.0];
+        let special = [0.1f32, -0.0, 1.0 / 3.0, COORD_LIMIT, -COORD_LIMIT, f32::MIN_POSITIVE, 1e-42, 16777217.0];
         let dir = std::env::temp_dir().join(format!("sdflow-csv-out-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         for dim in [1, 2, 3, 7] {
@@ -194,6 +207,8 @@ mod tests {
         let cloud = Cloud::new(2, vec![0.0, 1.0, 2.0, f32::NAN]);
         let e = write_points(&path, &cloud).unwrap_err();
         assert!(matches!(e, SaveError::NotFinite { point: 1, .. }), "{e}");
+        let huge = Cloud::new(1, vec![0.0, f32::MAX]);
+        assert!(matches!(write_points(&path, &huge), Err(SaveError::NotFinite { point: 1, .. })));
         assert!(e.to_string().contains("point 1"), "{e}");
         assert!(!path.exists(), "nothing written");
     }

@@ -65,12 +65,13 @@ fn parse(bytes: &[u8]) -> Result<Cloud, String> {
             .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
             .collect(),
     };
-    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+    if let Some(k) = values.iter().position(|v| !super::csv_points::within_limit(*v)) {
         return Err(format!(
-            "row {}, column {} is {}; coordinates must be finite (in f32)",
+            "row {}, column {} is {}; coordinates must be finite (in f32), from -{limit:e} to {limit:e}",
             k / cols,
             k % cols,
-            values[k]
+            values[k],
+            limit = crate::engine::flow::COORD_LIMIT
         ));
     }
     Ok(Cloud::new(cols, values))
