@@ -154,7 +154,7 @@ fn open_app(
     after: usize,
     (colour, heat_map, arrows): (Colour, bool, bool),
 ) -> anyhow::Result<ExitCode> {
-    use sdflow::app::gan::{Colouring, GanView};
+    use sdflow::app::view::gan::{Colouring, GanView};
     let colouring = match colour {
         Colour::OkabeIto => Colouring::OkabeIto,
         Colour::HStar => Colouring::OptimalLogRatio,

@@ -10,11 +10,13 @@ use std::time::Duration;
 use bevy::prelude::*;
 
 use sdflow::app::controls::KeyboardCapture;
-use sdflow::app::render::{CloudEntities, CloudRole};
+use sdflow::app::run::{
+    ActiveScene, Draft, MovingPositions, Playback, RunLink, RunState, RunStatus, SceneErrors, SceneRequest, SimRequest,
+};
+use sdflow::app::view::clouds::{CloudEntities, CloudRole};
+use sdflow::app::worker::project3;
 mod common;
 use common::{focused, focused_mut, moving_transforms, run_steps, wait};
-use sdflow::app::scene_loading::{ActiveScene, Draft, SceneErrors, SceneRequest};
-use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunState, RunStatus, SimRequest, project3};
 use sdflow::engine::Schedule;
 use sdflow::scene::SceneFile;
 

@@ -7,18 +7,16 @@
 
 use bevy::prelude::*;
 
-use sdflow::app::arrows::{
+use sdflow::app::run::{MovingPositions, Playback, RunLink, RunRequest, RunStatus, SceneRequest, SimRequest, ViewSlot};
+use sdflow::app::view::arrows::{
     ARROW_SHARE, ArrowScale, Arrows, Displacement, KEEP_SCALE, TYPICAL_SHARE, arrow_count, subsample, typical_length,
 };
-use sdflow::app::flow_colours::{NO_BIN, PointValues, seq_bin, seq_range};
-use sdflow::app::gan::{Colouring, GanView};
-use sdflow::app::render::CloudBounds;
-use sdflow::app::runs::{RunRequest, ViewSlot};
+use sdflow::app::view::clouds::CloudBounds;
+use sdflow::app::view::colours::{NO_BIN, PointValues, seq_bin, seq_range};
+use sdflow::app::view::gan::{Colouring, GanView};
 
 mod common;
 use common::{alone, focused, wait};
-use sdflow::app::scene_loading::SceneRequest;
-use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, SimRequest};
 
 /// More moving points than arrows, so the subsample is exercised.
 const SOURCE_POINTS: usize = 420;

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 
-use sdflow::app::gan::{Colouring, Field, GRID_CELLS, GanValues, GanView, GridLayout};
+use sdflow::app::run::{MovingPositions, Playback, RunLink, RunStatus, SceneRequest};
+use sdflow::app::view::gan::{Colouring, GanView};
+use sdflow::app::worker::{Field, GRID_CELLS, GanValues, GridLayout, project3};
 mod common;
 use common::{focused, wait};
-use sdflow::app::scene_loading::SceneRequest;
-use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, project3};
 use sdflow::engine::optimal::optimal_logits;
 use sdflow::engine::{Simulation, StepReport};
 use sdflow::scene::SceneFile;

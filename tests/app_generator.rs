@@ -8,11 +8,10 @@ use std::path::Path;
 
 use bevy::prelude::*;
 
-use sdflow::app::generator::{GRID_LINES, MAX_SAMPLES};
+use sdflow::app::run::{Draft, MovingPositions, Playback, RunLink, RunStatus, SceneRequest, SimRequest};
+use sdflow::app::worker::{GRID_LINES, MAX_SAMPLES, project3};
 mod common;
 use common::{focused, focused_mut, moving_transforms, run_steps, wait};
-use sdflow::app::scene_loading::{Draft, SceneRequest};
-use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, SimRequest, project3};
 use sdflow::scene::SceneFile;
 
 const TARGET_POINTS: usize = 300;

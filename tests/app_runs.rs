@@ -7,13 +7,12 @@ use std::path::Path;
 
 use bevy::prelude::*;
 
-use sdflow::app::render::{CloudEntities, PointIndex};
-use sdflow::app::runs::{Focused, OfRun, RunRequest};
+use sdflow::app::run::{ActiveScene, Focused, MovingPositions, OfRun, Playback, RunRequest, RunStatus, SceneRequest};
+use sdflow::app::view::clouds::{CloudEntities, PointIndex};
+use sdflow::app::worker::project3;
 
 mod common;
 use common::{alone, focused, wait};
-use sdflow::app::scene_loading::{ActiveScene, SceneRequest};
-use sdflow::app::simulation::{MovingPositions, Playback, RunStatus, project3};
 use sdflow::scene::SceneFile;
 
 fn scene_text(name: &str, method: &str) -> String {

@@ -76,8 +76,8 @@ mod timeline {
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
 
-    use sdflow::app::simulation::HistoryInfo;
     use sdflow::app::ui::timeline::{TimelineAction, timeline_ui};
+    use sdflow::app::worker::HistoryInfo;
 
     fn history(furthest: usize) -> HistoryInfo {
         HistoryInfo { first: 0, furthest, line: "history: 1.0 MiB of 256 MiB, every step".into() }

@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
 
-use super::render::{CloudAssets, CloudBounds, CloudEntities, CloudRole, FIXED_COLOR, MOVING_COLOR, ViewSettings};
+use super::render::{
+    CloudAssets, CloudBounds, CloudEntities, CloudRole, FIXED_COLOR, MOVING_COLOR, PointsHidden, ViewSettings,
+};
 use super::runs::{Focused, OfRun};
-use super::scene_loading::{ActiveScene, Draft, LoadInto, SceneRequest, SceneSystems};
+use super::scene_loading::{ActiveScene, Draft, LoadInto, SceneRequest};
 use super::simulation::{Playback, RunId, RunLink};
 use crate::engine::brush::{Brush, Stroke, StrokeSampler, erase, in_disc, painted_cloud};
 use crate::engine::{Cloud, Dataset, Direction};
@@ -443,8 +445,7 @@ impl Plugin for BrushPlugin {
                 Update,
                 (BrushSystems::Pointer, BrushSystems::Apply, BrushSystems::Show)
                     .chain()
-                    .after(SceneSystems::Load)
-                    .before(super::render::RenderSystems::Follow),
+                    .in_set(crate::app::schedule::AppSet::Control),
             )
             .add_systems(
                 Update,
@@ -594,16 +595,20 @@ fn hold_paused(runs: Query<(), With<PaintDraft>>, mut playback: ResMut<Playback>
 /// While a run is painted its own points are hidden (the draft shows the
 /// clouds); when the brush goes off they come back as the view settings say.
 fn hide_run_points(
-    runs: Query<(Ref<CloudEntities>, Option<Ref<PaintDraft>>)>,
+    runs: Query<(Entity, Ref<CloudEntities>, Option<Ref<PaintDraft>>)>,
     mut removed: RemovedComponents<PaintDraft>,
     all: Query<&CloudEntities>,
     view: Res<ViewSettings>,
     mut points: Query<(&CloudRole, &mut Visibility), Without<PaintPoint>>,
+    mut hidden: Query<&mut PointsHidden>,
 ) {
-    for (entities, draft) in &runs {
+    for (run, entities, draft) in &runs {
         if let Some(draft) = draft
             && (entities.is_changed() || draft.is_added())
         {
+            if let Ok(mut hidden) = hidden.get_mut(run) {
+                hidden.set_if_neq(PointsHidden(true));
+            }
             let mut iter = points.iter_many_mut(entities.fixed.iter().chain(&entities.moving));
             while let Some((_, mut visibility)) = iter.fetch_next() {
                 visibility.set_if_neq(Visibility::Hidden);
@@ -611,6 +616,9 @@ fn hide_run_points(
         }
     }
     for run in removed.read() {
+        if let Ok(mut hidden) = hidden.get_mut(run) {
+            hidden.set_if_neq(PointsHidden(false));
+        }
         let Ok(entities) = all.get(run) else { continue };
         let mut iter = points.iter_many_mut(entities.fixed.iter().chain(&entities.moving));
         while let Some((role, mut visibility)) = iter.fetch_next() {
@@ -693,7 +701,10 @@ impl Plugin for BrushWindowPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<BrushCursor>()
             .add_systems(Update, pointer_to_brush.in_set(BrushSystems::Pointer))
-            .add_systems(Update, (draw_brush, free_left_button).after(BrushSystems::Apply));
+            .add_systems(
+                Update,
+                (draw_brush, free_left_button).after(BrushSystems::Apply).in_set(crate::app::schedule::AppSet::Control),
+            );
     }
 }
 

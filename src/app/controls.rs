@@ -110,7 +110,8 @@ impl Plugin for ControlsPlugin {
             .init_resource::<KeyboardCapture>()
             .init_resource::<HelpOverlay>()
             .init_resource::<ButtonInput<KeyCode>>()
-            .add_systems(Update, (keyboard_commands.run_if(not_typing), apply_commands).chain());
+            .add_systems(Update, keyboard_commands.run_if(not_typing).in_set(crate::app::schedule::AppSet::Input))
+            .add_systems(Update, apply_commands.in_set(crate::app::schedule::AppSet::Requests));
     }
 }
 

@@ -85,8 +85,15 @@ pub struct InputPlugin;
 impl Plugin for InputPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<ScreenshotLog>()
-            .add_systems(Update, (screenshot_on_command, run_screenshot_plan.run_if(resource_exists::<ScreenshotPlan>)))
-            .add_systems(PostUpdate, wheel_zoom.before(PanOrbitCameraSystemSet));
+            .add_systems(
+                Update,
+                (screenshot_on_command, run_screenshot_plan.run_if(resource_exists::<ScreenshotPlan>))
+                    .in_set(crate::app::schedule::AppSet::Requests),
+            )
+            .add_systems(
+                PostUpdate,
+                wheel_zoom.before(PanOrbitCameraSystemSet).in_set(crate::app::schedule::AppSet::Input),
+            );
     }
 }
 

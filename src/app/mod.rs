@@ -1,35 +1,52 @@
 //! The Bevy desktop app: a window on a scene's two clouds, the flow running
 //! on a worker thread, egui panels to steer it and live plots.
 //!
-//! One plugin per concern:
-//! - [`simulation`]: the worker thread and fixed-timestep stepping;
-//! - [`scene_loading`]: scenes from the command line, presets, drops, edits on disk;
-//! - [`render`]: point entities, mesh/material, camera;
+//! Data flows one way: [`worker`] -> replies -> [`run`] components ->
+//! [`view`] and [`ui`]; everything else reads run components and sends
+//! messages. The frame order is stated once, in [`schedule`].
+//!
+//! - [`worker`]: the worker thread and its protocol (no ECS types);
+//! - [`run`]: the only home of run state: runs as entities, loading,
+//!   the worker link, replies, playback;
+//! - [`view`]: point entities, cameras, colourings, arrows, the heat map;
+//! - [`tools`]: the brush, screen capture, sharing and screenshots;
 //! - [`ui`]: egui panels, plots and the help overlay;
 //! - [`controls`]: every key and button action as one command list (headless);
-//! - [`input`]: screenshots and wheel zoom (needs the window);
+//! - [`input`]: wheel zoom and other window input;
 //! - [`rest`]: reactive updates while nothing moves.
 //!
 //! [`HeadlessPlugins`] is everything that runs without a window (tests use
 //! it with `MinimalPlugins`).
 
-pub mod arrows;
 pub mod brush;
 pub mod controls;
-pub mod flow_colours;
+pub mod drops;
 pub mod frames;
-pub mod gan;
-pub mod gan_render;
-pub mod generator;
 pub mod input;
 pub mod recording;
-pub mod render;
 pub mod rest;
-pub mod runs;
-pub mod scene_loading;
+pub mod run;
+pub mod schedule;
 pub mod share;
-pub mod simulation;
 pub mod ui;
+pub mod view;
+pub mod worker;
+
+// Old paths, kept while the tools move to the new ones.
+pub mod simulation {
+    pub use super::run::*;
+    pub use super::worker::*;
+}
+pub mod runs {
+    pub use super::run::*;
+}
+pub mod scene_loading {
+    pub use super::run::*;
+}
+pub mod render {
+    pub use super::view::ViewOf;
+    pub use super::view::clouds::*;
+}
 
 use std::path::PathBuf;
 
@@ -37,7 +54,7 @@ use bevy::app::PluginGroupBuilder;
 use bevy::prelude::*;
 use bevy::window::WindowResolution;
 
-pub use scene_loading::{InitialScene, SceneRequest};
+pub use run::{InitialScene, SceneRequest};
 
 /// Window size on start (logical pixels).
 pub const WINDOW_SIZE: (u32, u32) = (1280, 760);
@@ -55,7 +72,7 @@ pub struct AppOptions {
     pub record: Option<PathBuf>,
     pub after: usize,
     /// The GAN view to start with (colouring, heat map).
-    pub view: gan::GanView,
+    pub view: view::gan::GanView,
     /// Start with the displacement arrows shown.
     pub arrows: bool,
 }
@@ -66,17 +83,17 @@ pub struct HeadlessPlugins;
 impl PluginGroup for HeadlessPlugins {
     fn build(self) -> PluginGroupBuilder {
         PluginGroupBuilder::start::<Self>()
-            .add(simulation::SimulationPlugin)
-            .add(runs::RunsPlugin)
-            .add(scene_loading::SceneLoadingPlugin)
-            .add(render::CloudsPlugin)
+            .add(schedule::SchedulePlugin)
+            .add(run::RunPlugin)
+            .add(view::clouds::CloudsPlugin)
             .add(controls::ControlsPlugin)
-            .add(gan::GanPlugin)
-            .add(generator::GeneratorPlugin)
+            .add(drops::DropsPlugin)
+            .add(view::gan::GanPlugin)
+            .add(view::generator::GeneratorViewPlugin)
             .add(brush::BrushPlugin)
             .add(share::SharePlugin)
-            .add(arrows::ArrowsPlugin)
-            .add(flow_colours::FlowColoursPlugin)
+            .add(view::arrows::ArrowsPlugin)
+            .add(view::colours::FlowColoursPlugin)
     }
 }
 
@@ -87,7 +104,7 @@ pub enum StartError {
     NoSuchScene(PathBuf),
     #[error("{0}")]
     BadScene(crate::scene::SceneError),
-    #[error("--compare opens at most {max} scenes beside the first (got {0})", max = runs::MAX_RUNS - 1)]
+    #[error("--compare opens at most {max} scenes beside the first (got {0})", max = run::MAX_RUNS - 1)]
     TooManyRuns(usize),
     #[error(
         "no display found: use `sdflow run SCENE` for the headless runner, or set DISPLAY to an X11 display (the app needs X11 and a Vulkan driver)"
@@ -99,7 +116,7 @@ pub enum StartError {
 /// message instead of a panic inside the window library: the first scene
 /// must exist and be valid, and an X11 display must be set.
 pub fn preflight(options: &AppOptions) -> Result<(), StartError> {
-    if options.compare.len() >= runs::MAX_RUNS {
+    if options.compare.len() >= run::MAX_RUNS {
         return Err(StartError::TooManyRuns(options.compare.len()));
     }
     for path in options.scene.iter().chain(&options.compare) {
@@ -142,14 +159,20 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins(bevy_egui::EguiPlugin::default())
     .add_plugins(bevy_panorbit_camera::PanOrbitCameraPlugin)
     .add_plugins(HeadlessPlugins)
-    .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
-    .add_plugins((gan_render::GanRenderPlugin, generator::GeneratorRenderPlugin))
+    .add_plugins((
+        view::clouds::CloudRenderPlugin,
+        view::CamerasPlugin,
+        ui::UiPlugin,
+        input::InputPlugin,
+        rest::RestPlugin,
+    ))
+    .add_plugins((view::heat_map::GanRenderPlugin, view::generator::GeneratorRenderPlugin))
     .add_plugins(brush::BrushWindowPlugin)
     .add_plugins(recording::RecordingPlugin)
-    .add_plugins((arrows::ArrowsRenderPlugin, flow_colours::FlowColoursRenderPlugin))
-    .insert_resource(arrows::ArrowSettings { show: options.arrows })
+    .add_plugins((view::arrows::ArrowsRenderPlugin, view::colours::FlowColoursRenderPlugin))
+    .insert_resource(view::arrows::ArrowSettings { show: options.arrows })
     .insert_resource(InitialScene(initial))
-    .insert_resource(scene_loading::InitialCompare(options.compare.into_iter().map(SceneRequest::Open).collect()))
+    .insert_resource(run::InitialCompare(options.compare.into_iter().map(SceneRequest::Open).collect()))
     .insert_resource(options.view);
     if let Some(path) = options.screenshot {
         app.insert_resource(input::ScreenshotPlan::new(path, options.after));

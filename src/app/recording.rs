@@ -324,7 +324,8 @@ impl Plugin for RecordingPlugin {
         app.init_resource::<Recording>().add_message::<RecordRequest>().add_systems(
             PostUpdate,
             (run_record_plan.run_if(resource_exists::<RecordPlan>), start_or_cancel, capture_frames, finish_recording)
-                .chain(),
+                .chain()
+                .in_set(crate::app::schedule::AppSet::Ui),
         );
     }
 }

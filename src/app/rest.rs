@@ -97,7 +97,9 @@ pub struct RestPlugin;
 
 impl Plugin for RestPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<UpdateCost>().add_systems(First, measure_update).add_systems(Last, rest_when_idle);
+        app.init_resource::<UpdateCost>()
+            .add_systems(First, measure_update.in_set(crate::app::schedule::AppSet::Input))
+            .add_systems(Last, rest_when_idle.in_set(crate::app::schedule::AppSet::Ui));
     }
 }
 

@@ -119,10 +119,7 @@ impl Plugin for SharePlugin {
     fn build(&self, app: &mut App) {
         app.add_message::<ShareRequest>().init_resource::<ShareLog>().init_resource::<ShareJobs>().add_systems(
             Update,
-            (handle_share_requests, poll_share_jobs)
-                .chain()
-                .after(super::scene_loading::SceneSystems::Watch)
-                .before(super::scene_loading::SceneSystems::Load),
+            (handle_share_requests, poll_share_jobs).chain().in_set(crate::app::schedule::AppSet::Requests),
         );
     }
 }

@@ -8,9 +8,9 @@ use std::time::Duration;
 use bevy::ecs::component::Mutable;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
-use sdflow::app::render::{CloudEntities, PointIndex};
-use sdflow::app::runs::focused_run;
-use sdflow::app::simulation::{Playback, RunLink, RunStatus, project3};
+use sdflow::app::run::{Playback, RunLink, RunStatus, focused_run};
+use sdflow::app::view::clouds::{CloudEntities, PointIndex};
+use sdflow::app::worker::project3;
 use sdflow::scene::SceneFile;
 
 /// A component of the focused run.

@@ -8,7 +8,8 @@ use egui_plot::{HLine, Line, PlotPoints};
 use super::UiParams;
 use super::panels::WARN;
 use super::plots::{nice_step, small_plot};
-use crate::app::gan::{BINS, Colouring, Field, GanValues, GanView, bin_colour, has_discriminator};
+use crate::app::view::gan::{BINS, Colouring, GanView, bin_colour, has_discriminator};
+use crate::app::worker::{Field, GanValues};
 
 /// Okabe-Ito sky blue: the cosine curve, readable on the dark plot.
 const COSINE_COLOR: Color32 = Color32::from_rgb(0x56, 0xB4, 0xE9);

@@ -8,9 +8,11 @@ use egui_plot::{Line, PlotPoints, Points};
 
 use super::panels::egui_color;
 use super::plots::small_plot;
-use crate::app::generator::{GeneratorInfo, GeneratorStatus, GeneratorView};
 use crate::app::render::{FIXED_COLOR, MOVING_COLOR};
+use crate::app::run::GeneratorStatus;
 use crate::app::scene_loading::SceneRequest;
+use crate::app::view::generator::GeneratorView;
+use crate::app::worker::GeneratorInfo;
 use crate::engine::Schedule;
 use crate::engine::generator::LinearComparison;
 use crate::scene::Scene;

@@ -25,12 +25,13 @@ use bevy_egui::{EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, Primar
 use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
 use super::controls::{AppCommand, HelpOverlay, KeyboardCapture};
-use super::gan::GanView;
 use super::input::ScreenshotLog;
 use super::render::{CloudBounds, ViewSettings};
 use super::runs::{Focused, RunRequest, ViewSlot};
 use super::scene_loading::{ActiveScene, Draft, Presets, SceneErrors, SceneRequest};
+use super::schedule::{AppSet, DeriveSet};
 use super::simulation::{FlowWorker, Playback, RunLink, RunStatus};
+use super::view::gan::GanView;
 
 /// State that belongs to the UI only.
 #[derive(Resource, Debug, Default)]
@@ -72,7 +73,7 @@ pub struct RunView {
     pub status: &'static RunStatus,
     pub link: &'static RunLink,
     pub focused: Has<Focused>,
-    pub arrow_scale: Option<&'static super::arrows::ArrowScale>,
+    pub arrow_scale: Option<&'static super::view::arrows::ArrowScale>,
 }
 
 /// Every run, in the order of the views (slot), as legends, labels and the
@@ -103,7 +104,7 @@ pub struct UiParams<'w, 's> {
     pub scene_requests: MessageWriter<'w, SceneRequest>,
     pub commands: MessageWriter<'w, AppCommand>,
     pub run_requests: MessageWriter<'w, RunRequest>,
-    pub generator_view: ResMut<'w, super::generator::GeneratorView>,
+    pub generator_view: ResMut<'w, super::view::generator::GeneratorView>,
     pub paint: paint::PaintParams<'w, 's>,
     pub share: share::SharePanel<'w>,
     pub flow: view::FlowViewParams<'w, 's>,
@@ -116,12 +117,17 @@ impl Plugin for UiPlugin {
         app.init_resource::<UiState>()
             .init_resource::<ViewportRect>()
             .init_resource::<plots::NnHistograms>()
-            .init_resource::<super::generator::GeneratorView>()
+            .init_resource::<super::view::generator::GeneratorView>()
             .add_plugins(share::ShareUiPlugin)
             .add_systems(Startup, spawn_ui_camera)
-            .add_systems(EguiPrimaryContextPass, ui_system)
-            .add_systems(Update, (apply_viewport, plots::update_histograms, window_title))
-            .add_systems(PostUpdate, keep_camera_still_under_panels.before(PanOrbitCameraSystemSet));
+            .add_systems(EguiPrimaryContextPass, ui_system.in_set(AppSet::Ui))
+            .add_systems(Update, plots::update_histograms.in_set(DeriveSet::Marks))
+            .add_systems(Update, apply_viewport.in_set(AppSet::Camera))
+            .add_systems(Update, window_title.in_set(AppSet::Ui))
+            .add_systems(
+                PostUpdate,
+                keep_camera_still_under_panels.before(PanOrbitCameraSystemSet).in_set(AppSet::Camera),
+            );
     }
 }
 
@@ -223,7 +229,7 @@ fn apply_viewport(
     rect: Res<ViewportRect>,
     window: Query<&Window, With<PrimaryWindow>>,
     runs: Query<&ViewSlot>,
-    mut cameras: Query<(&mut Camera, &super::render::ViewOf), With<PanOrbitCamera>>,
+    mut cameras: Query<(&mut Camera, &super::view::ViewOf), With<PanOrbitCamera>>,
     mut view: ResMut<ViewSettings>,
     mut last: Local<Vec<(Entity, usize)>>,
 ) {

@@ -87,7 +87,10 @@ impl Plugin for ShareUiPlugin {
             .init_resource::<FileDialogs>()
             .init_resource::<Recording>()
             .add_message::<RecordRequest>()
-            .add_systems(EguiPrimaryContextPass, file_dialog_system.after(super::ui_system));
+            .add_systems(
+                EguiPrimaryContextPass,
+                file_dialog_system.after(super::ui_system).in_set(crate::app::schedule::AppSet::Ui),
+            );
     }
 }
 

@@ -7,12 +7,12 @@ use bevy::prelude::*;
 use bevy_egui::egui::{self, Color32, RichText};
 
 use super::UiParams;
-use crate::app::arrows::{
+use crate::app::runs::Focused;
+use crate::app::view::arrows::{
     ARROW_EVERY, ARROW_SHARE, ArrowScale, ArrowSettings, Arrows, Displacement, MAX_ARROWS, scale_label,
 };
-use crate::app::flow_colours::{HIGH_QUANTILE, LOW_QUANTILE, PointValues, SEQ_BINS, is_app_side, seq_bin_colour};
-use crate::app::gan::Colouring;
-use crate::app::runs::Focused;
+use crate::app::view::colours::{HIGH_QUANTILE, LOW_QUANTILE, PointValues, SEQ_BINS, is_app_side, seq_bin_colour};
+use crate::app::view::gan::Colouring;
 
 /// What the flow view's panel parts read and change.
 #[derive(SystemParam)]

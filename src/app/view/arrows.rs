@@ -22,10 +22,9 @@ use bevy::prelude::*;
 
 use crate::engine::metrics::quantile_in_place;
 
-use super::render::{CloudBounds, RenderSystems, run_layer};
-use super::runs::OfRun;
-use super::scene_loading::ActiveScene;
-use super::simulation::{MovingPositions, RunId, RunStatus};
+use super::clouds::{CloudBounds, run_layer};
+use crate::app::run::{ActiveScene, MovingPositions, OfRun, RunId, RunStatus};
+use crate::app::schedule::DeriveSet;
 
 /// Most arrows drawn per run.
 pub const MAX_ARROWS: usize = 300;
@@ -272,10 +271,6 @@ pub fn arrow_segments(tails: &[Vec3], vectors: &[Vec3], scale: f32, cap: f32, fl
     out
 }
 
-/// Order of the arrows' systems.
-#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ArrowSystems;
-
 /// Displacements, arrows and their scale (headless).
 pub struct ArrowsPlugin;
 
@@ -285,8 +280,7 @@ impl Plugin for ArrowsPlugin {
             .register_required_components::<RunId, Displacement>()
             .register_required_components::<RunId, Arrows>()
             .register_required_components::<RunId, ArrowScale>()
-            .configure_sets(Update, ArrowSystems.after(RenderSystems::Follow))
-            .add_systems(Update, (track_displacement, update_scale).chain().in_set(ArrowSystems));
+            .add_systems(Update, (track_displacement, update_scale).chain().in_set(DeriveSet::Motion));
     }
 }
 
@@ -359,7 +353,7 @@ pub struct ArrowsRenderPlugin;
 impl Plugin for ArrowsRenderPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(Startup, setup_arrow_assets)
-            .add_systems(Update, (sync_arrow_entities, draw_arrows).chain().after(ArrowSystems));
+            .add_systems(Update, (sync_arrow_entities, draw_arrows).chain().in_set(DeriveSet::Marks));
     }
 }
 

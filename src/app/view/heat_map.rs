@@ -11,10 +11,11 @@ use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 
-use super::gan::{BINS, GanView, GridValues, bin, bin_colour, heat_pixels};
-use super::render::{BACKGROUND, CloudAssets, CloudBounds, CloudEntities, PointIndex, RenderSystems};
-use super::runs::Focused;
-use super::simulation::RunStatus;
+use super::clouds::{BACKGROUND, CloudAssets, CloudBounds, CloudEntities, PointIndex};
+use super::gan::{BINS, GanView, bin, bin_colour, heat_pixels};
+use crate::app::run::{Focused, RunStatus};
+use crate::app::schedule::DeriveSet;
+use crate::app::worker::GridValues;
 
 /// Strength of the heat map's colours over the background (mixed in sRGB):
 /// pale enough that the points, in the full colours, stand out on it.
@@ -43,7 +44,7 @@ pub struct GanRenderPlugin;
 impl Plugin for GanRenderPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(Startup, setup_gan_assets)
-            .add_systems(Update, (colour_points, update_heat_map).after(RenderSystems::Follow));
+            .add_systems(Update, (colour_points, update_heat_map).in_set(DeriveSet::Paint));
     }
 }
 

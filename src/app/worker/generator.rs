@@ -1,8 +1,7 @@
-//! Generator scenes (Algorithm 2, a scene with `model:`) in the app.
-//!
-//! The worker owns a [`Run`]: either the particle [`Simulation`] of
-//! Algorithm 1 or a generator [`Trainer`]. For a generator the moving cloud
-//! is [`Trainer::samples`] from fixed latent inputs, so the drawn cloud moves
+//! Generator scenes (Algorithm 2, a scene with `model:`) on the worker. The
+//! worker owns a [`Run`]: either the particle [`Simulation`] of Algorithm 1
+//! or a generator [`Trainer`]. For a generator the moving cloud is
+//! [`Trainer::samples`] from fixed latent inputs, so the drawn cloud moves
 //! smoothly as the generator learns. Each reply carries the losses of the
 //! steps it served and, on the metrics cadence, Fig. 6's comparison with the
 //! true parameters (linear generators on a `LinearGaussian` target) and the
@@ -12,22 +11,19 @@
 //! trainer has no settings setter, so for generator scenes they apply on
 //! "Apply and restart" (the panel says so).
 
-use bevy::prelude::*;
-
 use crate::engine::datasets::LinearTruth;
 use crate::engine::generator::{LinearComparison, compare_linear};
 use crate::engine::{Cloud, FlowSettings, Model, Schedule, Simulation, StepReport, StepSize, Trainer};
 
-use super::runs::Focused;
-use super::scene_loading::SceneErrors;
-use super::simulation::{RunStatus, SimSystems};
-
 /// Most generator samples drawn (and measured) per state.
 pub const MAX_SAMPLES: usize = 4000;
+
 /// Latent grid: lines along each of the first two latent axes, points per
 /// line, and the half-width of the grid in latent units (about 2.5 std).
 pub const GRID_LINES: usize = 13;
+
 pub const GRID_SAMPLES: usize = 64;
+
 pub const GRID_EXTENT: f32 = 2.5;
 
 /// What the worker runs: particles (Algorithm 1) or a generator (Algorithm 2).
@@ -319,101 +315,6 @@ pub struct GeneratorReply {
     pub grid: Option<Vec<Vec<f32>>>,
 }
 
-/// What the UI shows about a generator run (None in a particle run).
-#[derive(Clone, Debug, Default)]
-pub struct GeneratorStatus {
-    pub info: Option<GeneratorInfo>,
-    /// (steps taken, loss) for every step.
-    pub losses: Vec<(usize, f64)>,
-    pub comparison: Option<LinearComparison>,
-    pub grid: Vec<Vec<f32>>,
-}
-
-impl GeneratorStatus {
-    /// Folds a reply in; `fresh` (load or reset) starts the history over.
-    pub fn apply(&mut self, reply: GeneratorReply, fresh: bool) {
-        if fresh {
-            *self = Self::default();
-        }
-        if reply.info.is_some() {
-            self.info = reply.info;
-        }
-        self.losses.extend(reply.losses);
-        if reply.comparison.is_some() {
-            self.comparison = reply.comparison;
-        }
-        if let Some(grid) = reply.grid {
-            self.grid = grid;
-        }
-    }
-}
-
-/// Whether the latent grid is drawn.
-#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GeneratorView {
-    pub show_grid: bool,
-}
-
-impl Default for GeneratorView {
-    fn default() -> Self {
-        Self { show_grid: true }
-    }
-}
-
-/// Headless part: the view toggle, and a trainer that cannot start shows
-/// its message as a scene error.
-pub struct GeneratorPlugin;
-
-impl Plugin for GeneratorPlugin {
-    fn build(&self, app: &mut App) {
-        app.init_resource::<GeneratorView>().add_systems(Update, report_load_errors.after(SimSystems::Control));
-    }
-}
-
-/// Windowed part: draws the latent grid with gizmos.
-pub struct GeneratorRenderPlugin;
-
-impl Plugin for GeneratorRenderPlugin {
-    fn build(&self, app: &mut App) {
-        app.init_resource::<GeneratorView>().add_systems(Update, draw_grid);
-    }
-}
-
-fn report_load_errors(
-    runs: Query<(Entity, Ref<RunStatus>)>,
-    mut errors: ResMut<SceneErrors>,
-    mut seen: Local<std::collections::HashMap<Entity, u64>>,
-) {
-    // Closed runs leave no entries behind.
-    seen.retain(|run, _| runs.contains(*run));
-    for (run, status) in &runs {
-        if !status.is_changed() || seen.get(&run) == Some(&status.generation) {
-            continue;
-        }
-        if let Some(error) = &status.load_error {
-            seen.insert(run, status.generation);
-            errors.error = Some(error.clone());
-        }
-    }
-}
-
-/// Grid line colour: a dark green, apart from both clouds' colours and
-/// readable on the light background.
-const GRID_COLOR: Color = Color::srgba(0.05, 0.45, 0.25, 0.8);
-
-/// The focused run's grid (gizmos draw on layer 0, which only the focused
-/// view shows).
-fn draw_grid(mut gizmos: Gizmos, runs: Query<&RunStatus, With<Focused>>, view: Res<GeneratorView>) {
-    let Ok(status) = runs.single() else { return };
-    if !view.show_grid {
-        return;
-    }
-    let Some(generator) = &status.generator else { return };
-    for line in &generator.grid {
-        gizmos.linestrip(line.chunks_exact(3).map(|p| Vec3::new(p[0], p[1], p[2])), GRID_COLOR);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,19 +324,5 @@ mod tests {
         assert_eq!(project_points(2, &[1.0, 2.0, 3.0, 4.0]), vec![1.0, 2.0, 0.0, 3.0, 4.0, 0.0]);
         assert_eq!(project_points(4, &[1.0, 2.0, 3.0, 4.0]), vec![1.0, 2.0, 3.0]);
         assert!(project_points(0, &[1.0]).is_empty());
-    }
-
-    #[test]
-    fn a_fresh_reply_starts_the_history_over() {
-        let mut s = GeneratorStatus::default();
-        s.apply(GeneratorReply { losses: vec![(1, 2.0), (2, 1.5)], ..default() }, false);
-        s.apply(GeneratorReply { losses: vec![(3, 1.0)], grid: Some(vec![vec![0.0; 6]]), ..default() }, false);
-        assert_eq!(s.losses.len(), 3);
-        assert_eq!(s.grid.len(), 1);
-        // A reply without a grid keeps the last one.
-        s.apply(GeneratorReply::default(), false);
-        assert_eq!(s.grid.len(), 1);
-        s.apply(GeneratorReply::default(), true);
-        assert!(s.losses.is_empty() && s.grid.is_empty());
     }
 }

@@ -10,17 +10,18 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use bevy::prelude::*;
-use bevy::window::FileDragAndDrop;
 
-use super::runs::Focused;
-use super::simulation::{FlowWorker, RunLink, RunStatus, SimSystems};
+use super::lifecycle::Focused;
+use super::link::{FlowWorker, RunLink};
+use super::status::RunStatus;
+use crate::app::schedule::AppSet;
 use crate::engine::FlowSettings;
 use crate::scene::{Scene, SceneFile};
 
 /// Where the default scene lives, relative to the working directory.
 pub const DEFAULT_SCENE: &str = "scenes/swiss_to_mystery.ron";
 /// The same scene, built in, for when the app runs from elsewhere.
-const DEFAULT_SCENE_TEXT: &str = include_str!("../../scenes/swiss_to_mystery.ron");
+const DEFAULT_SCENE_TEXT: &str = include_str!("../../../scenes/swiss_to_mystery.ron");
 /// Folder the preset list is read from.
 pub const PRESET_DIR: &str = "scenes";
 
@@ -126,29 +127,39 @@ pub struct Presets(pub Vec<(PathBuf, String)>);
 #[derive(Resource)]
 struct ReloadPoll(Timer);
 
-/// Ordering of the loading systems.
-#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SceneSystems {
-    /// Turns drops and file changes into [`SceneRequest`]s.
-    Watch,
-    /// Loads requested scenes and applies the edited settings.
-    Load,
-}
+pub struct LoadingPlugin;
 
-pub struct SceneLoadingPlugin;
-
-impl Plugin for SceneLoadingPlugin {
+impl Plugin for LoadingPlugin {
     fn build(&self, app: &mut App) {
         app.add_message::<SceneRequest>()
             .add_message::<LoadInto>()
-            .add_message::<FileDragAndDrop>()
             .init_resource::<SceneErrors>()
             .insert_resource(Presets(read_presets(Path::new(PRESET_DIR))))
             .insert_resource(ReloadPoll(Timer::new(Duration::from_millis(500), TimerMode::Repeating)))
-            .configure_sets(Update, (SceneSystems::Watch, SceneSystems::Load).chain().before(SimSystems::Control))
             .add_systems(Startup, send_initial_scene)
-            .add_systems(Update, (dropped_files, poll_file_changes).in_set(SceneSystems::Watch))
-            .add_systems(Update, (aim_at_focused, load_requested, apply_draft).chain().in_set(SceneSystems::Load));
+            .add_systems(Update, poll_file_changes.in_set(AppSet::Requests))
+            .add_systems(Update, (aim_at_focused, load_requested, apply_draft).chain().in_set(AppSet::Load))
+            .add_systems(Update, report_load_errors.in_set(AppSet::Derive));
+    }
+}
+
+/// A scene that could not start (a generator that cannot be built) shows
+/// its message as a scene error.
+fn report_load_errors(
+    runs: Query<(Entity, Ref<RunStatus>)>,
+    mut errors: ResMut<SceneErrors>,
+    mut seen: Local<std::collections::HashMap<Entity, u64>>,
+) {
+    // Closed runs leave no entries behind.
+    seen.retain(|run, _| runs.contains(*run));
+    for (run, status) in &runs {
+        if !status.is_changed() || seen.get(&run) == Some(&status.generation) {
+            continue;
+        }
+        if let Some(error) = &status.load_error {
+            seen.insert(run, status.generation);
+            errors.error = Some(error.clone());
+        }
     }
 }
 
@@ -174,13 +185,13 @@ fn send_initial_scene(
     initial: Option<Res<InitialScene>>,
     compare: Option<Res<InitialCompare>>,
     mut requests: MessageWriter<SceneRequest>,
-    mut runs: MessageWriter<super::runs::RunRequest>,
+    mut runs: MessageWriter<super::lifecycle::RunRequest>,
 ) {
     if let Some(initial) = initial {
         requests.write(initial.0.clone());
     }
     for scene in compare.iter().flat_map(|c| c.0.iter()) {
-        runs.write(super::runs::RunRequest::Compare(scene.clone()));
+        runs.write(super::lifecycle::RunRequest::Compare(scene.clone()));
     }
 }
 
@@ -193,26 +204,6 @@ fn aim_at_focused(
     let Ok(run) = focused.single() else { return };
     for request in requests.read() {
         out.write(LoadInto { run, request: request.clone(), new_run: false });
-    }
-}
-
-fn dropped_files(
-    mut drops: MessageReader<FileDragAndDrop>,
-    mut requests: MessageWriter<SceneRequest>,
-    mut share: MessageWriter<super::share::ShareRequest>,
-) {
-    for drop in drops.read() {
-        if let FileDragAndDrop::DroppedFile { path_buf, .. } = drop {
-            // A dropped CSV replaces the target cloud; anything else is read as a scene.
-            match super::share::open_request(path_buf, super::share::CloudRole::Target) {
-                Ok(super::share::Opened::Share(request)) => {
-                    share.write(request);
-                }
-                _ => {
-                    requests.write(SceneRequest::Open(path_buf.clone()));
-                }
-            }
-        }
     }
 }
 
@@ -250,13 +241,13 @@ fn load_requested(
     mut runs: Query<(&mut ActiveScene, &mut Draft, &mut RunLink)>,
     mut errors: ResMut<SceneErrors>,
     mut worker: ResMut<FlowWorker>,
-    mut close: MessageWriter<super::runs::RunRequest>,
+    mut close: MessageWriter<super::lifecycle::RunRequest>,
 ) {
     for LoadInto { run, request, new_run } in requests.read() {
         let Ok((mut active, mut draft, mut link)) = runs.get_mut(*run) else { continue };
         let Some((file, seed, on_disk)) = read_request(request, &active, &draft, &mut errors) else {
             if *new_run {
-                close.write(super::runs::RunRequest::Close(*run));
+                close.write(super::lifecycle::RunRequest::Close(*run));
             }
             continue;
         };
@@ -265,7 +256,7 @@ fn load_requested(
             Err(e) => {
                 errors.error = Some(e.to_string());
                 if *new_run {
-                    close.write(super::runs::RunRequest::Close(*run));
+                    close.write(super::lifecycle::RunRequest::Close(*run));
                 }
                 continue;
             }

@@ -10,9 +10,10 @@
 
 use bevy::prelude::*;
 
-use super::render::{CloudBounds, CloudEntities};
-use super::scene_loading::{ActiveScene, Draft, SceneRequest};
-use super::simulation::{FixedPositions, FlowWorker, MovingPositions, RunId, RunLink, RunStatus};
+use super::link::{FlowWorker, RunId, RunLink};
+use super::loading::{ActiveScene, Draft, SceneRequest};
+use super::status::{FixedPositions, MovingPositions, RunStatus};
+use crate::app::schedule::AppSet;
 use crate::engine::Method;
 use crate::scene::Scene;
 
@@ -27,9 +28,16 @@ pub struct Focused;
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ViewSlot(pub usize);
 
-/// The run a point entity belongs to.
+/// The run a point entity (or an arrow mesh, a brush preview) belongs to.
+/// A relationship: despawning the run despawns its parts.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+#[relationship(relationship_target = RunParts)]
 pub struct OfRun(pub Entity);
+
+/// The entities of a run ([`OfRun`] pointing at it), kept by Bevy.
+#[derive(Component, Debug, Default)]
+#[relationship_target(relationship = OfRun, linked_spawn)]
+pub struct RunParts(Vec<Entity>);
 
 /// Ways to change the set of runs.
 #[derive(Message, Debug, Clone, PartialEq)]
@@ -63,7 +71,7 @@ pub fn run_bundle(id: u32, slot: usize) -> impl Bundle {
         RunStatus::default(),
         MovingPositions::default(),
         FixedPositions::default(),
-        (ActiveScene::default(), Draft::default(), CloudBounds::default(), CloudEntities::default()),
+        (ActiveScene::default(), Draft::default()),
         ViewSlot(slot),
         Name::new(format!("run {id}")),
     )
@@ -97,14 +105,14 @@ pub fn focused_run(world: &World) -> Option<Entity> {
 }
 
 /// Opens, closes and focuses runs.
-pub struct RunsPlugin;
+pub struct LifecyclePlugin;
 
-impl Plugin for RunsPlugin {
+impl Plugin for LifecyclePlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<RunIds>()
             .add_message::<RunRequest>()
             .add_systems(Startup, spawn_first_run)
-            .add_systems(Update, handle_run_requests.in_set(super::scene_loading::SceneSystems::Watch));
+            .add_systems(Update, handle_run_requests.in_set(AppSet::Requests));
     }
 }
 
@@ -120,10 +128,10 @@ fn handle_run_requests(
     mut commands: Commands,
     mut ids: ResMut<RunIds>,
     mut worker: ResMut<FlowWorker>,
-    runs: Query<(Entity, &RunId, &ViewSlot, &CloudEntities, Has<Focused>)>,
-    mut pending: MessageWriter<super::scene_loading::LoadInto>,
+    runs: Query<RunSlots>,
+    mut pending: MessageWriter<super::loading::LoadInto>,
 ) {
-    let mut open: Vec<(Entity, usize, bool)> = runs.iter().map(|(e, _, s, _, f)| (e, s.0, f)).collect();
+    let mut open: Vec<(Entity, usize, bool)> = runs.iter().map(|(e, _, s, f)| (e, s.0, f)).collect();
     for request in requests.read() {
         match request {
             RunRequest::Compare(scene) => {
@@ -134,7 +142,7 @@ fn handle_run_requests(
                 let slot = free_slot(open.iter().map(|o| o.1));
                 let entity = commands.spawn(run_bundle(ids.fresh(), slot)).id();
                 open.push((entity, slot, false));
-                pending.write(super::scene_loading::LoadInto { run: entity, request: scene.clone(), new_run: true });
+                pending.write(super::loading::LoadInto { run: entity, request: scene.clone(), new_run: true });
             }
             RunRequest::Close(entity) => {
                 if open.len() > 1
@@ -174,21 +182,16 @@ fn handle_run_requests(
     }
 }
 
-/// Despawns a run with its points and tells the worker to forget it.
-pub fn close(
-    commands: &mut Commands,
-    worker: &mut FlowWorker,
-    runs: &Query<(Entity, &RunId, &ViewSlot, &CloudEntities, Has<Focused>)>,
-    entity: Entity,
-) {
-    if let Ok((_, id, _, points, _)) = runs.get(entity) {
+/// Despawns a run with its parts and tells the worker to forget it.
+pub fn close(commands: &mut Commands, worker: &mut FlowWorker, runs: &Query<RunSlots>, entity: Entity) {
+    if let Ok((_, id, _, _)) = runs.get(entity) {
         worker.drop_run(id.0);
-        for e in points.fixed.iter().chain(&points.moving) {
-            commands.entity(*e).despawn();
-        }
     }
     commands.entity(entity).despawn();
 }
+
+/// A run's id, view slot and focus.
+pub type RunSlots = (Entity, &'static RunId, &'static ViewSlot, Has<Focused>);
 
 #[cfg(test)]
 mod tests {
@@ -198,7 +201,7 @@ mod tests {
     fn the_twin_swaps_sd_and_mmd_and_keeps_the_rest() {
         let file = crate::scene::SceneFile::parse(
             std::path::Path::new("t.ron"),
-            include_str!("../../scenes/swiss_to_mystery.ron").into(),
+            include_str!("../../../scenes/swiss_to_mystery.ron").into(),
         )
         .expect("the default scene parses");
         let sd = Scene { method: Method::Sd, ..file.scene };

@@ -17,10 +17,12 @@ use bevy::prelude::*;
 
 use crate::engine::metrics::quantile_in_place;
 
-use super::arrows::{ArrowSystems, Displacement};
+use super::arrows::Displacement;
+use super::clouds::{CloudAssets, CloudEntities, PointIndex};
 use super::gan::{Colouring, GanView};
-use super::render::{CloudAssets, CloudEntities, PointIndex};
-use super::simulation::{RunId, RunStatus};
+use super::palette::{MAGMA, interpolate};
+use crate::app::run::{RunId, RunStatus};
+use crate::app::schedule::DeriveSet;
 
 /// Bins (materials) of the sequential map.
 pub const SEQ_BINS: usize = 16;
@@ -30,20 +32,6 @@ pub const NO_BIN: u8 = u8::MAX;
 pub const LOW_QUANTILE: f64 = 0.05;
 pub const HIGH_QUANTILE: f64 = 0.95;
 
-/// Magma at t = 0, 0.1, ..., 1 (sRGB).
-const MAGMA: [[u8; 3]; 11] = [
-    [0x00, 0x00, 0x04],
-    [0x14, 0x0e, 0x36],
-    [0x3b, 0x0f, 0x70],
-    [0x64, 0x1a, 0x80],
-    [0x8c, 0x29, 0x81],
-    [0xb7, 0x37, 0x79],
-    [0xde, 0x49, 0x68],
-    [0xf7, 0x70, 0x5c],
-    [0xfe, 0x9f, 0x6d],
-    [0xfe, 0xcf, 0x92],
-    [0xfc, 0xfd, 0xbf],
-];
 /// The part of magma used: from this light end (small values) ...
 const LIGHT_END: f32 = 0.78;
 /// ... to this dark end (large values).
@@ -56,12 +44,7 @@ pub fn is_app_side(colouring: Colouring) -> bool {
 
 /// Magma at `t` in [0, 1] (clamped; NaN is 0), sRGB in 0..1.
 pub fn magma(t: f32) -> [f32; 3] {
-    let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
-    let x = t * (MAGMA.len() - 1) as f32;
-    let i = (x.floor() as usize).min(MAGMA.len() - 2);
-    let f = x - i as f32;
-    let (a, b) = (MAGMA[i], MAGMA[i + 1]);
-    std::array::from_fn(|k| (a[k] as f32 + f * (b[k] as f32 - a[k] as f32)) / 255.0)
+    interpolate(&MAGMA, t)
 }
 
 /// The sequential map at `s` in [0, 1]: light for 0, dark for 1.
@@ -151,7 +134,7 @@ pub struct FlowColoursPlugin;
 impl Plugin for FlowColoursPlugin {
     fn build(&self, app: &mut App) {
         app.register_required_components::<RunId, PointValues>()
-            .add_systems(Update, update_point_values.after(ArrowSystems));
+            .add_systems(Update, update_point_values.in_set(DeriveSet::Values));
     }
 }
 
@@ -199,9 +182,8 @@ pub struct FlowColoursRenderPlugin;
 
 impl Plugin for FlowColoursRenderPlugin {
     fn build(&self, app: &mut App) {
-        // After Update, so after the GAN view's colouring in any frame where
-        // both touch the points.
-        app.add_systems(Startup, setup_palette).add_systems(PostUpdate, colour_points);
+        // After the GAN view's colouring, in any frame where both touch the points.
+        app.add_systems(Startup, setup_palette).add_systems(Update, colour_points.in_set(DeriveSet::Marks));
     }
 }
 

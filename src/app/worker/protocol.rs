@@ -1,0 +1,192 @@
+//! The messages between Bevy and the flow worker: [`Command`]s one way,
+//! [`Reply`]s the other. Plain data, no ECS types, so the worker side can be
+//! read (and tested) without Bevy's scheduling.
+
+use std::time::Duration;
+
+use crate::engine::divergence::COUNT as DIVERGENCES;
+use crate::engine::{Cloud, FlowSettings, Metrics, StepReport};
+use crate::scene::{Clouds, Scene};
+
+use super::gan::{GanValues, ViewRequest};
+use super::generator::GeneratorReply;
+
+/// Most steps one request may carry.
+pub const MAX_STEPS_PER_REQUEST: usize = 64;
+
+/// Wall time after which the worker stops a multi-step request and replies,
+/// so the view keeps moving smoothly.
+pub const STEP_BUDGET: Duration = Duration::from_millis(25);
+
+/// Which run a command or reply is about (the run entity's [`RunId`]).
+pub type RunKey = u32;
+
+/// What Bevy asks of the worker.
+pub enum Command {
+    /// Replace a run's simulation (a new scene, a restart or a new seed).
+    Load {
+        run: RunKey,
+        generation: u64,
+        scene: Box<Scene>,
+        clouds: Box<Clouds>,
+        /// A second sample of the fixed cloud, for the held-out divergences.
+        held_out: Option<Box<Cloud>>,
+        seed: u64,
+    },
+    /// Settings that take effect from the run's next step on.
+    SetSettings {
+        run: RunKey,
+        settings: FlowSettings,
+    },
+    /// Up to this many steps of every listed run in lockstep: each step is
+    /// taken by all of them before the next, within [`STEP_BUDGET`] (at
+    /// least one); one reply per run.
+    Step {
+        runs: Vec<RunKey>,
+        count: usize,
+    },
+    Reset {
+        run: RunKey,
+    },
+    /// Put every listed run back (or forward) to its recorded state at this
+    /// step (the timeline slider, Left arrow); runs whose history ends
+    /// earlier go to their last recorded step.
+    Seek {
+        runs: Vec<RunKey>,
+        step: usize,
+    },
+    /// The memory cap of every run's history, in bytes.
+    SetHistoryCap(usize),
+    /// What the GAN view needs with each reply from now on; answered at once
+    /// with the values for the current state (once a scene is loaded).
+    SetView {
+        run: RunKey,
+        request: ViewRequest,
+    },
+    /// Forget a run (its view was closed).
+    Drop {
+        run: RunKey,
+    },
+}
+
+/// Why a reply was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyKind {
+    Loaded,
+    Stepped,
+    Reset,
+    /// Only the GAN view's values changed (a new [`Command::SetView`]).
+    Viewed,
+    /// The run was put back to a recorded step ([`Command::Seek`]).
+    Sought,
+}
+
+/// What the panel shows of a run's history (particle runs only).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryInfo {
+    /// Steps that can be shown again: first ..= furthest.
+    pub first: usize,
+    pub furthest: usize,
+    /// Memory used and cap, e.g. "history: 31.2 MiB of 256 MiB, every step".
+    pub line: String,
+}
+
+/// What the worker sends back after a load, a step or a reset.
+pub struct Reply {
+    pub run: RunKey,
+    pub generation: u64,
+    pub kind: ReplyKind,
+    /// Steps taken so far.
+    pub step_index: usize,
+    pub finished: bool,
+    /// Moving cloud, projected to 3-D (x, y, z per point).
+    pub moving: Vec<f32>,
+    /// Fixed cloud, projected to 3-D; only on `Loaded`.
+    pub fixed: Option<Vec<f32>>,
+    /// Target-to-target nearest-neighbour distances; only on `Loaded`.
+    pub fixed_nn: Option<Vec<f64>>,
+    pub report: Option<StepReport>,
+    /// Steps this reply accounts for.
+    pub steps: usize,
+    pub step_ms: f64,
+    /// Metrics and moving-to-target nearest-neighbour distances, when computed.
+    pub metrics: Option<(Metrics, Vec<f64>)>,
+    /// Every step's metrics computed while serving this request (small
+    /// clouds: each step), so fast runs still plot every step.
+    pub samples: Vec<MetricSample>,
+    pub eta: Option<f64>,
+    /// Divergences (steps done, values), on their cadence.
+    pub divergences: Option<(usize, [f64; DIVERGENCES])>,
+    /// RectifiedFlow: Tweedie's residual, on the divergences' cadence.
+    pub tweedie: Option<f64>,
+    /// Non-finite updates dropped since the start.
+    pub non_finite: u64,
+    /// The GAN view's values at this state, while the view asks for any.
+    pub gan: Option<GanValues>,
+    /// (steps taken, driver cosine) of each step served by this request
+    /// (`Discriminator` drivers only).
+    pub cosines: Vec<(usize, f64)>,
+    /// A generator run's losses, comparison and grid (None for particles).
+    pub generator: Option<GeneratorReply>,
+    /// Why the scene could not start (a generator that cannot be built).
+    pub error: Option<String>,
+    /// The run's history (particle runs).
+    pub history: Option<HistoryInfo>,
+}
+
+impl Reply {
+    /// A reply that moves nothing: after a load that failed.
+    pub(super) fn bare(run: RunKey, generation: u64, kind: ReplyKind) -> Self {
+        Reply {
+            run,
+            generation,
+            kind,
+            step_index: 0,
+            finished: true,
+            moving: Vec::new(),
+            fixed: None,
+            fixed_nn: None,
+            report: None,
+            steps: 0,
+            step_ms: 0.0,
+            metrics: None,
+            samples: Vec::new(),
+            eta: None,
+            divergences: None,
+            tweedie: None,
+            non_finite: 0,
+            gan: None,
+            cosines: Vec::new(),
+            generator: None,
+            error: None,
+            history: None,
+        }
+    }
+}
+
+/// One row of the metric history.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MetricSample {
+    pub step: usize,
+    pub cfd: f64,
+    pub outlier_fraction: f64,
+}
+
+impl MetricSample {
+    pub fn of(step: usize, m: &Metrics) -> Self {
+        Self { step, cfd: m.cfd, outlier_fraction: m.outlier_fraction }
+    }
+}
+
+/// Projects a cloud to 3-D for display: the first three coordinates (2-D
+/// clouds get z = 0, 1-D ones y = z = 0).
+pub fn project3(cloud: &Cloud) -> Vec<f32> {
+    let dim = cloud.dim();
+    let mut out = Vec::with_capacity(cloud.len() * 3);
+    for p in cloud.points() {
+        let shown = &p[..dim.min(3)];
+        out.extend_from_slice(shown);
+        out.extend(std::iter::repeat_n(0.0, 3 - shown.len()));
+    }
+    out
+}
