@@ -8,9 +8,8 @@
 
 use bevy::prelude::*;
 
-use super::render::{CloudBounds, ViewSettings};
-use super::runs::Focused;
-use super::simulation::{Playback, RunStatus, SimRequest};
+use super::run::{PlaybackCommand, SimRequest};
+use super::view::clouds::{CloudBounds, ViewSettings};
 
 /// One thing the user can ask for.
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -133,26 +132,22 @@ pub fn keyboard_commands(keys: Res<ButtonInput<KeyCode>>, mut commands: MessageW
 /// the input plugin, which has the window).
 pub fn apply_commands(
     mut commands: MessageReader<AppCommand>,
-    mut playback: ResMut<Playback>,
+    mut playback: MessageWriter<PlaybackCommand>,
     mut view: ResMut<ViewSettings>,
     mut help: ResMut<HelpOverlay>,
     mut requests: MessageWriter<SimRequest>,
     bounds: Query<&CloudBounds>,
-    focused: Query<&RunStatus, With<Focused>>,
 ) {
     for command in commands.read() {
         match command {
-            AppCommand::PlayPause => playback.playing = !playback.playing,
+            AppCommand::PlayPause => {
+                playback.write(PlaybackCommand::Toggle);
+            }
             AppCommand::Step => {
-                playback.playing = false;
-                playback.single_step = true;
+                playback.write(PlaybackCommand::Step);
             }
             AppCommand::StepBack => {
-                playback.playing = false;
-                let now = playback.seek_to.or(focused.single().ok().map(|s| s.step_index));
-                if let Some(now) = now.filter(|&s| s > 0) {
-                    playback.seek_to = Some(now - 1);
-                }
+                playback.write(PlaybackCommand::StepBack);
             }
             AppCommand::BackToStart => {
                 requests.write(SimRequest::Reset);

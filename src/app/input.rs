@@ -16,7 +16,7 @@ use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
 use super::controls::AppCommand;
 use super::scene_loading::{ActiveScene, InitialCompare, SceneErrors};
-use super::simulation::{Playback, RunLink, RunStatus};
+use super::simulation::{PlaybackCommand, RunLink, RunStatus};
 
 /// Folder the S key saves into.
 pub const SCREENSHOT_DIR: &str = "screenshots";
@@ -172,7 +172,7 @@ fn run_screenshot_plan(
     runs: Query<(&RunStatus, &RunLink, &ActiveScene)>,
     compare: Option<Res<InitialCompare>>,
     errors: Res<SceneErrors>,
-    mut playback: ResMut<Playback>,
+    mut playback: MessageWriter<PlaybackCommand>,
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
     window: Query<&Window, With<bevy::window::PrimaryWindow>>,
@@ -196,8 +196,8 @@ fn run_screenshot_plan(
             // they are all done.
             let done = runs.iter().map(|r| r.0.total_steps).min().unwrap_or(0);
             let finished = runs.iter().all(|r| r.0.finished);
-            playback.stop_at_total = Some(plan.after);
-            playback.playing = done < plan.after;
+            playback.write(PlaybackCommand::StopAt(Some(plan.after)));
+            playback.write(if done < plan.after { PlaybackCommand::Play } else { PlaybackCommand::Pause });
             if (done >= plan.after || finished) && !runs.iter().any(|r| r.1.busy()) {
                 plan.stage = PlanStage::Settling(0);
             }

@@ -11,7 +11,9 @@
 use bevy::prelude::*;
 
 use super::link::{FlowWorker, RunId, RunLink};
-use super::loading::{ActiveScene, Draft, SceneRequest};
+use super::loading::{ActiveScene, Draft};
+use super::markers::{Focused, ViewSlot};
+use super::requests::{LoadInto, RunRequest};
 use super::status::{FixedPositions, MovingPositions, RunStatus};
 use crate::app::schedule::AppSet;
 use crate::engine::Method;
@@ -19,38 +21,6 @@ use crate::scene::Scene;
 
 /// Most runs open at once (views in a 2 x 2 grid).
 pub const MAX_RUNS: usize = 4;
-
-/// The run the panels edit.
-#[derive(Component, Debug, Default, Clone, Copy)]
-pub struct Focused;
-
-/// Position of a run's view: 0 is the first (left or top-left).
-#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ViewSlot(pub usize);
-
-/// The run a point entity (or an arrow mesh, a brush preview) belongs to.
-/// A relationship: despawning the run despawns its parts.
-#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
-#[relationship(relationship_target = RunParts)]
-pub struct OfRun(pub Entity);
-
-/// The entities of a run ([`OfRun`] pointing at it), kept by Bevy.
-#[derive(Component, Debug, Default)]
-#[relationship_target(relationship = OfRun, linked_spawn)]
-pub struct RunParts(Vec<Entity>);
-
-/// Ways to change the set of runs.
-#[derive(Message, Debug, Clone, PartialEq)]
-pub enum RunRequest {
-    /// Open this scene as another run beside the others.
-    Compare(SceneRequest),
-    /// Close a run (the last one stays).
-    Close(Entity),
-    /// Close every run but the focused one.
-    CloseOthers,
-    /// Let the panels edit this run.
-    Focus(Entity),
-}
 
 /// Hands out run ids (never reused, so a late reply of a closed run is dropped).
 #[derive(Resource, Debug, Default)]
@@ -129,7 +99,7 @@ fn handle_run_requests(
     mut ids: ResMut<RunIds>,
     mut worker: ResMut<FlowWorker>,
     runs: Query<RunSlots>,
-    mut pending: MessageWriter<super::loading::LoadInto>,
+    mut pending: MessageWriter<LoadInto>,
 ) {
     let mut open: Vec<(Entity, usize, bool)> = runs.iter().map(|(e, _, s, f)| (e, s.0, f)).collect();
     for request in requests.read() {
@@ -142,7 +112,7 @@ fn handle_run_requests(
                 let slot = free_slot(open.iter().map(|o| o.1));
                 let entity = commands.spawn(run_bundle(ids.fresh(), slot)).id();
                 open.push((entity, slot, false));
-                pending.write(super::loading::LoadInto { run: entity, request: scene.clone(), new_run: true });
+                pending.write(LoadInto { run: entity, request: scene.clone(), new_run: true });
             }
             RunRequest::Close(entity) => {
                 if open.len() > 1

@@ -11,63 +11,16 @@ use std::time::{Duration, SystemTime};
 
 use bevy::prelude::*;
 
-use super::lifecycle::Focused;
 use super::link::{FlowWorker, RunLink};
+use super::markers::Focused;
+use super::requests::{InitialCompare, InitialScene, LoadInto, RunRequest, SceneRequest};
 use super::status::RunStatus;
 use crate::app::schedule::AppSet;
 use crate::engine::FlowSettings;
 use crate::scene::{Scene, SceneFile};
 
-/// Where the default scene lives, relative to the working directory.
-pub const DEFAULT_SCENE: &str = "scenes/swiss_to_mystery.ron";
-/// The same scene, built in, for when the app runs from elsewhere.
-const DEFAULT_SCENE_TEXT: &str = include_str!("../../../scenes/swiss_to_mystery.ron");
 /// Folder the preset list is read from.
 pub const PRESET_DIR: &str = "scenes";
-
-/// Ways to (re)load a scene.
-#[derive(Message, Debug, Clone, PartialEq)]
-pub enum SceneRequest {
-    /// Read a scene file from disk.
-    Open(PathBuf),
-    /// Parse scene text said to come from `path` (the built-in default, tests).
-    Text { path: PathBuf, text: String },
-    /// Rebuild the run from the edited scene (direction, points, seed);
-    /// `new_seed` draws a fresh seed first.
-    Restart { new_seed: bool },
-    /// A scene built in the window (a twin to compare with, painted
-    /// clouds), said to live at `path`.
-    Scene { path: PathBuf, scene: Box<Scene> },
-}
-
-impl SceneRequest {
-    /// The default scene: the file if it is there, else the built-in copy.
-    pub fn default_scene() -> Self {
-        if Path::new(DEFAULT_SCENE).is_file() {
-            SceneRequest::Open(DEFAULT_SCENE.into())
-        } else {
-            SceneRequest::Text { path: format!("{DEFAULT_SCENE} (built in)").into(), text: DEFAULT_SCENE_TEXT.into() }
-        }
-    }
-}
-
-/// The first scene to load, sent at startup.
-#[derive(Resource, Debug, Clone)]
-pub struct InitialScene(pub SceneRequest);
-
-/// Scenes to open beside the first one at startup (`--compare`).
-#[derive(Resource, Debug, Clone, Default)]
-pub struct InitialCompare(pub Vec<SceneRequest>);
-
-/// A scene request aimed at one run. [`SceneRequest`]s go to the focused
-/// run; a run opened for comparison gets its first scene this way, and is
-/// closed again if that scene cannot load (`new_run`).
-#[derive(Message, Debug, Clone, PartialEq)]
-pub struct LoadInto {
-    pub run: Entity,
-    pub request: SceneRequest,
-    pub new_run: bool,
-}
 
 /// The scene a run is running.
 #[derive(Component, Default, Debug)]
@@ -185,13 +138,13 @@ fn send_initial_scene(
     initial: Option<Res<InitialScene>>,
     compare: Option<Res<InitialCompare>>,
     mut requests: MessageWriter<SceneRequest>,
-    mut runs: MessageWriter<super::lifecycle::RunRequest>,
+    mut runs: MessageWriter<RunRequest>,
 ) {
     if let Some(initial) = initial {
         requests.write(initial.0.clone());
     }
     for scene in compare.iter().flat_map(|c| c.0.iter()) {
-        runs.write(super::lifecycle::RunRequest::Compare(scene.clone()));
+        runs.write(RunRequest::Compare(scene.clone()));
     }
 }
 
@@ -241,13 +194,13 @@ fn load_requested(
     mut runs: Query<(&mut ActiveScene, &mut Draft, &mut RunLink)>,
     mut errors: ResMut<SceneErrors>,
     mut worker: ResMut<FlowWorker>,
-    mut close: MessageWriter<super::lifecycle::RunRequest>,
+    mut close: MessageWriter<RunRequest>,
 ) {
     for LoadInto { run, request, new_run } in requests.read() {
         let Ok((mut active, mut draft, mut link)) = runs.get_mut(*run) else { continue };
         let Some((file, seed, on_disk)) = read_request(request, &active, &draft, &mut errors) else {
             if *new_run {
-                close.write(super::lifecycle::RunRequest::Close(*run));
+                close.write(RunRequest::Close(*run));
             }
             continue;
         };
@@ -256,7 +209,7 @@ fn load_requested(
             Err(e) => {
                 errors.error = Some(e.to_string());
                 if *new_run {
-                    close.write(super::lifecycle::RunRequest::Close(*run));
+                    close.write(RunRequest::Close(*run));
                 }
                 continue;
             }

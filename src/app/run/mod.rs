@@ -3,6 +3,8 @@
 //! Data flows one way: worker -> [`receive`] -> run components -> view and
 //! panels; everything else reads the components and sends messages.
 //!
+//! - [`markers`]: focus, view slot, and the parts of a run;
+//! - [`requests`]: the messages that open, reload, close and focus runs;
 //! - [`lifecycle`]: runs as entities: open (compare), close, focus;
 //! - [`loading`]: scenes from the command line, presets, drops and edits on disk;
 //! - [`link`]: Bevy's end of the worker channels and each run's link;
@@ -15,25 +17,23 @@ mod generator;
 mod lifecycle;
 mod link;
 mod loading;
+mod markers;
 mod playback;
 mod receive;
+mod requests;
 mod status;
 
 use bevy::prelude::*;
 
 pub use generator::GeneratorStatus;
-pub use lifecycle::{
-    Focused, MAX_RUNS, OfRun, RunIds, RunParts, RunRequest, ViewSlot, close, focused_run, free_slot, run_bundle, twin,
-    twin_method,
-};
+pub use lifecycle::{MAX_RUNS, RunIds, RunSlots, close, focused_run, free_slot, run_bundle, twin, twin_method};
 pub use link::{FlowWorker, RunId, RunLink, start_worker};
-pub use loading::{
-    ActiveScene, DEFAULT_SCENE, Draft, InitialCompare, InitialScene, LoadInto, PRESET_DIR, Presets, SceneErrors,
-    SceneRequest, describe_change, read_presets,
-};
-pub use playback::{Playback, SimRequest, request_step};
+pub use loading::{ActiveScene, Draft, PRESET_DIR, Presets, SceneErrors, describe_change, read_presets};
+pub use markers::{Focused, OfRun, RunParts, ViewSlot};
+pub use playback::{Playback, PlaybackCommand, RunState, SimRequest, apply_playback_commands, request_step};
 pub use receive::receive_replies;
-pub use status::{FixedPositions, MovingPositions, RateMeter, RunState, RunStatus};
+pub use requests::{DEFAULT_SCENE, InitialCompare, InitialScene, LoadInto, RunRequest, SceneRequest};
+pub use status::{FixedPositions, MovingPositions, RateMeter, RunStatus};
 
 use crate::app::schedule::AppSet;
 

@@ -10,6 +10,7 @@ use bevy::prelude::*;
 use crate::app::worker::MAX_STEPS_PER_REQUEST;
 
 use super::link::{FlowWorker, RunLink};
+use super::markers::Focused;
 use super::status::RunStatus;
 use crate::app::schedule::AppSet;
 
@@ -22,11 +23,16 @@ impl Plugin for PlaybackPlugin {
         app.insert_resource(Time::<Fixed>::from_hz(playback.steps_per_second))
             .insert_resource(playback)
             .add_message::<SimRequest>()
-            .add_systems(Update, (handle_requests, sync_fixed_rate).in_set(AppSet::Control));
+            .add_message::<PlaybackCommand>()
+            .add_systems(
+                Update,
+                (apply_playback_commands, handle_requests, sync_fixed_rate).chain().in_set(AppSet::Control),
+            );
     }
 }
 
-/// Play/pause and speed.
+/// Play/pause and speed. Written only by [`apply_playback_commands`] (from
+/// [`PlaybackCommand`]s) and consumed by the pacing ([`request_step`]).
 #[derive(Resource, Debug, Clone, PartialEq)]
 pub struct Playback {
     pub playing: bool,
@@ -41,6 +47,95 @@ pub struct Playback {
     /// After a load, the starting clouds stay still this long before playing
     /// starts, so the first view shows where the flow begins.
     pub hold_after_load: Duration,
+    /// While a tool holds the runs still: whether they were playing before.
+    pub held: Option<bool>,
+}
+
+/// Every way to change [`Playback`]: keys, buttons, the timeline, tools,
+/// the `--screenshot`/`--record` plans and lessons all send these.
+#[derive(Message, Debug, Clone, Copy, PartialEq)]
+pub enum PlaybackCommand {
+    Play,
+    Pause,
+    /// Play if paused, pause if playing.
+    Toggle,
+    /// Pause, then take one step.
+    Step,
+    /// Pause and show every run's recorded state at this step.
+    SeekTo(usize),
+    /// Pause and show the step before the one shown.
+    StepBack,
+    /// Steps per second asked for.
+    SetSpeed(f64),
+    /// Never go past this many steps in total (None: no limit).
+    StopAt(Option<usize>),
+    /// Pause and keep paused until [`PlaybackCommand::Release`] (the brush
+    /// while painting): play commands wait, single steps are dropped.
+    Hold,
+    /// Back to playing if the runs played before [`PlaybackCommand::Hold`].
+    Release,
+}
+
+impl Playback {
+    /// The playback after `command`; `shown` is the focused run's step (for
+    /// [`PlaybackCommand::StepBack`]).
+    pub fn after(&self, command: PlaybackCommand, shown: Option<usize>) -> Playback {
+        let mut next = self.clone();
+        let held = self.held.is_some();
+        match command {
+            PlaybackCommand::Play if held => next.held = Some(true),
+            PlaybackCommand::Pause if held => next.held = Some(false),
+            PlaybackCommand::Toggle if held => next.held = self.held.map(|p| !p),
+            PlaybackCommand::Play => next.playing = true,
+            PlaybackCommand::Pause => next.playing = false,
+            PlaybackCommand::Toggle => next.playing = !self.playing,
+            PlaybackCommand::Step if held => {}
+            PlaybackCommand::Step => {
+                next.playing = false;
+                next.single_step = true;
+            }
+            PlaybackCommand::SeekTo(step) => {
+                next.playing = false;
+                next.seek_to = Some(step);
+            }
+            PlaybackCommand::StepBack => {
+                next.playing = false;
+                if let Some(now) = self.seek_to.or(shown).filter(|&s| s > 0) {
+                    next.seek_to = Some(now - 1);
+                }
+            }
+            PlaybackCommand::SetSpeed(rate) => next.steps_per_second = rate,
+            PlaybackCommand::StopAt(total) => next.stop_at_total = total,
+            PlaybackCommand::Hold => {
+                if !held {
+                    next.held = Some(self.playing);
+                }
+                next.playing = false;
+                next.single_step = false;
+            }
+            PlaybackCommand::Release => {
+                if let Some(was_playing) = self.held {
+                    next.playing = was_playing;
+                    next.held = None;
+                }
+            }
+        }
+        next
+    }
+}
+
+/// Applies the frame's [`PlaybackCommand`]s in order; the resource changes
+/// (for change detection) only when one of them changed something.
+pub fn apply_playback_commands(
+    mut commands: MessageReader<PlaybackCommand>,
+    mut playback: ResMut<Playback>,
+    focused: Query<&RunStatus, With<Focused>>,
+) {
+    let shown = focused.single().ok().map(|s| s.step_index);
+    let next = commands.read().fold(playback.clone(), |p, c| p.after(*c, shown));
+    if next != *playback {
+        *playback = next;
+    }
 }
 
 impl Default for Playback {
@@ -52,6 +147,7 @@ impl Default for Playback {
             seek_to: None,
             stop_at_total: None,
             hold_after_load: Duration::from_millis(1500),
+            held: None,
         }
     }
 }
@@ -158,5 +254,85 @@ fn sync_fixed_rate(playback: Res<Playback>, mut time: ResMut<Time<Fixed>>) {
     if playback.is_changed() {
         let hz = playback.steps_per_second.clamp(0.5, 1000.0);
         time.set_timestep(Duration::from_secs_f64(1.0 / hz));
+    }
+}
+
+/// What the run is doing, for the status line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// No scene loaded yet.
+    Loading,
+    /// Showing the starting clouds for a moment after a load.
+    Starting,
+    Playing,
+    Paused,
+    Finished,
+    /// The worker thread is gone.
+    Stopped,
+}
+
+impl RunState {
+    pub fn label(self) -> &'static str {
+        match self {
+            RunState::Loading => "loading",
+            RunState::Starting => "starting",
+            RunState::Playing => "playing",
+            RunState::Paused => "paused",
+            RunState::Finished => "finished",
+            RunState::Stopped => "worker stopped",
+        }
+    }
+}
+
+impl RunStatus {
+    /// What the run is doing now.
+    pub fn state(&self, playback: &Playback, link: &RunLink, worker: &FlowWorker) -> RunState {
+        if worker.stopped().is_some() {
+            RunState::Stopped
+        } else if !self.is_current(link) {
+            RunState::Loading
+        } else if self.finished {
+            RunState::Finished
+        } else if !playback.playing {
+            RunState::Paused
+        } else if self.holding {
+            RunState::Starting
+        } else {
+            RunState::Playing
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_change_only_what_they_name() {
+        let p = Playback::default();
+        assert!(!p.after(PlaybackCommand::Toggle, None).playing);
+        let stepped = p.after(PlaybackCommand::Step, None);
+        assert!(!stepped.playing && stepped.single_step);
+        let back = p.after(PlaybackCommand::StepBack, Some(5));
+        assert_eq!((back.playing, back.seek_to), (false, Some(4)));
+        assert_eq!(back.after(PlaybackCommand::StepBack, Some(5)).seek_to, Some(3), "from the step shown");
+        assert_eq!(p.after(PlaybackCommand::StepBack, Some(0)).seek_to, None);
+        assert_eq!(p.after(PlaybackCommand::SetSpeed(90.0), None), Playback { steps_per_second: 90.0, ..p.clone() });
+        assert_eq!(p.after(PlaybackCommand::StopAt(Some(7)), None).stop_at_total, Some(7));
+    }
+
+    #[test]
+    fn a_hold_keeps_the_runs_still_and_its_release_restores_the_choice() {
+        let playing = Playback::default();
+        let held = playing.after(PlaybackCommand::Hold, None);
+        assert!(!held.playing);
+        assert!(!held.after(PlaybackCommand::Play, None).playing, "play waits for the release");
+        assert!(!held.after(PlaybackCommand::Step, None).single_step);
+        assert!(held.after(PlaybackCommand::Release, None).playing);
+        // Paused while held: the release keeps it paused.
+        let paused = held.after(PlaybackCommand::Pause, None);
+        assert!(!paused.after(PlaybackCommand::Release, None).playing);
+        // A second hold does not forget the first one's state.
+        assert!(held.after(PlaybackCommand::Hold, None).after(PlaybackCommand::Release, None).playing);
     }
 }

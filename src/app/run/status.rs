@@ -9,8 +9,7 @@ use crate::engine::divergence::COUNT as DIVERGENCES;
 use crate::engine::{Metrics, StepReport};
 
 use super::generator::GeneratorStatus;
-use super::link::{FlowWorker, RunLink};
-use super::playback::Playback;
+use super::link::RunLink;
 
 /// Display positions of a run's moving cloud (x, y, z per point). Changes
 /// only when a new state arrived, so followers use change detection.
@@ -56,33 +55,6 @@ impl RateMeter {
 
     pub fn clear(&mut self) {
         self.samples.clear();
-    }
-}
-
-/// What the run is doing, for the status line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunState {
-    /// No scene loaded yet.
-    Loading,
-    /// Showing the starting clouds for a moment after a load.
-    Starting,
-    Playing,
-    Paused,
-    Finished,
-    /// The worker thread is gone.
-    Stopped,
-}
-
-impl RunState {
-    pub fn label(self) -> &'static str {
-        match self {
-            RunState::Loading => "loading",
-            RunState::Starting => "starting",
-            RunState::Playing => "playing",
-            RunState::Paused => "paused",
-            RunState::Finished => "finished",
-            RunState::Stopped => "worker stopped",
-        }
     }
 }
 
@@ -137,22 +109,5 @@ impl RunStatus {
     /// Current, and showing the clouds' first state.
     pub fn is_shown(&self, link: &RunLink) -> bool {
         self.is_current(link) && self.moving_count > 0
-    }
-
-    /// What the run is doing now.
-    pub fn state(&self, playback: &Playback, link: &RunLink, worker: &FlowWorker) -> RunState {
-        if worker.stopped().is_some() {
-            RunState::Stopped
-        } else if !self.is_current(link) {
-            RunState::Loading
-        } else if self.finished {
-            RunState::Finished
-        } else if !playback.playing {
-            RunState::Paused
-        } else if self.holding {
-            RunState::Starting
-        } else {
-            RunState::Playing
-        }
     }
 }

@@ -27,6 +27,7 @@ use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 use super::controls::{AppCommand, HelpOverlay, KeyboardCapture};
 use super::input::ScreenshotLog;
 use super::render::{CloudBounds, ViewSettings};
+use super::run::PlaybackCommand;
 use super::runs::{Focused, RunRequest, ViewSlot};
 use super::scene_loading::{ActiveScene, Draft, Presets, SceneErrors, SceneRequest};
 use super::schedule::{AppSet, DeriveSet};
@@ -92,7 +93,8 @@ pub struct UiParams<'w, 's> {
     pub worker: Res<'w, FlowWorker>,
     pub errors: ResMut<'w, SceneErrors>,
     pub presets: Res<'w, Presets>,
-    pub playback: ResMut<'w, Playback>,
+    pub playback: Res<'w, Playback>,
+    pub playback_commands: MessageWriter<'w, PlaybackCommand>,
     pub view: ResMut<'w, ViewSettings>,
     pub state: ResMut<'w, UiState>,
     pub shots: Res<'w, ScreenshotLog>,

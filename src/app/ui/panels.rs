@@ -13,8 +13,8 @@ use egui_plot::{Line, PlotPoints, VLine};
 use super::UiParams;
 use crate::app::controls::{AppCommand, CONTROLS, MOUSE_HELP};
 use crate::app::render::{FIXED_COLOR, MOVING_COLOR};
+use crate::app::run::{Playback, PlaybackCommand, RunState, RunStatus};
 use crate::app::scene_loading::{ActiveScene, Presets, SceneRequest};
-use crate::app::simulation::{Playback, RunState, RunStatus};
 use crate::engine::{Bandwidth, CutOff, Dataset, Direction, Method, Rho, Schedule, StepSize};
 use crate::scene::Scene;
 
@@ -41,19 +41,15 @@ pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     });
     ui.separator();
 
-    // Edit a copy so change detection fires only on a real change.
-    let mut playback = p.playback.clone();
     let rate = p.run.status.rate.rate(p.time.elapsed_secs_f64());
-    playback_ui(ui, &mut playback, p.run.status, rate, &mut p.commands);
-    let shown = playback.seek_to.unwrap_or(p.run.status.step_index);
+    if let Some(speed) = playback_ui(ui, &p.playback, p.run.status, rate, &mut p.commands) {
+        p.playback_commands.write(PlaybackCommand::SetSpeed(speed));
+    }
+    let shown = p.playback.seek_to.unwrap_or(p.run.status.step_index);
     if let Some(super::timeline::TimelineAction::Seek(step)) =
         super::timeline::timeline_ui(ui, shown, p.run.status.timeline.as_ref())
     {
-        playback.playing = false;
-        playback.seek_to = Some(step);
-    }
-    if playback != *p.playback {
-        *p.playback = playback;
+        p.playback_commands.write(PlaybackCommand::SeekTo(step));
     }
     ui.separator();
 
@@ -128,13 +124,15 @@ fn apply_restart_ui(ui: &mut egui::Ui, what: &str, requests: &mut Vec<SceneReque
     });
 }
 
+/// Play, step, restart and the speed; returns a new speed if it was moved.
 fn playback_ui(
     ui: &mut egui::Ui,
-    playback: &mut Playback,
+    playback: &Playback,
     status: &RunStatus,
     rate: f64,
     commands: &mut bevy::prelude::MessageWriter<AppCommand>,
-) {
+) -> Option<f64> {
+    let mut speed = playback.steps_per_second;
     ui.horizontal(|ui| {
         let label = if playback.playing { "Pause" } else { "Play" };
         if ui.button(label).on_hover_text(AppCommand::PlayPause.tooltip()).clicked() {
@@ -153,16 +151,16 @@ fn playback_ui(
     });
     ui.horizontal(|ui| {
         ui.label("Steps/s");
-        ui.add(egui::Slider::new(&mut playback.steps_per_second, 1.0..=1000.0).logarithmic(true).max_decimals(0))
-            .on_hover_text(
-                "the rate asked for; the worker takes as many steps as fit, so slow steps or a busy core cap it",
-            );
+        ui.add(egui::Slider::new(&mut speed, 1.0..=1000.0).logarithmic(true).max_decimals(0)).on_hover_text(
+            "the rate asked for; the worker takes as many steps as fit, so slow steps or a busy core cap it",
+        );
     });
     // Always one line, so nothing below moves when the run starts or stops.
     let reached =
         if playback.playing && !status.finished { format!("reached: {rate:.0} steps/s") } else { "reached: -".into() };
     ui.label(RichText::new(reached).weak())
         .on_hover_text("steps per second actually taken over the last second and a half");
+    (speed != playback.steps_per_second).then_some(speed)
 }
 
 fn scene_ui(

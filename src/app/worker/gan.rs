@@ -16,7 +16,7 @@ use crate::engine::metrics::quantile_in_place;
 use crate::engine::optimal::optimal_logits;
 use crate::engine::{Cloud, Discriminator, Simulation, StepReport};
 
-use super::protocol::project3;
+use super::project::project3;
 
 /// Cells per side of the heat map's grid.
 pub const GRID_CELLS: usize = 96;

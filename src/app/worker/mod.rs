@@ -3,12 +3,14 @@
 //! channels is `run::link`.
 //!
 //! - [`protocol`]: the [`Command`]s Bevy sends and the [`Reply`]s it gets;
+//! - [`project`]: clouds projected to the 3-D the view draws;
 //! - [`thread`]: the worker loop, one slot per run, the metrics cadence;
 //! - [`gan`]: the worker half of the GAN view (h and h* values, the grid);
 //! - [`generator`]: a generator run (Algorithm 2) beside the particle one.
 
 mod gan;
 mod generator;
+mod project;
 mod protocol;
 mod thread;
 
@@ -20,7 +22,6 @@ pub use generator::{
     GRID_EXTENT, GRID_LINES, GRID_SAMPLES, GeneratorInfo, GeneratorReply, GeneratorRun, MAX_SAMPLES, Run,
     project_points,
 };
-pub use protocol::{
-    Command, HistoryInfo, MAX_STEPS_PER_REQUEST, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET, project3,
-};
+pub use project::project3;
+pub use protocol::{Command, HistoryInfo, MAX_STEPS_PER_REQUEST, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET};
 pub use thread::spawn;

@@ -177,16 +177,3 @@ impl MetricSample {
         Self { step, cfd: m.cfd, outlier_fraction: m.outlier_fraction }
     }
 }
-
-/// Projects a cloud to 3-D for display: the first three coordinates (2-D
-/// clouds get z = 0, 1-D ones y = z = 0).
-pub fn project3(cloud: &Cloud) -> Vec<f32> {
-    let dim = cloud.dim();
-    let mut out = Vec::with_capacity(cloud.len() * 3);
-    for p in cloud.points() {
-        let shown = &p[..dim.min(3)];
-        out.extend_from_slice(shown);
-        out.extend(std::iter::repeat_n(0.0, 3 - shown.len()));
-    }
-    out
-}

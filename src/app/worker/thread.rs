@@ -18,7 +18,8 @@ use crate::scene::{Clouds, Scene};
 
 use super::gan::WorkerView;
 use super::generator::{GeneratorRun, Run};
-use super::protocol::{Command, HistoryInfo, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET, project3};
+use super::project::project3;
+use super::protocol::{Command, HistoryInfo, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET};
 
 /// Clouds below this many points (fixed + moving) get metrics every step;
 /// bigger ones at most every [`METRICS_INTERVAL`] of wall time.
