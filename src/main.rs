@@ -42,6 +42,13 @@ struct Args {
     /// (up to three; repeat the flag).
     #[arg(long, value_name = "SCENE")]
     compare: Vec<PathBuf>,
+    /// Play this lesson (see lessons/): captions, questions and checked
+    /// claims, step by step (N / Page Down: next, B / Page Up: back).
+    #[arg(long, value_name = "LESSON", conflicts_with_all = ["scene", "compare"])]
+    lesson: Option<PathBuf>,
+    /// The lesson step to start at, counting from 1.
+    #[arg(long, value_name = "K", default_value_t = 1, requires = "lesson", value_parser = clap::value_parser!(u32).range(1..))]
+    lesson_step: u32,
 }
 
 /// The exit codes and output streams, shown under `--help`.
@@ -129,13 +136,7 @@ fn main() -> ExitCode {
             cli::lesson::check(&lessons, threads)
         }
         Some(Command::Lesson { command: LessonCommand::Validate { lessons } }) => cli::lesson::validate(&lessons),
-        None => open_app(
-            args.scene,
-            args.compare,
-            (args.screenshot, args.record),
-            args.after,
-            (args.colour, args.heat_map, args.arrows),
-        ),
+        None => open_app(args),
     };
     match result {
         Ok(code) => code,
@@ -147,23 +148,25 @@ fn main() -> ExitCode {
 }
 
 #[cfg(feature = "app")]
-fn open_app(
-    scene: Option<PathBuf>,
-    compare: Vec<PathBuf>,
-    (screenshot, record): (Option<PathBuf>, Option<PathBuf>),
-    after: usize,
-    (colour, heat_map, arrows): (Colour, bool, bool),
-) -> anyhow::Result<ExitCode> {
+fn open_app(args: Args) -> anyhow::Result<ExitCode> {
     use sdflow::app::view::gan::{Colouring, GanView};
-    let colouring = match colour {
+    let colouring = match args.colour {
         Colour::OkabeIto => Colouring::OkabeIto,
         Colour::HStar => Colouring::OptimalLogRatio,
         Colour::DiscH => Colouring::Discriminator,
         Colour::Displacement => Colouring::Displacement,
         Colour::NnDistance => Colouring::NearestTarget,
     };
-    let view = GanView { colouring, heat_map };
-    let options = sdflow::app::AppOptions { scene, compare, screenshot, record, after, view, arrows };
+    let options = sdflow::app::AppOptions {
+        scene: args.scene,
+        compare: args.compare,
+        screenshot: args.screenshot,
+        record: args.record,
+        after: args.after,
+        view: GanView { colouring, heat_map: args.heat_map },
+        arrows: args.arrows,
+        lesson: args.lesson.map(|path| (path, args.lesson_step as usize - 1)),
+    };
     if let Err(e) = sdflow::app::preflight(&options) {
         eprintln!("{e}");
         return Ok(ExitCode::from(2));
@@ -173,13 +176,7 @@ fn open_app(
 }
 
 #[cfg(not(feature = "app"))]
-fn open_app(
-    _: Option<PathBuf>,
-    _: Vec<PathBuf>,
-    _: (Option<PathBuf>, Option<PathBuf>),
-    _: usize,
-    _: (Colour, bool, bool),
-) -> anyhow::Result<ExitCode> {
+fn open_app(_: Args) -> anyhow::Result<ExitCode> {
     anyhow::bail!(
         "this sdflow was built without the `app` feature; use `sdflow run SCENE` or rebuild with default features"
     )

@@ -291,15 +291,6 @@ fn a_fast_flow_takes_more_steps_than_frames() {
     assert!(most_per_frame > 2, "at most {most_per_frame} steps per frame: the rate is capped by the frame rate");
 }
 
-/// Presses and releases a key across one update (no input plugin clears it here).
-fn press(app: &mut App, key: KeyCode) {
-    app.world_mut().resource_mut::<ButtonInput<KeyCode>>().press(key);
-    app.update();
-    let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
-    keys.release(key);
-    keys.clear();
-}
-
 fn run_state(app: &App) -> RunState {
     let w = app.world();
     focused::<RunStatus>(w).state(
@@ -315,8 +306,8 @@ fn shortcuts_are_ignored_while_a_text_field_has_focus() {
     let steps = run_steps(&mut app, 3);
     app.world_mut().resource_mut::<KeyboardCapture>().text_field_focused = true;
     // Typing "r" and a space into the field: no reset, no play.
-    press(&mut app, KeyCode::KeyR);
-    press(&mut app, KeyCode::Space);
+    common::press(&mut app, KeyCode::KeyR);
+    common::press(&mut app, KeyCode::Space);
     for _ in 0..30 {
         app.update();
     }
@@ -325,9 +316,9 @@ fn shortcuts_are_ignored_while_a_text_field_has_focus() {
 
     // The field lets go of the keyboard: the same key is a shortcut again.
     app.world_mut().resource_mut::<KeyboardCapture>().text_field_focused = false;
-    press(&mut app, KeyCode::KeyR);
+    common::press(&mut app, KeyCode::KeyR);
     wait(&mut app, "the reset by R", |w| focused::<RunStatus>(w).step_index == 0);
-    press(&mut app, KeyCode::Space);
+    common::press(&mut app, KeyCode::Space);
     assert!(app.world().resource::<Playback>().playing);
 }
 

@@ -8,6 +8,7 @@
 
 use bevy::prelude::*;
 
+use super::lesson::{LessonCommand, Presenter};
 use super::run::{PlaybackCommand, SimRequest};
 use super::view::clouds::{CloudBounds, ViewSettings};
 
@@ -23,6 +24,12 @@ pub enum AppCommand {
     Screenshot,
     ToggleHelp,
     CloseHelp,
+    /// The lesson's next step (also Page Down, what clickers send).
+    NextLessonStep,
+    /// The lesson's previous step (also Page Up).
+    PrevLessonStep,
+    /// Presenter mode on / off.
+    Presenter,
 }
 
 /// A command with its key and what it does, for the help and tooltips.
@@ -35,7 +42,7 @@ pub struct Control {
 }
 
 /// Every keyboard shortcut.
-pub const CONTROLS: [Control; 9] = [
+pub const CONTROLS: [Control; 14] = [
     Control { command: AppCommand::PlayPause, key: KeyCode::Space, key_label: "Space", what: "play / pause" },
     Control {
         command: AppCommand::Step,
@@ -70,6 +77,26 @@ pub const CONTROLS: [Control; 9] = [
     },
     Control { command: AppCommand::ToggleHelp, key: KeyCode::KeyH, key_label: "H", what: "show / hide this help" },
     Control { command: AppCommand::CloseHelp, key: KeyCode::Escape, key_label: "Esc", what: "close this help" },
+    Control { command: AppCommand::NextLessonStep, key: KeyCode::KeyN, key_label: "N", what: "next lesson step" },
+    Control {
+        command: AppCommand::NextLessonStep,
+        key: KeyCode::PageDown,
+        key_label: "Page Down",
+        what: "next lesson step (a presentation clicker)",
+    },
+    Control { command: AppCommand::PrevLessonStep, key: KeyCode::KeyB, key_label: "B", what: "previous lesson step" },
+    Control {
+        command: AppCommand::PrevLessonStep,
+        key: KeyCode::PageUp,
+        key_label: "Page Up",
+        what: "previous lesson step (a presentation clicker)",
+    },
+    Control {
+        command: AppCommand::Presenter,
+        key: KeyCode::F5,
+        key_label: "F5",
+        what: "presenter mode: larger text, thicker points, panels folded",
+    },
 ];
 
 /// The mouse, for the help overlay.
@@ -136,6 +163,8 @@ pub fn apply_commands(
     mut view: ResMut<ViewSettings>,
     mut help: ResMut<HelpOverlay>,
     mut requests: MessageWriter<SimRequest>,
+    mut lesson: MessageWriter<LessonCommand>,
+    mut presenter: ResMut<Presenter>,
     bounds: Query<&CloudBounds>,
 ) {
     for command in commands.read() {
@@ -161,6 +190,13 @@ pub fn apply_commands(
             AppCommand::ToggleHelp => help.0 = !help.0,
             AppCommand::CloseHelp => help.0 = false,
             AppCommand::Screenshot => {}
+            AppCommand::NextLessonStep => {
+                lesson.write(LessonCommand::Next);
+            }
+            AppCommand::PrevLessonStep => {
+                lesson.write(LessonCommand::Back);
+            }
+            AppCommand::Presenter => presenter.0 = !presenter.0,
         }
     }
 }

@@ -10,6 +10,7 @@
 //!   the worker link, replies, playback;
 //! - [`view`]: point entities, cameras, colourings, arrows, the heat map;
 //! - [`tools`]: the brush, screen capture, sharing and screenshots;
+//! - [`lesson`]: the lesson player and presenter mode;
 //! - [`ui`]: egui panels, plots and the help overlay;
 //! - [`controls`]: every key and button action as one command list (headless);
 //! - [`input`]: wheel zoom and other window input;
@@ -23,6 +24,7 @@ pub mod controls;
 pub mod drops;
 pub mod frames;
 pub mod input;
+pub mod lesson;
 pub mod recording;
 pub mod rest;
 pub mod run;
@@ -75,6 +77,8 @@ pub struct AppOptions {
     pub view: view::gan::GanView,
     /// Start with the displacement arrows shown.
     pub arrows: bool,
+    /// A lesson to play, and the step to start at (0-based).
+    pub lesson: Option<(PathBuf, usize)>,
 }
 
 /// The plugins that need no window, renderer or egui.
@@ -88,6 +92,7 @@ impl PluginGroup for HeadlessPlugins {
             .add(view::clouds::CloudsPlugin)
             .add(controls::ControlsPlugin)
             .add(drops::DropsPlugin)
+            .add(lesson::LessonPlugin)
             .add(view::gan::GanPlugin)
             .add(view::generator::GeneratorViewPlugin)
             .add(brush::BrushPlugin)
@@ -104,6 +109,10 @@ pub enum StartError {
     NoSuchScene(PathBuf),
     #[error("{0}")]
     BadScene(crate::scene::SceneError),
+    #[error("{0}")]
+    BadLesson(crate::lesson::LessonError),
+    #[error("--lesson-step {asked}: the lesson has {steps} steps")]
+    NoSuchStep { asked: usize, steps: usize },
     #[error("--compare opens at most {max} scenes beside the first (got {0})", max = run::MAX_RUNS - 1)]
     TooManyRuns(usize),
     #[error(
@@ -125,10 +134,23 @@ pub fn preflight(options: &AppOptions) -> Result<(), StartError> {
         }
         crate::scene::SceneFile::read(path).and_then(|f| f.clouds().map(|_| ())).map_err(StartError::BadScene)?;
     }
+    if let Some((path, step)) = &options.lesson {
+        lesson_scenes(path, *step)?;
+    }
     if !has_display(|name| std::env::var_os(name)) {
         return Err(StartError::NoDisplay);
     }
     Ok(())
+}
+
+/// The scenes step `step` (0-based) of a lesson opens: the first, and those
+/// beside it.
+fn lesson_scenes(path: &std::path::Path, step: usize) -> Result<(PathBuf, Vec<PathBuf>), StartError> {
+    let file = crate::lesson::LessonFile::read(path).map_err(StartError::BadLesson)?;
+    let scenes =
+        file.scenes.get(step).ok_or(StartError::NoSuchStep { asked: step + 1, steps: file.lesson.steps.len() })?;
+    let paths: Vec<PathBuf> = scenes.iter().map(|s| s.path.clone()).collect();
+    Ok((paths[0].clone(), paths[1..].to_vec()))
 }
 
 /// Whether a window can open: the app is built for X11 (no Wayland), so it
@@ -142,7 +164,12 @@ fn has_display(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
 }
 
 /// Opens the window and runs until it is closed (or the screenshot is saved).
-pub fn run(options: AppOptions) -> anyhow::Result<()> {
+pub fn run(mut options: AppOptions) -> anyhow::Result<()> {
+    if let Some((path, step)) = &options.lesson {
+        let (first, beside) = lesson_scenes(path, *step)?;
+        options.scene = Some(first);
+        options.compare = beside;
+    }
     let initial = match &options.scene {
         Some(path) => SceneRequest::Open(path.clone()),
         None => SceneRequest::default_scene(),
@@ -174,6 +201,9 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .insert_resource(InitialScene(initial))
     .insert_resource(run::InitialCompare(options.compare.into_iter().map(SceneRequest::Open).collect()))
     .insert_resource(options.view);
+    if let Some((path, step)) = options.lesson {
+        app.insert_resource(lesson::InitialLesson { path, step });
+    }
     if let Some(path) = options.screenshot {
         app.insert_resource(input::ScreenshotPlan::new(path, options.after));
     }

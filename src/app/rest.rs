@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use bevy::ecs::message::Messages;
+use bevy::ecs::system::SystemParam;
 use bevy::input::keyboard::KeyboardInput;
 use bevy::input::mouse::{MouseButtonInput, MouseWheel};
 use bevy::prelude::*;
@@ -103,28 +104,46 @@ impl Plugin for RestPlugin {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The user's input this frame (keys, buttons, wheel, pointer moves).
+#[derive(SystemParam)]
+struct UserInput<'w, 's> {
+    keys: MessageReader<'w, 's, KeyboardInput>,
+    buttons: MessageReader<'w, 's, MouseButtonInput>,
+    wheel: MessageReader<'w, 's, MouseWheel>,
+    cursor: MessageReader<'w, 's, CursorMoved>,
+}
+
+impl UserInput<'_, '_> {
+    fn any(&mut self) -> bool {
+        self.keys.read().count() + self.buttons.read().count() + self.wheel.read().count() + self.cursor.read().count()
+            > 0
+    }
+}
+
+/// What keeps frames coming: the runs, the worker and the view.
+#[derive(SystemParam)]
+struct Work<'w, 's> {
+    playback: Res<'w, Playback>,
+    runs: Query<'w, 's, (&'static RunStatus, &'static RunLink)>,
+    worker: Res<'w, FlowWorker>,
+    view: Res<'w, ViewSettings>,
+    plan: Option<Res<'w, ScreenshotPlan>>,
+}
+
 fn rest_when_idle(
-    playback: Res<Playback>,
-    runs: Query<(&RunStatus, &RunLink)>,
-    worker: Res<FlowWorker>,
-    view: Res<ViewSettings>,
-    plan: Option<Res<ScreenshotPlan>>,
+    work: Work,
     time: Res<Time<Real>>,
-    mut keys: MessageReader<KeyboardInput>,
-    mut buttons: MessageReader<MouseButtonInput>,
-    mut wheel: MessageReader<MouseWheel>,
-    mut cursor: MessageReader<CursorMoved>,
+    mut input: UserInput,
     mut last_input: Local<f64>,
     mut settings: ResMut<WinitSettings>,
     mut redraws: ResMut<Messages<RequestRedraw>>,
     mut cost: ResMut<UpdateCost>,
 ) {
     let now = time.elapsed_secs_f64();
-    let input = keys.read().count() + buttons.read().count() + wheel.read().count() + cursor.read().count();
-    if input > 0 {
+    if input.any() {
         *last_input = now;
     }
+    let Work { playback, runs, worker, view, plan } = work;
     let activity = Activity {
         stepping: (playback.playing || playback.single_step)
             && runs.iter().any(|(s, _)| !s.finished)

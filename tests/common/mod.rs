@@ -97,3 +97,12 @@ pub fn alone(text: &str, steps: usize) -> Vec<f32> {
     }
     project3(sim.moving())
 }
+
+/// Presses and releases `key` over one update.
+pub fn press(app: &mut App, key: KeyCode) {
+    app.world_mut().resource_mut::<ButtonInput<KeyCode>>().press(key);
+    app.update();
+    let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+    keys.release(key);
+    keys.clear();
+}

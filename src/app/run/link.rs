@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 
 use bevy::prelude::*;
 
-use crate::app::worker::{Command, Reply, RunKey, ViewRequest, spawn};
+use crate::app::worker::{Command, Load, Reply, RunKey, ViewRequest, spawn};
 use crate::engine::{Cloud, FlowSettings};
 use crate::scene::{Clouds, Scene};
 
@@ -86,9 +86,7 @@ impl FlowWorker {
         link.generation += 1;
         link.steps = scene.steps;
         let (run, generation) = (link.run, link.generation);
-        let held_out = held_out.map(Box::new);
-        let command =
-            Command::Load { run, generation, scene: Box::new(scene), clouds: Box::new(clouds), held_out, seed };
+        let command = Command::Load(Box::new(Load { run, generation, scene, clouds, held_out, seed }));
         if self.send(command) {
             link.owe(true);
         }

@@ -44,6 +44,9 @@ pub struct Playback {
     pub seek_to: Option<usize>,
     /// Never go past this many steps in total (for `--screenshot --after N`).
     pub stop_at_total: Option<usize>,
+    /// Pause once the runs have taken this many steps of their scene (a
+    /// lesson's `run_to`); single steps still go on.
+    pub stop_at_step: Option<usize>,
     /// After a load, the starting clouds stay still this long before playing
     /// starts, so the first view shows where the flow begins.
     pub hold_after_load: Duration,
@@ -69,6 +72,8 @@ pub enum PlaybackCommand {
     SetSpeed(f64),
     /// Never go past this many steps in total (None: no limit).
     StopAt(Option<usize>),
+    /// Play no further than this step of the runs' scenes (None: no limit).
+    StopAtStep(Option<usize>),
     /// Pause and keep paused until [`PlaybackCommand::Release`] (the brush
     /// while painting): play commands wait, single steps are dropped.
     Hold,
@@ -106,6 +111,7 @@ impl Playback {
             }
             PlaybackCommand::SetSpeed(rate) => next.steps_per_second = rate,
             PlaybackCommand::StopAt(total) => next.stop_at_total = total,
+            PlaybackCommand::StopAtStep(step) => next.stop_at_step = step,
             PlaybackCommand::Hold => {
                 if !held {
                     next.held = Some(self.playing);
@@ -146,6 +152,7 @@ impl Default for Playback {
             single_step: false,
             seek_to: None,
             stop_at_total: None,
+            stop_at_step: None,
             hold_after_load: Duration::from_millis(1500),
             held: None,
         }
@@ -211,9 +218,11 @@ pub fn request_step(
     }
     let mut stepping: Vec<Mut<RunLink>> = Vec::new();
     let mut total_steps = usize::MAX;
+    let mut furthest = 0;
     for (_, link, status) in &mut runs {
         if status.is_current(&link) && !status.finished {
             total_steps = total_steps.min(status.total_steps);
+            furthest = furthest.max(status.step_index);
             stepping.push(link);
         }
     }
@@ -223,6 +232,14 @@ pub fn request_step(
     let mut count = if playback.single_step { 1 } else { *owed };
     if let Some(stop) = playback.stop_at_total {
         count = count.min(stop.saturating_sub(total_steps));
+    }
+    if let Some(stop) = playback.stop_at_step.filter(|_| !playback.single_step) {
+        count = count.min(stop.saturating_sub(furthest));
+        if furthest >= stop {
+            // Reached: pause there; playing on from here has no limit.
+            playback.playing = false;
+            playback.stop_at_step = None;
+        }
     }
     if count > 0 {
         playback.single_step = false;

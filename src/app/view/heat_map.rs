@@ -111,30 +111,29 @@ fn colour_points(
     shown_by_run.retain(|run, _| runs.contains(*run));
     for (run, status, entities) in &runs {
         let shown = shown_by_run.entry(run).or_default();
-        colour_run(
-            status,
-            &entities,
-            entities.is_changed(),
-            (&view, view.is_changed()),
-            &assets,
-            &palette,
-            &mut points,
-            shown,
-        );
+        let paint = Paint { view: &view, view_changed: view.is_changed(), assets: &assets, palette: &palette };
+        colour_run(status, &entities, entities.is_changed(), &paint, &mut points, shown);
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the points are painted with: the view's choice (and whether it just
+/// changed) and the materials.
+struct Paint<'a> {
+    view: &'a GanView,
+    view_changed: bool,
+    assets: &'a CloudAssets,
+    palette: &'a GanPalette,
+}
+
 fn colour_run(
     status: &RunStatus,
     entities: &CloudEntities,
     respawned: bool,
-    (view, view_changed): (&GanView, bool),
-    assets: &CloudAssets,
-    palette: &GanPalette,
+    paint: &Paint,
     points: &mut Query<(&PointIndex, &mut MeshMaterial3d<StandardMaterial>)>,
     shown: &mut ShownBins,
 ) {
+    let Paint { view, view_changed, assets, palette } = *paint;
     if respawned {
         // New entities start in the cloud's colour.
         shown.bins = vec![DEFAULT_BIN; entities.moving.len()];
@@ -165,7 +164,6 @@ fn colour_run(
 /// Uploads a new grid as the heat map's texture, places the quad over the
 /// grid's rectangle just behind the plane of the points, and shows it while
 /// asked for in a 2-D scene.
-#[allow(clippy::too_many_arguments)]
 fn update_heat_map(
     runs: Query<(Entity, &RunStatus, &CloudBounds), With<Focused>>,
     view: Res<GanView>,

@@ -23,5 +23,7 @@ pub use generator::{
     project_points,
 };
 pub use project::project3;
-pub use protocol::{Command, HistoryInfo, MAX_STEPS_PER_REQUEST, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET};
+pub use protocol::{
+    Command, HistoryInfo, Load, MAX_STEPS_PER_REQUEST, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET,
+};
 pub use thread::spawn;

@@ -21,18 +21,21 @@ pub const STEP_BUDGET: Duration = Duration::from_millis(25);
 /// Which run a command or reply is about (the run entity's [`RunId`]).
 pub type RunKey = u32;
 
+/// A run's new simulation: its scene, clouds and seed.
+pub struct Load {
+    pub run: RunKey,
+    pub generation: u64,
+    pub scene: Scene,
+    pub clouds: Clouds,
+    /// A second sample of the fixed cloud, for the held-out divergences.
+    pub held_out: Option<Cloud>,
+    pub seed: u64,
+}
+
 /// What Bevy asks of the worker.
 pub enum Command {
     /// Replace a run's simulation (a new scene, a restart or a new seed).
-    Load {
-        run: RunKey,
-        generation: u64,
-        scene: Box<Scene>,
-        clouds: Box<Clouds>,
-        /// A second sample of the fixed cloud, for the held-out divergences.
-        held_out: Option<Box<Cloud>>,
-        seed: u64,
-    },
+    Load(Box<Load>),
     /// Settings that take effect from the run's next step on.
     SetSettings {
         run: RunKey,

@@ -11,15 +11,13 @@ use bevy::log::warn;
 use crate::engine::divergence;
 use crate::engine::timeline::{DEFAULT_CAP_BYTES, Timeline};
 use crate::engine::{
-    Cloud, DivergenceProbe, Divergences, FlowSettings, Method, MetricProbe, Metrics, Simulation, StepContext,
-    StepReport,
+    DivergenceProbe, Divergences, FlowSettings, Method, MetricProbe, Metrics, Simulation, StepContext, StepReport,
 };
-use crate::scene::{Clouds, Scene};
 
 use super::gan::WorkerView;
 use super::generator::{GeneratorRun, Run};
 use super::project::project3;
-use super::protocol::{Command, HistoryInfo, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET};
+use super::protocol::{Command, HistoryInfo, Load, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET};
 
 /// Clouds below this many points (fixed + moving) get metrics every step;
 /// bigger ones at most every [`METRICS_INTERVAL`] of wall time.
@@ -134,11 +132,11 @@ impl Worker {
     fn handle(&mut self, command: Command) -> Vec<Reply> {
         let pool = &self.pool;
         match command {
-            Command::Load { run, generation, scene, clouds, held_out, seed } => {
+            Command::Load(load) => {
                 let cap = self.history_cap;
-                let slot = self.slots.entry(run).or_default();
+                let slot = self.slots.entry(load.run).or_default();
                 slot.timeline.set_cap(cap);
-                slot.load(pool, run, generation, &scene, &clouds, held_out.as_deref(), seed).into_iter().collect()
+                slot.load(pool, &load).into_iter().collect()
             }
             Command::SetSettings { run, settings } => {
                 if let Some(slot) = self.slots.get_mut(&run) {
@@ -208,17 +206,9 @@ impl Worker {
 }
 
 impl Slot {
-    #[allow(clippy::too_many_arguments)]
-    fn load(
-        &mut self,
-        pool: &rayon::ThreadPool,
-        run: RunKey,
-        generation: u64,
-        scene: &Scene,
-        clouds: &Clouds,
-        held_out: Option<&Cloud>,
-        seed: u64,
-    ) -> Option<Reply> {
+    fn load(&mut self, pool: &rayon::ThreadPool, load: &Load) -> Option<Reply> {
+        let Load { run, generation, ref scene, ref clouds, ref held_out, seed } = *load;
+        let held_out = held_out.as_ref();
         let mut sim = match scene.trainer(clouds, seed) {
             None => Run::Particles(Box::new(scene.simulation(clouds, seed))),
             Some(Ok(trainer)) => {
