@@ -7,8 +7,11 @@ use std::path::PathBuf;
 
 use super::{Bound, LessonFile, metric_index};
 use crate::cli::gan::GanColumns;
-use crate::cli::record::Recorder;
-use crate::engine::{Divergences, Metrics};
+use crate::cli::record::{Record, Recorder};
+use anyhow::Context;
+
+use crate::engine::generator::compare_linear;
+use crate::engine::{Cloud, Divergences, MetricProbe, Metrics, Trainer};
 use crate::scene::SceneFile;
 
 /// One check, measured.
@@ -85,8 +88,11 @@ pub fn measure(lesson: &LessonFile) -> anyhow::Result<Vec<Outcome>> {
 }
 
 /// Runs `file` with its seed up to the largest of `steps`, recording every
-/// column (metrics, divergences, GAN columns) right after each of them.
+/// column of [`super::metric_columns`] right after each of them.
 fn run_scene(file: &SceneFile, steps: &BTreeSet<usize>) -> anyhow::Result<Columns> {
+    if file.scene.model.is_some() {
+        return train_scene(file, steps);
+    }
     let seed = file.scene.seed;
     let clouds = file.clouds_with_seed(seed)?;
     let mut sim = file.scene.simulation(&clouds, seed);
@@ -95,8 +101,18 @@ fn run_scene(file: &SceneFile, steps: &BTreeSet<usize>) -> anyhow::Result<Column
     // Cadence 1: every `after_step` call records; it is called only at the
     // steps read.
     let mut recorder = Recorder::new(&sim, gan, held_out.as_ref(), seed, file.scene.cfd_frequencies, Some(1), None)?;
+    let row = |record: &Record, gan: &GanColumns, moving: &Cloud| {
+        let mut row: Vec<f64> = Vec::with_capacity(Metrics::NAMES.len() + Divergences::NAMES.len() + 2);
+        row.extend(record.metrics.values());
+        row.extend(record.divergences.values());
+        row.extend(gan.values(moving).iter().map(|v| v.parse::<f64>().unwrap_or(f64::NAN)));
+        row
+    };
     let last = steps.last().copied().unwrap_or(0);
     let mut out = Columns::new();
+    if steps.contains(&0) {
+        out.insert(0, row(recorder.first(), &recorder.gan, sim.moving()));
+    }
     while sim.step_index() < last {
         let Some(report) = sim.step() else { break };
         let done = report.step + 1;
@@ -104,12 +120,49 @@ fn run_scene(file: &SceneFile, steps: &BTreeSet<usize>) -> anyhow::Result<Column
             continue;
         }
         recorder.after_step(&sim, &report, crate::cli::record::Clock::default())?;
-        let record = recorder.last();
-        let mut row: Vec<f64> = Vec::with_capacity(Metrics::NAMES.len() + Divergences::NAMES.len() + 2);
-        row.extend(record.metrics.values());
-        row.extend(record.divergences.values());
-        row.extend(recorder.gan.values(sim.moving()).iter().map(|v| v.parse::<f64>().unwrap_or(f64::NAN)));
-        out.insert(done, row);
+        out.insert(done, row(recorder.last(), &recorder.gan, sim.moving()));
+    }
+    Ok(out)
+}
+
+/// As [`run_scene`] for a generator (Algorithm 2), measured as `sdflow run`
+/// measures one: the loss of the step, the errors of mu and B B^T against
+/// the truth, and the metrics of as many samples as the target has points.
+fn train_scene(file: &SceneFile, steps: &BTreeSet<usize>) -> anyhow::Result<Columns> {
+    let scene = &file.scene;
+    let seed = scene.seed;
+    let clouds = file.clouds_with_seed(seed)?;
+    let mut trainer = scene
+        .trainer(&clouds, seed)
+        .context("the scene has no model to train")?
+        .with_context(|| format!("cannot build the generator of {}", file.path.display()))?;
+    let truth = scene.target.linear_truth();
+    let probe = MetricProbe::new(&clouds.target, seed, scene.cfd_frequencies);
+    let mut gan = GanColumns::new(scene);
+    // Step 0 is the untrained generator: no loss yet.
+    let row = |trainer: &Trainer, gan: &GanColumns, loss: f64| {
+        let mut row = vec![loss];
+        if let Some(truth) = &truth {
+            let errors = trainer.generator().as_linear().and_then(|g| compare_linear(g, truth));
+            row.extend(errors.map_or([f64::NAN; 2], |c| [c.offset_error, c.covariance_error]));
+        }
+        let samples = trainer.samples(clouds.target.len());
+        row.extend(probe.evaluate(&samples).0.values());
+        row.extend(gan.values(&samples).iter().map(|v| v.parse::<f64>().unwrap_or(f64::NAN)));
+        row
+    };
+    let last = steps.last().copied().unwrap_or(0);
+    let mut out = Columns::new();
+    if steps.contains(&0) {
+        out.insert(0, row(&trainer, &gan, f64::NAN));
+    }
+    while trainer.step_index() < last {
+        let Some(report) = trainer.step() else { break };
+        gan.record(report.driver_cosine);
+        let done = report.step + 1;
+        if steps.contains(&done) {
+            out.insert(done, row(&trainer, &gan, report.loss));
+        }
     }
     Ok(out)
 }

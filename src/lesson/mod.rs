@@ -268,22 +268,36 @@ fn step_path<'a>(step: usize, rest: &[Seg<'a>]) -> Vec<Seg<'a>> {
     out
 }
 
-/// A scene a lesson can run: it loads, and it is a particle flow.
+/// A scene a lesson can run: it loads.
 fn load_scene(path: &Path) -> Result<SceneFile, String> {
     let file = SceneFile::read(path).map_err(|e| format!("scene {} does not load:\n{e}", path.display()))?;
-    if file.scene.model.is_some() {
-        return Err(format!(
-            "scene {} trains a generator (`model`), which lessons do not support yet; use a particle-flow scene",
-            path.display()
-        ));
-    }
     Ok(file)
 }
 
-/// Whether `name` is a metric column of runs of `scene`.
+/// The metric columns `sdflow run --metrics` writes for runs of `scene`
+/// after the step head: particle flows have the metrics and divergences;
+/// generators (a `model`) the regression loss, the errors of mu and B B^T
+/// against a `LinearGaussian` truth (Fig. 6) and the metrics of their
+/// samples; both then the GAN columns (driver cosine, modes covered).
+pub fn metric_columns(scene: &SceneFile) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if scene.scene.model.is_some() {
+        out.push("loss");
+        if scene.scene.target.linear_truth().is_some() {
+            out.extend(["mu_rel_error", "cov_rel_error"]);
+        }
+        out.extend(Metrics::NAMES);
+    } else {
+        out.extend(Metrics::NAMES);
+        out.extend(Divergences::NAMES);
+    }
+    out.extend(crate::cli::gan::GanColumns::new(&scene.scene).names());
+    out
+}
+
+/// Whether `name` is a metric column of runs of `scene`, and where.
 pub fn metric_index(name: &str, scene: &SceneFile) -> Option<usize> {
-    let gan: Vec<&str> = crate::cli::gan::GanColumns::new(&scene.scene).names();
-    Metrics::NAMES.iter().chain(Divergences::NAMES.iter()).chain(gan.iter()).position(|n| *n == name)
+    metric_columns(scene).iter().position(|n| *n == name)
 }
 
 /// Problems of one step, as (path inside the step, message).
@@ -365,15 +379,14 @@ fn step_problems(step: &Step, scenes: &[Option<SceneFile>]) -> Vec<(Vec<Seg<'sta
         }
         let Some(scene) = scenes.get(check.run).and_then(|s| s.as_ref()) else { continue };
         if metric_index(&check.metric, scene).is_none() {
-            let mut names: Vec<&str> = Metrics::NAMES.iter().chain(Divergences::NAMES.iter()).copied().collect();
-            names.extend(crate::cli::gan::GanColumns::new(&scene.scene).names());
+            let names = metric_columns(scene);
             out.push((at("metric"), format!("unknown metric {:?}; use one of {}", check.metric, names.join(", "))));
         }
         let steps = scene.scene.steps;
-        if check.step == 0 || check.step > steps {
+        if check.step > steps {
             out.push((
                 at("step"),
-                format!("step {} is out of range; use 1 to {steps}, the scene's `steps` (0 is the start)", check.step),
+                format!("step {} is out of range; use 0 (the start) to {steps}, the scene's `steps`", check.step),
             ));
         }
     }
