@@ -128,3 +128,100 @@ mod timeline {
         assert!(h.query_by_label("Back").is_none());
     }
 }
+
+mod lesson_panel {
+    use std::path::Path;
+
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use sdflow::app::lesson::OpenLesson;
+    use sdflow::app::ui::lesson::{LessonAction, caption_ui, lessons_menu_ui};
+    use sdflow::lesson::check::Outcome;
+    use sdflow::lesson::{Bound, LessonFile};
+
+    fn sd_vs_mmd(step: usize, answer: Option<usize>) -> OpenLesson {
+        let file = LessonFile::read(Path::new("lessons/sd_vs_mmd.ron")).expect("the shipped lesson");
+        OpenLesson { file, step, answer }
+    }
+
+    fn claim(holds: bool) -> Outcome {
+        Outcome {
+            step_index: 1,
+            check_index: 0,
+            claim: "SD lands on the far target".into(),
+            metric: "cfd".into(),
+            run: 0,
+            step: 500,
+            bound: Bound::Below(0.06),
+            value: if holds { 0.0123 } else { 0.25 },
+            other: None,
+            holds,
+        }
+    }
+
+    /// The caption of `open`; the state collects every action clicked.
+    fn harness(open: OpenLesson, claims: Vec<Outcome>) -> Harness<'static, Vec<LessonAction>> {
+        Harness::new_ui_state(
+            move |ui, actions: &mut Vec<LessonAction>| {
+                let shown: Vec<&Outcome> = claims.iter().collect();
+                actions.extend(caption_ui(ui, &open, Some(&shown), false, None, false))
+            },
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn the_caption_shows_where_we_are_and_moves_on() {
+        let mut h = harness(sd_vs_mmd(0, None), Vec::new());
+        h.run();
+        assert!(h.query_by_label_contains("1 / 2").is_some());
+        assert!(h.query_by_label_contains("Fig. 1").is_some(), "the caption is shown");
+        h.get_by_label("Next").click();
+        h.run();
+        assert_eq!(h.state(), &vec![LessonAction::Next]);
+        h.get_by_label("Leave lesson").click();
+        h.run();
+        assert_eq!(h.state().last(), Some(&LessonAction::Leave));
+    }
+
+    #[test]
+    fn a_question_is_answered_then_explained() {
+        let mut h = harness(sd_vs_mmd(1, None), Vec::new());
+        h.run();
+        assert!(h.query_by_label_contains("wait for your answer").is_some());
+        h.get_by_label("MMD (right)").click();
+        h.run();
+        assert_eq!(h.state(), &vec![LessonAction::Answer(1)]);
+        let mut answered = harness(sd_vs_mmd(1, Some(1)), Vec::new());
+        answered.run();
+        assert!(answered.query_by_label_contains("Right.").is_some());
+        let mut wrong = harness(sd_vs_mmd(1, Some(0)), Vec::new());
+        wrong.run();
+        assert!(wrong.query_by_label_contains("Not quite.").is_some());
+    }
+
+    #[test]
+    fn claims_show_their_measured_values_with_a_tick_or_a_cross() {
+        let mut h = harness(sd_vs_mmd(1, Some(1)), vec![claim(true)]);
+        h.run();
+        assert!(h.query_by_label_contains("✔ SD lands on the far target: cfd at step 500 = 0.0123 (< 0.06)").is_some());
+        assert!(h.query_by_label_contains("3 more claim(s)").is_some(), "the others wait for their steps");
+        let mut failing = harness(sd_vs_mmd(1, Some(1)), vec![claim(false)]);
+        failing.run();
+        assert!(failing.query_by_label_contains("✘ SD lands").is_some());
+    }
+
+    #[test]
+    fn the_menu_opens_a_lesson() {
+        let lessons =
+            vec![("lessons/gan.ron".into(), "GANs follow the score difference".to_string(), "Section 4.3".to_string())];
+        let mut h = Harness::new_ui_state(
+            move |ui, actions: &mut Vec<LessonAction>| actions.extend(lessons_menu_ui(ui, &lessons, None, false)),
+            Vec::new(),
+        );
+        h.run();
+        h.get_by_label("GANs follow the score difference").click();
+        h.run();
+        assert_eq!(h.state(), &vec![LessonAction::Open("lessons/gan.ron".into())]);
+    }
+}

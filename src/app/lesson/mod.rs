@@ -15,7 +15,7 @@ mod player;
 mod presenter;
 
 pub use claims::{ClaimState, Claims};
-pub use player::{InitialLesson, LESSON_DIR, LessonCommand, LessonPlayer, OpenLesson, lesson_list};
+pub use player::{InitialLesson, LESSON_DIR, LessonCommand, LessonList, LessonPlayer, OpenLesson, lesson_list};
 pub use presenter::{PRESENTER_POINTS, PRESENTER_ZOOM, Presenter};
 
 use bevy::prelude::*;

@@ -32,6 +32,10 @@ pub enum LessonCommand {
     Leave,
 }
 
+/// The lessons the Lessons menu lists: (path, title, summary).
+#[derive(Resource, Debug, Default)]
+pub struct LessonList(pub Vec<(PathBuf, String, String)>);
+
 /// The lesson being played, if any.
 #[derive(Resource, Debug, Default)]
 pub struct LessonPlayer {
@@ -81,6 +85,7 @@ pub(super) struct PlayerPlugin;
 impl Plugin for PlayerPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<LessonPlayer>()
+            .insert_resource(LessonList(lesson_list(Path::new(LESSON_DIR))))
             .add_message::<LessonCommand>()
             .add_systems(Startup, open_initial_lesson)
             .add_systems(Update, handle_lesson_commands.in_set(AppSet::Requests));

@@ -6,6 +6,7 @@
 mod divergences;
 mod gan;
 mod generator;
+pub mod lesson;
 mod paint;
 mod panels;
 pub mod plots;
