@@ -4,13 +4,18 @@
 //! viewport follows the panels), so the clouds stay framed and large.
 //!
 //! Each panel is one file with one `SystemParam` holding only what it reads
-//! and the writers of the messages it sends; its sections are functions of
-//! what they show that return what the user asked for (an action or a
-//! request), which the panel sends. [`ui_system`] only lays the panels out.
-//! Shared pieces sit in files that import no panel: [`state`] (the focused
-//! run, the runs in view order, the two messages several panels send),
-//! [`style`] (colours) and [`widgets`] (the small plot). To add a panel, add
-//! its file here, its param to [`Panels`] and its call to [`ui_system`].
+//! and the writers of the messages it sends (`ScenePanel`, `PlaybackPanel`,
+//! `RunsPanel`, `PaintPanel`, `FlowPanel`, `SharePanel`, `ViewPanel`,
+//! `GeneratorPanel`, `PlotsPanel`, `StatusLine`, `Overlays`). Its sections
+//! are functions of what they show that return what the user asked for (an
+//! action or a request), which the panel sends. `ui_system` only lays the
+//! panels out. Shared pieces sit in files that import no panel: [`state`]
+//! (the focused run, the runs in view order, the two messages several
+//! panels send), `style` (colours), `widgets` (the small plot) and `window`
+//! (the cameras' viewports between the panels).
+//!
+//! Adding a panel: one file here with its `SystemParam` and `show`, plus its
+//! field in [`Panels`] and its one `show` call in `ui_system`.
 
 mod divergences;
 mod flow;
@@ -35,8 +40,8 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use bevy_panorbit_camera::PanOrbitCameraSystemSet;
 
-pub use state::{UiState, ViewportRect};
-pub use window::split_views;
+use state::UiState;
+pub use state::ViewportRect;
 
 use crate::app::controls::KeyboardCapture;
 use crate::app::run::Focused;
@@ -85,7 +90,7 @@ pub struct Panels<'w, 's> {
 /// What the frame around the panels keeps: the frame rate, the keyboard
 /// capture and the space left for the 3-D view.
 #[derive(SystemParam)]
-pub struct Frame<'w> {
+pub struct FrameState<'w> {
     state: ResMut<'w, UiState>,
     capture: ResMut<'w, KeyboardCapture>,
     viewport: ResMut<'w, ViewportRect>,
@@ -97,7 +102,7 @@ fn ui_system(
     mut contexts: EguiContexts,
     mut run: Single<state::FocusedRun, With<Focused>>,
     mut out: state::Requests,
-    mut frame: Frame,
+    mut frame: FrameState,
     mut p: Panels,
 ) -> Result {
     frame.state.count_frame(frame.time.delta_secs_f64());

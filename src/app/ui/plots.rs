@@ -2,7 +2,7 @@
 //! fraction, and the nearest-neighbour distance histograms of the paper's
 //! Fig. 3 (moving -> target against target -> target, over shared bins).
 //!
-//! Every plot uses [`small_plot`] (1-2-5 ticks, several labels per axis
+//! Every plot uses `widgets::small_plot` (1-2-5 ticks, several labels per axis
 //! whatever the range), draws its legend above the data, and marks the
 //! steps where the flow settings changed.
 
