@@ -4,16 +4,18 @@
 //! step) and, for RectifiedFlow, Tweedie's residual. The worker evaluates
 //! them on a cadence that keeps their cost under 10 % of the flow's.
 
+use bevy::prelude::Resource;
 use bevy_egui::egui::{self, Color32, RichText};
 use egui_plot::{Line, PlotPoints};
 
-use super::plots::small_plot;
-use crate::app::simulation::RunStatus;
+use super::widgets::small_plot;
+use crate::app::run::RunStatus;
 use crate::engine::Divergences;
 use crate::engine::divergence::COUNT;
 
-/// Which divergences the plot shows (by index into `Divergences::NAMES`).
-#[derive(Debug, Clone, PartialEq)]
+/// Which divergences the plot shows (by index into `Divergences::NAMES`);
+/// the checkboxes of the table edit it in place.
+#[derive(Resource, Debug, Clone, PartialEq)]
 pub struct DivergencePlot {
     pub shown: [bool; COUNT],
 }
@@ -52,6 +54,8 @@ pub fn series(history: &[(usize, [f64; COUNT])], i: usize) -> Vec<[f64; 2]> {
     history.iter().filter(|(_, v)| v[i].is_finite()).map(|(step, v)| [*step as f64, v[i]]).collect()
 }
 
+/// The table, the chosen divergences over the steps, the KL rate and
+/// Tweedie's residual.
 pub fn divergences_ui(ui: &mut egui::Ui, status: &RunStatus, plot: &mut DivergencePlot) {
     let Some((step, latest)) = status.divergences.last() else {
         ui.label(RichText::new("no values yet").weak());

@@ -1,13 +1,13 @@
-//! The GAN view's panel parts: the colouring choice with its legend (in the
+//! The GAN view's panel sections: the colouring choice with its legend (in the
 //! right panel's View section) and the driver-cosine plot of
 //! discriminator-driven scenes.
 
 use bevy_egui::egui::{self, Color32, RichText};
 use egui_plot::{HLine, Line, PlotPoints};
 
-use super::UiParams;
-use super::panels::WARN;
-use super::plots::{nice_step, small_plot};
+use super::style::WARN;
+use super::widgets::{nice_step, small_plot};
+use crate::app::run::{ActiveScene, RunStatus};
 use crate::app::view::gan::{BINS, Colouring, GanView, bin_colour, has_discriminator};
 use crate::app::worker::{Field, GanValues};
 
@@ -16,17 +16,13 @@ const COSINE_COLOR: Color32 = Color32::from_rgb(0x56, 0xB4, 0xE9);
 /// Most points drawn on the cosine curve (long runs are thinned for drawing).
 const MAX_DRAWN: usize = 4000;
 
-/// The colouring choice, the heat map switch and the legend.
-pub fn colouring_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    let with_discriminator = has_discriminator(p.run.active);
-    let mut view = p.gan.clone();
-    choice_ui(ui, &mut view, with_discriminator, p.run.bounds.flat);
-    if view != *p.gan {
-        *p.gan = view.clone();
-    }
-    let Some(values) = &p.run.status.gan else { return };
+/// The colouring choice and the heat map switch (edited in `view`), and the
+/// legend of the run's discriminator values.
+pub fn colouring_ui(ui: &mut egui::Ui, view: &mut GanView, with_discriminator: bool, flat: bool, status: &RunStatus) {
+    choice_ui(ui, view, with_discriminator, flat);
+    let Some(values) = &status.gan else { return };
     let coloured = view.colouring.field() == Some(values.field);
-    let heat = view.heat_map && p.run.bounds.flat && values.grid.is_some();
+    let heat = view.heat_map && flat && values.grid.is_some();
     if !coloured && !heat {
         return;
     }
@@ -34,7 +30,7 @@ pub fn colouring_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         ui.colored_label(WARN, "This run has no discriminator to show.");
         return;
     }
-    legend_ui(ui, values, p.run.status.step_index);
+    legend_ui(ui, values, status.step_index);
 }
 
 fn choice_ui(ui: &mut egui::Ui, view: &mut GanView, with_discriminator: bool, flat: bool) {
@@ -151,11 +147,11 @@ pub fn tick_label(value: f32, step: f32) -> String {
 }
 
 /// The driver cosine per step, for scenes with a `Discriminator` driver.
-pub fn cosine_ui(ui: &mut egui::Ui, p: &UiParams) {
-    if !has_discriminator(p.run.active) {
+pub fn cosine_ui(ui: &mut egui::Ui, active: &ActiveScene, status: &RunStatus) {
+    if !has_discriminator(active) {
         return;
     }
-    let cosines = &p.run.status.cosines;
+    let cosines = &status.cosines;
     ui.horizontal(|ui| {
         ui.label(RichText::new("Discriminator vs optimal").strong());
         if let Some((_, c)) = cosines.last() {

@@ -3,14 +3,15 @@
 //! comparison with the true parameters for linear generators, and the
 //! latent-grid toggle for MLP generators in 2-D/3-D.
 
+use bevy::ecs::system::SystemParam;
+use bevy::prelude::*;
 use bevy_egui::egui::{self, RichText};
 use egui_plot::{Line, PlotPoints, Points};
 
-use super::panels::egui_color;
-use super::plots::small_plot;
-use crate::app::render::{FIXED_COLOR, MOVING_COLOR};
-use crate::app::run::GeneratorStatus;
-use crate::app::scene_loading::SceneRequest;
+use super::style::egui_color;
+use super::widgets::small_plot;
+use crate::app::run::{GeneratorStatus, RunStatus, SceneRequest};
+use crate::app::view::clouds::{FIXED_COLOR, MOVING_COLOR};
 use crate::app::view::generator::GeneratorView;
 use crate::app::worker::GeneratorInfo;
 use crate::engine::Schedule;
@@ -20,6 +21,29 @@ use crate::scene::Scene;
 const PLOT_HEIGHT: f32 = 130.0;
 /// Most loss points drawn (every step is kept; long runs are thinned for drawing).
 const MAX_DRAWN: usize = 4000;
+
+/// What the Generator panel reads and changes.
+#[derive(SystemParam)]
+pub struct GeneratorPanel<'w> {
+    view: ResMut<'w, GeneratorView>,
+}
+
+impl GeneratorPanel<'_> {
+    /// The section for the focused run's `status`, when it trains a
+    /// generator; returns whether it showed anything.
+    pub fn show(&mut self, ui: &mut egui::Ui, status: &RunStatus) -> bool {
+        let Some(g) = &status.generator else { return false };
+        let sigma2_now = status.last_report.map(|r| r.sigma2);
+        // The grid toggle is the one setting here: the view is written only
+        // when it changes.
+        let mut view = *self.view;
+        generator_ui(ui, g, &mut view, sigma2_now);
+        if view != *self.view {
+            *self.view = view;
+        }
+        true
+    }
+}
 
 /// The whole generator section of the right panel.
 pub fn generator_ui(ui: &mut egui::Ui, g: &GeneratorStatus, view: &mut GeneratorView, sigma2_now: Option<f64>) {
@@ -145,10 +169,12 @@ pub fn diagonal_range(pairs: &[(f64, f64)]) -> (f64, f64) {
 
 /// For generator scenes, flow edits apply only on restart: says so, with
 /// the button, when the edited flow settings differ from the running ones.
-pub fn restart_note_ui(ui: &mut egui::Ui, edited: &Scene, running: &Scene, requests: &mut Vec<SceneRequest>) {
+/// Returns the restart asked for.
+pub fn restart_note_ui(ui: &mut egui::Ui, edited: &Scene, running: &Scene) -> Option<SceneRequest> {
     if edited.flow_settings() == running.flow_settings() {
-        return;
+        return None;
     }
+    let mut request = None;
     ui.horizontal_wrapped(|ui| {
         ui.colored_label(egui::Color32::from_rgb(235, 170, 60), "A generator's training settings apply on restart:");
         if ui
@@ -156,9 +182,10 @@ pub fn restart_note_ui(ui: &mut egui::Ui, edited: &Scene, running: &Scene, reque
             .on_hover_text("train a fresh generator with the edited settings from step 0")
             .clicked()
         {
-            requests.push(SceneRequest::Restart { new_seed: false });
+            request = Some(SceneRequest::Restart { new_seed: false });
         }
     });
+    request
 }
 
 #[cfg(test)]

@@ -7,52 +7,76 @@ use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::egui::{self, RichText};
 
-use super::UiParams;
-use super::panels::{BAD, WARN, egui_color};
+use super::style::{BAD, WARN, egui_color};
 use crate::app::brush::{BrushSettings, PaintCloud, PaintDraft, PaintFolder, PaintNotice, PaintRequest, paint_blocker};
-use crate::app::runs::Focused;
+use crate::app::run::Focused;
+use crate::app::view::clouds::CloudBounds;
 use crate::engine::Direction;
+use crate::scene::Scene;
 
-/// What the Paint section reads and changes.
+/// What the Paint panel reads and sends.
 #[derive(SystemParam)]
-pub struct PaintParams<'w, 's> {
-    pub settings: ResMut<'w, BrushSettings>,
-    pub notice: Res<'w, PaintNotice>,
-    pub folder: Res<'w, PaintFolder>,
-    pub drafts: Query<'w, 's, &'static PaintDraft, With<Focused>>,
-    pub requests: MessageWriter<'w, PaintRequest>,
+pub struct PaintPanel<'w, 's> {
+    settings: ResMut<'w, BrushSettings>,
+    notice: Res<'w, PaintNotice>,
+    folder: Res<'w, PaintFolder>,
+    drafts: Query<'w, 's, &'static PaintDraft, With<Focused>>,
+    requests: MessageWriter<'w, PaintRequest>,
 }
 
-/// Whether the section should be held open (while the brush is on, its
-/// buttons are the way out).
-pub fn painting(p: &UiParams) -> bool {
-    !p.paint.drafts.is_empty()
+impl PaintPanel<'_, '_> {
+    /// Whether the section should be held open (while the brush is on, its
+    /// buttons are the way out).
+    pub fn painting(&self) -> bool {
+        !self.drafts.is_empty()
+    }
+
+    /// The Paint section for the focused run's `scene` and `bounds`; the
+    /// brush settings are written back only when they changed.
+    pub fn show(&mut self, ui: &mut egui::Ui, scene: Option<&Scene>, bounds: &CloudBounds) {
+        let mut settings = self.settings.clone();
+        let draft = self.drafts.single().ok();
+        if let Some(request) = paint_ui(ui, scene, bounds, draft, &mut settings, &self.notice, &self.folder) {
+            self.requests.write(request);
+        }
+        if settings != *self.settings {
+            *self.settings = settings;
+        }
+    }
 }
 
-pub fn paint_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    let scene = p.run.active.scene();
-    if let Some(why) = paint_blocker(scene, p.run.bounds.flat) {
+/// The brush switch, its settings (edited in `s`), the clear, revert and
+/// use buttons, and the last notice; returns what was clicked.
+pub fn paint_ui(
+    ui: &mut egui::Ui,
+    scene: Option<&Scene>,
+    bounds: &CloudBounds,
+    draft: Option<&PaintDraft>,
+    s: &mut BrushSettings,
+    notice: &PaintNotice,
+    folder: &PaintFolder,
+) -> Option<PaintRequest> {
+    if let Some(why) = paint_blocker(scene, bounds.flat) {
         ui.add_enabled(false, egui::Checkbox::new(&mut false, "Brush"));
         ui.label(RichText::new(format!("The brush is off here: {why}.")).weak());
-        return;
+        return None;
     }
+    let mut request = None;
     let direction = scene.map_or(Direction::Forward, |s| s.direction);
-    let draft = p.paint.drafts.single().ok();
     let mut on = draft.is_some();
     let toggle = ui.checkbox(&mut on, RichText::new("Brush").strong()).on_hover_text(
         "paint the clouds with the pointer: left-drag paints, right-drag pans, the wheel zooms; \
          the run pauses while the brush is on, and turning it off drops what was not used",
     );
     if toggle.changed() {
-        p.paint.requests.write(if on { PaintRequest::Start } else { PaintRequest::Stop });
+        request = Some(if on { PaintRequest::Start } else { PaintRequest::Stop });
     }
     let Some(draft) = draft else {
         ui.label(RichText::new("Paint your own target and source points, then run the flow on them.").weak());
-        notice_ui(ui, &p.paint.notice);
-        return;
+        notice_ui(ui, notice);
+        return request;
     };
 
-    let mut s = p.paint.settings.clone();
     ui.horizontal(|ui| {
         for cloud in [PaintCloud::Target, PaintCloud::Source] {
             let colour = egui_color(cloud.colour(direction));
@@ -65,7 +89,7 @@ pub fn paint_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         ui.radio_value(&mut s.erase, false, "paint").on_hover_text("add points uniform in the disc");
         ui.radio_value(&mut s.erase, true, "erase").on_hover_text("remove the chosen cloud's points under the disc");
     });
-    let scene_radius = p.run.bounds.radius;
+    let scene_radius = bounds.radius;
     ui.horizontal(|ui| {
         ui.label("Radius");
         ui.add(egui::Slider::new(&mut s.radius, BrushSettings::radius_range(scene_radius)).logarithmic(true))
@@ -89,9 +113,6 @@ pub fn paint_ui(ui: &mut egui::Ui, p: &mut UiParams) {
             ui.colored_label(BAD, why);
         }
     }
-    if s != *p.paint.settings {
-        *p.paint.settings = s;
-    }
 
     ui.horizontal_wrapped(|ui| {
         for cloud in [PaintCloud::Target, PaintCloud::Source] {
@@ -100,7 +121,7 @@ pub fn paint_ui(ui: &mut egui::Ui, p: &mut UiParams) {
                 .on_hover_text(format!("remove every {} point, to paint it from empty", cloud.name()))
                 .clicked()
             {
-                p.paint.requests.write(PaintRequest::Clear(cloud));
+                request = Some(PaintRequest::Clear(cloud));
             }
         }
         if ui
@@ -108,11 +129,11 @@ pub fn paint_ui(ui: &mut egui::Ui, p: &mut UiParams) {
             .on_hover_text("undo all painting: back to the scene's starting clouds")
             .clicked()
         {
-            p.paint.requests.write(PaintRequest::Revert);
+            request = Some(PaintRequest::Revert);
         }
     });
     let ready = [PaintCloud::Target, PaintCloud::Source].iter().all(|c| !draft.points(*c).is_empty());
-    let folder = p.paint.folder.0.display().to_string();
+    let folder = folder.0.display().to_string();
     let button = egui::Button::new(RichText::new("Use painted clouds").strong());
     if ui
         .add_enabled(ready, button)
@@ -122,10 +143,11 @@ pub fn paint_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         .on_disabled_hover_text("both clouds need at least one point")
         .clicked()
     {
-        p.paint.requests.write(PaintRequest::Use);
+        request = Some(PaintRequest::Use);
     }
     ui.label(RichText::new("The run is paused while the brush is on. Left-drag paints; right-drag pans.").weak());
-    notice_ui(ui, &p.paint.notice);
+    notice_ui(ui, notice);
+    request
 }
 
 fn notice_ui(ui: &mut egui::Ui, notice: &PaintNotice) {

@@ -2,41 +2,59 @@
 //! fraction, and the nearest-neighbour distance histograms of the paper's
 //! Fig. 3 (moving -> target against target -> target, over shared bins).
 //!
-//! Every plot uses [`nice_marks`] for its ticks (1-2-5 steps, several
-//! labels per axis whatever the range), draws its legend above the data, and
-//! marks the steps where the flow settings changed.
+//! Every plot uses `widgets::small_plot` (1-2-5 ticks, several labels per axis
+//! whatever the range), draws its legend above the data, and marks the
+//! steps where the flow settings changed.
 
-use bevy::prelude::DetectChanges;
+use bevy::ecs::system::SystemParam;
+use bevy::prelude::*;
 use bevy_egui::egui::{self, RichText};
-use egui_plot::{Bar, BarChart, GridInput, GridMark, Line, Plot, PlotPoints, VLine};
+use egui_plot::{Bar, BarChart, Line, PlotPoints, VLine};
 
-use super::UiParams;
-use super::panels::egui_color;
-use crate::app::render::{FIXED_COLOR, MOVING_COLOR};
-use crate::app::simulation::RunStatus;
+use super::divergences::{DivergencePlot, divergences_ui};
+use super::gan::cosine_ui;
+use super::state::{RunView, RunViewItem, run_label, runs_in_view_order};
+use super::style::{egui_color, run_colour};
+use super::widgets::small_plot;
+use crate::app::run::{ActiveScene, Focused, RunStatus};
+use crate::app::view::clouds::{FIXED_COLOR, MOVING_COLOR};
 use crate::engine::metrics::percentile;
 
 const PLOT_HEIGHT: f32 = 130.0;
 const BINS: usize = 30;
 /// Most points drawn per curve (every step is kept; long runs are thinned for drawing).
 const MAX_DRAWN: usize = 4000;
-/// Pixels between labelled ticks: at least egui_plot's spacing for fully
-/// drawn labels (80 on x, 30 on y), so every major tick is labelled.
-const X_TICK_PX: f64 = 80.0;
-const Y_TICK_PX: f64 = 30.0;
 
-pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
-    ui.heading("View");
-    super::panels::view_ui(ui, p);
-    ui.separator();
+/// What the Metrics panel reads and changes.
+#[derive(SystemParam)]
+pub struct PlotsPanel<'w, 's> {
+    runs: Query<'w, 's, RunView>,
+    histograms: Res<'w, NnHistograms>,
+    divergences: ResMut<'w, DivergencePlot>,
+}
 
-    if let Some(g) = &p.run.status.generator {
-        let sigma2_now = p.run.status.last_report.map(|r| r.sigma2);
-        super::generator::generator_ui(ui, g, &mut p.generator_view, sigma2_now);
+impl PlotsPanel<'_, '_> {
+    /// The metrics of the focused run (`active`, `status`), the curves of
+    /// every run, and the divergences.
+    pub fn show(&mut self, ui: &mut egui::Ui, active: &ActiveScene, status: &RunStatus) {
+        let runs = runs_in_view_order(&self.runs);
+        metrics_ui(ui, active, status, &runs, &self.histograms);
         ui.separator();
+        egui::CollapsingHeader::new(RichText::new("Divergences").heading()).default_open(true).show(ui, |ui| {
+            divergences_ui(ui, status, &mut self.divergences);
+        });
     }
+}
 
-    let s = &p.run.status;
+/// The latest metrics, the driver cosine, CFD and outliers per step (one
+/// curve per run in `runs`) and the nearest-neighbour histograms.
+pub fn metrics_ui(
+    ui: &mut egui::Ui,
+    active: &ActiveScene,
+    s: &RunStatus,
+    runs: &[RunViewItem],
+    histograms: &NnHistograms,
+) {
     ui.heading("Metrics");
     if let Some(m) = &s.latest {
         egui::Grid::new("metrics").num_columns(2).show(ui, |ui| {
@@ -56,18 +74,14 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     } else {
         ui.label(RichText::new("waiting for the first state").weak());
     }
-    super::gan::cosine_ui(ui, p);
-    let s = &p.run.status;
+    cosine_ui(ui, active, s);
     let orange = egui_color(MOVING_COLOR);
     let blue = egui_color(FIXED_COLOR);
     let markers = &s.markers;
 
     // One curve per run (compare mode: each in its run's colour, legend above).
-    let runs = super::runs_in_view_order(&p.runs);
     let curves: Vec<(String, egui::Color32, &RunStatus)> = if runs.len() > 1 {
-        runs.iter()
-            .map(|r| (super::runs::run_label(r.slot.0, r.active), super::runs::run_colour(r.slot.0), r.status))
-            .collect()
+        runs.iter().map(|r| (run_label(r.slot.0, r.active), run_colour(r.slot.0), r.status)).collect()
     } else {
         vec![("moving".into(), orange, s)]
     };
@@ -112,7 +126,7 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
 
     ui.label(RichText::new("Nearest-neighbour distances").strong())
         .on_hover_text("Fig. 3: distance from each point to its nearest fixed point");
-    if let Some(h) = &p.histograms.0 {
+    if let Some(h) = &histograms.0 {
         // The legend sits above the plot, never on the bars.
         ui.horizontal(|ui| {
             ui.label(RichText::new("■ fixed -> fixed").color(blue));
@@ -133,11 +147,6 @@ pub fn right_panel(ui: &mut egui::Ui, p: &mut UiParams) {
     } else {
         ui.label(RichText::new("no distances yet").weak());
     }
-
-    ui.separator();
-    egui::CollapsingHeader::new(RichText::new("Divergences").heading()).default_open(true).show(ui, |ui| {
-        super::divergences::divergences_ui(ui, p.run.status, &mut p.state.divergence_plot);
-    });
 }
 
 /// The runs' names in their curve colours, above a plot (compare mode only).
@@ -166,69 +175,12 @@ fn mark_changes(plot: &mut egui_plot::PlotUi<'_>, markers: &[(usize, String)]) {
     }
 }
 
-/// A fixed, non-interactive plot with readable ticks on both axes.
-pub fn small_plot(id: &str, y_label: &str, height: f32) -> Plot<'static> {
-    Plot::new(id.to_owned())
-        .height(height)
-        // Room above and below the curve so the end tick labels are not cut.
-        .set_margin_fraction(egui::vec2(0.02, 0.12))
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .x_axis_label("step")
-        .y_axis_label(y_label.to_owned())
-        .x_grid_spacer(|input| nice_marks(input, X_TICK_PX))
-        .y_grid_spacer(|input| nice_marks(input, Y_TICK_PX))
-        .x_axis_formatter(|mark, _| tick_label(mark.value, mark.step_size))
-        .y_axis_formatter(|mark, _| tick_label(mark.value, mark.step_size))
-}
-
-/// A tick's text with just the decimals its step needs (0.5 steps: "0.5",
-/// not "0"); very large or small values in scientific notation.
-pub fn tick_label(value: f64, step: f64) -> String {
-    let value = if value.abs() < step * 1e-6 { 0.0 } else { value };
-    if value != 0.0 && !(1e-4..1e6).contains(&value.abs()) {
-        return format!("{value:.1e}");
-    }
-    let decimals = (-step.log10() - 1e-9).ceil().max(0.0) as usize;
-    format!("{value:.decimals$}")
-}
-
-/// Grid marks at 1-2-5 multiples, spaced about `label_px` pixels apart (so
-/// several are labelled, whatever the range), with unlabelled minor marks
-/// in between. `base_step_size` is the plot's value per 8 pixels.
-pub fn nice_marks(input: GridInput, label_px: f64) -> Vec<GridMark> {
-    let (lo, hi) = input.bounds;
-    let value_per_px = input.base_step_size / 8.0;
-    if !(hi > lo && value_per_px > 0.0 && value_per_px.is_finite()) {
-        return Vec::new();
-    }
-    let step = nice_step(label_px * value_per_px);
-    let minor = step / 5.0;
-    let first = (lo / minor).ceil() as i64;
-    let last = (hi / minor).floor() as i64;
-    if last - first > 10_000 {
-        return Vec::new();
-    }
-    (first..=last)
-        .map(|i| {
-            let major = i.rem_euclid(5) == 0;
-            GridMark { value: i as f64 * minor, step_size: if major { step } else { minor } }
-        })
-        .collect()
-}
-
-/// The smallest of 1, 2, 5 times a power of ten that is at least `raw`.
-pub fn nice_step(raw: f64) -> f64 {
-    let exp = raw.log10().floor();
-    let base = 10f64.powf(exp);
-    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * base).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * base)
-}
-
 /// The nearest-neighbour histograms, recomputed only when a new state arrived.
-#[derive(bevy::prelude::Resource, Default, Debug)]
+#[derive(Resource, Default, Debug)]
 pub struct NnHistograms(pub Option<Histograms>);
 
+/// Bin centres and fractions of the moving and the fixed points, over bins
+/// of one width.
 #[derive(Debug, Clone)]
 pub struct Histograms {
     pub moving: Vec<(f64, f64)>,
@@ -238,24 +190,16 @@ pub struct Histograms {
 
 /// The focused run's histograms, rebuilt when its status changes or the
 /// focus moves to another run.
-pub fn update_histograms(
-    runs: bevy::prelude::Query<(bevy::prelude::Ref<RunStatus>, bevy::prelude::Ref<crate::app::runs::Focused>)>,
-    mut out: bevy::prelude::ResMut<NnHistograms>,
-) {
+pub fn update_histograms(runs: Query<(Ref<RunStatus>, Ref<Focused>)>, mut out: ResMut<NnHistograms>) {
     let Ok((status, focused)) = runs.single() else { return };
     if status.is_changed() || focused.is_added() {
-        out.0 = histograms(&status.moving_nn, &status.fixed_nn).map(|(moving, fixed, width)| Histograms {
-            moving,
-            fixed,
-            width,
-        });
+        out.0 = histograms(&status.moving_nn, &status.fixed_nn);
     }
 }
 
 /// Two normalised histograms over shared bins (up to the 99th percentile of
-/// both, so one far outlier does not squash the rest); (moving, fixed, bin width).
-#[allow(clippy::type_complexity)]
-fn histograms(moving: &[f64], fixed: &[f64]) -> Option<(Vec<(f64, f64)>, Vec<(f64, f64)>, f64)> {
+/// both, so one far outlier does not squash the rest).
+fn histograms(moving: &[f64], fixed: &[f64]) -> Option<Histograms> {
     if moving.is_empty() || fixed.is_empty() {
         return None;
     }
@@ -277,7 +221,7 @@ fn histograms(moving: &[f64], fixed: &[f64]) -> Option<(Vec<(f64, f64)>, Vec<(f6
         let n = v.len().max(1) as f64;
         counts.into_iter().enumerate().map(|(i, c)| ((i as f64 + 0.5) * width, c as f64 / n)).collect()
     };
-    Some((hist(moving), hist(fixed), width))
+    Some(Histograms { moving: hist(moving), fixed: hist(fixed), width })
 }
 
 #[cfg(test)]
@@ -285,47 +229,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tick_labels_show_the_decimals_of_their_step() {
-        assert_eq!(tick_label(0.5, 0.5), "0.5");
-        assert_eq!(tick_label(1.0, 0.5), "1.0");
-        assert_eq!(tick_label(20.0, 10.0), "20");
-        assert_eq!(tick_label(-0.75, 0.05), "-0.75");
-        assert_eq!(tick_label(1e-17, 0.2), "0.0");
-        assert_eq!(tick_label(2e7, 1e7), "2.0e7");
-    }
-
-    #[test]
-    fn nice_steps_are_1_2_5() {
-        assert_eq!(nice_step(0.7), 1.0);
-        assert_eq!(nice_step(1.0), 1.0);
-        assert_eq!(nice_step(1.3), 2.0);
-        assert!((nice_step(0.031) - 0.05).abs() < 1e-12);
-        assert_eq!(nice_step(420.0), 500.0);
-    }
-
-    #[test]
     fn histograms_share_bins_and_sum_to_one() {
         let moving: Vec<f64> = (0..100).map(|i| i as f64 / 10.0).collect();
         let fixed = vec![0.5; 50];
-        let (m, f, width) = histograms(&moving, &fixed).expect("histograms");
+        let Histograms { moving: m, fixed: f, width } = histograms(&moving, &fixed).expect("histograms");
         assert_eq!((m.len(), f.len()), (BINS, BINS));
         assert!((m.iter().map(|b| b.1).sum::<f64>() - 1.0).abs() < 1e-12);
         assert!((f.iter().map(|b| b.1).sum::<f64>() - 1.0).abs() < 1e-12);
         // Bins run to the 99th percentile of both sets (9.801 here).
         assert!((width * BINS as f64 - 9.801).abs() < 1e-9, "{width}");
         assert!(histograms(&[], &fixed).is_none());
-    }
-
-    #[test]
-    fn an_axis_gets_several_labelled_ticks() {
-        // log10 CFD from -2.3 to -0.4 on a 130-pixel axis: 8 px is 0.117 units.
-        let marks = nice_marks(GridInput { bounds: (-2.3, -0.4), base_step_size: 1.9 / 130.0 * 8.0 }, Y_TICK_PX);
-        let major: Vec<f64> = marks.iter().filter(|m| m.step_size > 0.2).map(|m| m.value).collect();
-        assert!(major.len() >= 3, "{major:?}");
-        assert!(major.iter().all(|v| (-2.3..=-0.4).contains(v)));
-        // Histogram distances 0..40 on a 260-pixel axis.
-        let marks = nice_marks(GridInput { bounds: (0.0, 40.0), base_step_size: 40.0 / 260.0 * 8.0 }, X_TICK_PX);
-        let major = marks.iter().filter(|m| m.step_size >= 10.0).count();
-        assert!((3..=6).contains(&major), "{major}");
     }
 }

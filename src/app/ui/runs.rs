@@ -1,41 +1,27 @@
-//! Compare mode in the panels: the list of open runs (focus, close), the
-//! "Compare with" controls, a label on each view, and one colour per run for
-//! the overlaid curves.
+//! The Compare panel: the list of open runs (focus, close), the "Compare
+//! with" controls, and a label on each view.
 
+use bevy::ecs::system::SystemParam;
+use bevy::prelude::*;
 use bevy_egui::egui::{self, Color32, RichText};
 
-use super::UiParams;
-use super::panels::egui_color;
-use crate::app::render::MOVING_COLOR;
-use crate::app::runs::{MAX_RUNS, RunRequest, twin, twin_method};
-use crate::app::scene_loading::SceneRequest;
+use super::state::{Requests, RunView, RunViewItem, run_name, runs_in_view_order};
+use super::style::run_colour;
+use super::window::split_views;
+use crate::app::run::{ActiveScene, Draft, MAX_RUNS, Presets, RunRequest, SceneRequest, twin, twin_method};
 
-/// Curve colour of the run in view `slot`: the first keeps the moving
-/// cloud's orange, the others take further Okabe-Ito colours (colour-blind
-/// safe and apart from the target's blue).
-pub fn run_colour(slot: usize) -> Color32 {
-    match slot {
-        0 => egui_color(MOVING_COLOR),
-        1 => Color32::from_rgb(0x00, 0x9E, 0x73),
-        2 => Color32::from_rgb(0xCC, 0x79, 0xA7),
-        _ => Color32::from_rgb(0xD5, 0x5E, 0x00),
-    }
-}
-
-/// A run's name in legends: its view number and method.
-pub fn run_label(slot: usize, active: &crate::app::scene_loading::ActiveScene) -> String {
-    format!("view {}: {}", slot + 1, active.scene().map_or("-", |s| s.method.name()))
-}
-
-/// A run's short name: its scene and method.
-pub fn run_name(active: &crate::app::scene_loading::ActiveScene) -> String {
-    active.scene().map_or_else(|| "loading".into(), |s| format!("{} · {}", s.name, s.method.name()))
+/// What the Compare panel and the views' labels read and send.
+#[derive(SystemParam)]
+pub struct RunsPanel<'w, 's> {
+    runs: Query<'w, 's, RunView>,
+    presets: Res<'w, Presets>,
+    requests: MessageWriter<'w, RunRequest>,
 }
 
 /// One open run as the compare controls list it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunEntry {
-    pub entity: bevy::prelude::Entity,
+    pub entity: Entity,
     pub name: String,
     pub slot: usize,
     pub focused: bool,
@@ -46,8 +32,8 @@ pub struct RunEntry {
 pub enum CompareAction {
     /// Open this scene file beside the others.
     File(std::path::PathBuf),
-    Focus(bevy::prelude::Entity),
-    Close(bevy::prelude::Entity),
+    Focus(Entity),
+    Close(Entity),
     CloseOthers,
     /// Open the focused scene's twin beside it (both restart from step 0).
     Twin,
@@ -109,49 +95,57 @@ pub fn compare_controls_ui(
     actions
 }
 
-/// The compare controls for the app's runs, turned into requests.
-pub fn compare_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    let mut runs: Vec<RunEntry> = p
-        .runs
-        .iter()
-        .map(|r| RunEntry { entity: r.entity, name: run_name(r.active), slot: r.slot.0, focused: r.focused })
-        .collect();
-    runs.sort_by_key(|r| r.slot);
-    // The twin itself is built only when asked for, not every frame.
-    let method = p.run.active.file.as_ref().and(p.run.draft.scene.as_ref()).map(|s| twin_method(s.method).name());
-    for action in compare_controls_ui(ui, &runs, method, &p.presets.0) {
-        match action {
-            CompareAction::File(path) => {
-                p.run_requests.write(RunRequest::Compare(SceneRequest::Open(path)));
-            }
-            CompareAction::Focus(e) => {
-                p.run_requests.write(RunRequest::Focus(e));
-            }
-            CompareAction::Close(e) => {
-                p.run_requests.write(RunRequest::Close(e));
-            }
-            CompareAction::CloseOthers => {
-                p.run_requests.write(RunRequest::CloseOthers);
-            }
-            CompareAction::Twin => {
-                if let (Some(file), Some(edited)) = (&p.run.active.file, &p.run.draft.scene) {
-                    let (path, scene) = (file.path.clone(), Box::new(twin(edited)));
-                    p.run_requests.write(RunRequest::Compare(SceneRequest::Scene { path, scene }));
-                    // Same step in every view: start this run over too.
-                    p.scene_requests.write(SceneRequest::Restart { new_seed: false });
+impl RunsPanel<'_, '_> {
+    /// The compare controls for the app's runs (`active` and `draft`: the
+    /// focused run's), turned into requests.
+    pub fn show(&mut self, ui: &mut egui::Ui, active: &ActiveScene, draft: &Draft, out: &mut Requests) {
+        let mut runs: Vec<RunEntry> = self
+            .runs
+            .iter()
+            .map(|r| RunEntry { entity: r.entity, name: run_name(r.active), slot: r.slot.0, focused: r.focused })
+            .collect();
+        runs.sort_by_key(|r| r.slot);
+        // The twin itself is built only when asked for, not every frame.
+        let method = active.file.as_ref().and(draft.scene.as_ref()).map(|s| twin_method(s.method).name());
+        for action in compare_controls_ui(ui, &runs, method, &self.presets.0) {
+            match action {
+                CompareAction::File(path) => {
+                    self.requests.write(RunRequest::Compare(SceneRequest::Open(path)));
+                }
+                CompareAction::Focus(e) => {
+                    self.requests.write(RunRequest::Focus(e));
+                }
+                CompareAction::Close(e) => {
+                    self.requests.write(RunRequest::Close(e));
+                }
+                CompareAction::CloseOthers => {
+                    self.requests.write(RunRequest::CloseOthers);
+                }
+                CompareAction::Twin => {
+                    if let (Some(file), Some(edited)) = (&active.file, &draft.scene) {
+                        let (path, scene) = (file.path.clone(), Box::new(twin(edited)));
+                        self.requests.write(RunRequest::Compare(SceneRequest::Scene { path, scene }));
+                        // Same step in every view: start this run over too.
+                        out.scene(SceneRequest::Restart { new_seed: false });
+                    }
                 }
             }
         }
     }
+
+    /// Labels each view of `area` with its run's scene, method and step, and
+    /// the arrows' scale when `arrows_shown` (compare mode).
+    pub fn view_labels(&self, ctx: &egui::Context, area: egui::Rect, arrows_shown: bool) {
+        view_labels(ctx, &runs_in_view_order(&self.runs), area, arrows_shown)
+    }
 }
 
 /// Labels each view with its run's scene, method and step (compare mode).
-pub fn view_labels(ctx: &egui::Context, p: &UiParams, area: egui::Rect) {
-    let runs = super::runs_in_view_order(&p.runs);
+pub fn view_labels(ctx: &egui::Context, runs: &[RunViewItem], area: egui::Rect, arrows_shown: bool) {
     if runs.len() < 2 {
         return;
     }
-    for (r, rect) in runs.iter().zip(super::split_views(area, runs.len())) {
+    for (r, rect) in runs.iter().zip(split_views(area, runs.len())) {
         egui::Area::new(egui::Id::new(("view-label", r.entity)))
             .fixed_pos(rect.min + egui::vec2(8.0, 6.0))
             .interactable(false)
@@ -169,7 +163,7 @@ pub fn view_labels(ctx: &egui::Context, p: &UiParams, area: egui::Rect) {
                                 .truncate(),
                         );
                         ui.label(RichText::new(format!("step {}", r.status.step_index)).color(Color32::from_gray(60)));
-                        if let Some(scale) = r.arrow_scale.and_then(|a| a.label()).filter(|_| p.flow.arrows.show) {
+                        if let Some(scale) = r.arrow_scale.and_then(|a| a.label()).filter(|_| arrows_shown) {
                             ui.label(RichText::new(scale).color(Color32::from_gray(60)));
                         }
                     });

@@ -10,18 +10,16 @@ use std::path::{Path, PathBuf};
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
+use bevy_egui::EguiContexts;
 use bevy_egui::egui::{self, RichText};
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 use egui_file_dialog::FileDialog;
 
-use super::UiParams;
-use super::panels::{BAD, WARN};
+use super::style::{BAD, WARN};
 use crate::app::controls::KeyboardCapture;
 use crate::app::recording::{
     RECORDING_DIR, RecordFormat, RecordRequest, RecordSettings, Recording, next_recording_path,
 };
-use crate::app::runs::Focused;
-use crate::app::scene_loading::{ActiveScene, PRESET_DIR, SceneErrors, SceneRequest};
+use crate::app::run::{ActiveScene, Focused, PRESET_DIR, Playback, SceneErrors, SceneRequest};
 use crate::app::share::{CloudRole, EXPORT_DIR, Opened, ShareJobs, ShareLog, ShareRequest, open_request, slug};
 
 /// What the file dialog was opened for.
@@ -59,15 +57,45 @@ impl Default for ShareUi {
     }
 }
 
-/// The Share section's part of [`UiParams`].
+/// What the Share panel (and the "Open file..." control) reads and sends.
 #[derive(SystemParam)]
 pub struct SharePanel<'w> {
-    pub ui: ResMut<'w, ShareUi>,
-    pub log: Res<'w, ShareLog>,
-    pub jobs: Res<'w, ShareJobs>,
-    pub recording: Res<'w, Recording>,
-    pub requests: MessageWriter<'w, ShareRequest>,
-    pub record: MessageWriter<'w, RecordRequest>,
+    ui: ResMut<'w, ShareUi>,
+    log: Res<'w, ShareLog>,
+    jobs: Res<'w, ShareJobs>,
+    recording: Res<'w, Recording>,
+    playback: Res<'w, Playback>,
+    requests: MessageWriter<'w, ShareRequest>,
+    record: MessageWriter<'w, RecordRequest>,
+}
+
+/// What the Share section asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShareAction {
+    Share(ShareRequest),
+    Record(RecordRequest),
+}
+
+impl SharePanel<'_> {
+    /// "Open file..." for the focused run (`has_source`: its scene has a
+    /// source cloud a CSV could replace).
+    pub fn show_open(&mut self, ui: &mut egui::Ui, has_source: bool) {
+        open_ui(ui, &mut self.ui, has_source);
+    }
+
+    /// The Share section; `scene_name` names the recordings.
+    pub fn show(&mut self, ui: &mut egui::Ui, scene_name: &str) {
+        let playing = self.playback.playing;
+        match share_ui(ui, &mut self.ui, &self.log, &self.jobs, &self.recording, playing, scene_name) {
+            Some(ShareAction::Share(request)) => {
+                self.requests.write(request);
+            }
+            Some(ShareAction::Record(request)) => {
+                self.record.write(request);
+            }
+            None => {}
+        }
+    }
 }
 
 /// The open dialog and what it is for.
@@ -86,19 +114,13 @@ impl Plugin for ShareUiPlugin {
         app.init_resource::<ShareUi>()
             .init_resource::<FileDialogs>()
             .init_resource::<Recording>()
-            .add_message::<RecordRequest>()
-            .add_systems(
-                EguiPrimaryContextPass,
-                file_dialog_system.after(super::ui_system).in_set(crate::app::schedule::AppSet::Ui),
-            );
+            .add_message::<RecordRequest>();
     }
 }
 
 /// "Open file..." under the typed path: a scene replaces the run, a CSV
-/// replaces the chosen cloud.
-pub fn open_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    let share = &mut p.share.ui;
-    let has_source = p.run.draft.scene.as_ref().is_some_and(|s| s.source.is_some());
+/// replaces the chosen cloud (edited in `share`, as is the dialog asked for).
+pub fn open_ui(ui: &mut egui::Ui, share: &mut ShareUi, has_source: bool) {
     if !has_source && share.csv_role == CloudRole::Source {
         share.csv_role = CloudRole::Target;
     }
@@ -127,9 +149,19 @@ pub fn open_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     });
 }
 
-/// The Share section.
-pub fn share_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    let busy = p.share.jobs.busy();
+/// The Share section: save, export and record (settings and the dialog
+/// asked for are edited in `share`); returns the request clicked.
+pub fn share_ui(
+    ui: &mut egui::Ui,
+    share: &mut ShareUi,
+    log: &ShareLog,
+    jobs: &ShareJobs,
+    recording: &Recording,
+    playing: bool,
+    scene_name: &str,
+) -> Option<ShareAction> {
+    let mut action = None;
+    let busy = jobs.busy();
     ui.horizontal(|ui| {
         if ui
             .button("Save scene as...")
@@ -139,13 +171,13 @@ pub fn share_ui(ui: &mut egui::Ui, p: &mut UiParams) {
             )
             .clicked()
         {
-            p.share.ui.dialog_request = Some(DialogPurpose::SaveScene);
+            share.dialog_request = Some(DialogPurpose::SaveScene);
         }
     });
     ui.separator();
     ui.label(RichText::new("Export CSV: each run's moving points and metric history").weak());
     ui.horizontal(|ui| {
-        let folder = p.share.ui.export_folder.clone();
+        let folder = share.export_folder.clone();
         if ui
             .add_enabled(!busy, egui::Button::new("Export"))
             .on_hover_text(format!(
@@ -154,23 +186,31 @@ pub fn share_ui(ui: &mut egui::Ui, p: &mut UiParams) {
             ))
             .clicked()
         {
-            p.share.requests.write(ShareRequest::Export { folder });
+            action = Some(ShareAction::Share(ShareRequest::Export { folder }));
         }
         if ui.add_enabled(!busy, egui::Button::new("Export to...")).on_hover_text("choose the folder").clicked() {
-            p.share.ui.dialog_request = Some(DialogPurpose::ExportTo);
+            share.dialog_request = Some(DialogPurpose::ExportTo);
         }
-        ui.add(egui::Label::new(RichText::new(p.share.ui.export_folder.display().to_string()).weak()).truncate());
+        ui.add(egui::Label::new(RichText::new(share.export_folder.display().to_string()).weak()).truncate());
     });
-    if let Some((message, error)) = &p.share.log.files {
+    if let Some((message, error)) = &log.files {
         let text = RichText::new(message).small();
         ui.add(egui::Label::new(if *error { text.color(BAD) } else { text.weak() }).wrap());
     }
     ui.separator();
-    recording_ui(ui, p);
+    action.or(recording_ui(ui, share, recording, playing, scene_name))
 }
 
-fn recording_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    if let Some(progress) = p.share.recording.progress() {
+/// A recording's progress with its cancel button, or the record settings
+/// (edited in `share`) and buttons.
+fn recording_ui(
+    ui: &mut egui::Ui,
+    share: &mut ShareUi,
+    recording: &Recording,
+    playing: bool,
+    scene_name: &str,
+) -> Option<ShareAction> {
+    if let Some(progress) = recording.progress() {
         ui.label(format!("Recording {} to", progress.format.name()));
         ui.add(egui::Label::new(RichText::new(progress.path.display().to_string()).weak()).truncate());
         let text = if progress.captured < progress.frames {
@@ -179,15 +219,16 @@ fn recording_ui(ui: &mut egui::Ui, p: &mut UiParams) {
             format!("encoding: {} of {} frames", progress.encoded, progress.frames)
         };
         ui.add(egui::ProgressBar::new(progress.fraction).text(text));
-        if !p.playback.playing && progress.captured < progress.frames {
+        if !playing && progress.captured < progress.frames {
             ui.colored_label(WARN, "Paused: press Play to go on recording.");
         }
         if ui.button("Cancel").on_hover_text("stop now; nothing is written").clicked() {
-            p.share.record.write(RecordRequest::Cancel);
+            return Some(ShareAction::Record(RecordRequest::Cancel));
         }
-        return;
+        return None;
     }
-    let settings = &mut p.share.ui.record;
+    let mut action = None;
+    let settings = &mut share.record;
     ui.horizontal(|ui| {
         ui.label("Record");
         ui.radio_value(&mut settings.format, RecordFormat::Gif, "GIF").on_hover_text("one looping animated GIF");
@@ -209,35 +250,37 @@ fn recording_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     ui.horizontal(|ui| {
         // The free file name probes the disk: only for the tooltip and the
         // click, not every frame.
-        let name = p.run.active.scene().map_or("recording", |s| s.name.as_str()).to_string();
-        let format = p.share.ui.record.format;
-        let next_path = || next_recording_path(Path::new(RECORDING_DIR), &name, format);
-        let steps = p.share.ui.record.steps;
+        let name = scene_name;
+        let format = share.record.format;
+        let next_path = || next_recording_path(Path::new(RECORDING_DIR), name, format);
+        let steps = share.record.steps;
         let button = ui.button("Record").on_hover_ui(|ui| {
             ui.label(format!("record the next {steps} steps to {}", next_path().display()));
         });
         if button.clicked() {
-            p.share.record.write(RecordRequest::Start { settings: p.share.ui.record.clone(), path: next_path() });
+            action =
+                Some(ShareAction::Record(RecordRequest::Start { settings: share.record.clone(), path: next_path() }));
         }
         if ui.button("Record to...").on_hover_text("choose where the recording goes").clicked() {
-            p.share.ui.dialog_request = Some(DialogPurpose::RecordTo);
+            share.dialog_request = Some(DialogPurpose::RecordTo);
         }
     });
-    if let Some((message, error)) = &p.share.recording.last {
+    if let Some((message, error)) = &recording.last {
         let text = RichText::new(message).small();
         ui.add(egui::Label::new(if *error { text.color(BAD) } else { text.weak() }).wrap());
     }
+    action
 }
 
 /// The status line's part: a recording's progress in a few words, or for a
 /// few seconds where a saved file went (the whole line, cut to fit, with the
 /// full text on hover).
-pub fn status_notice_ui(ui: &mut egui::Ui, p: &UiParams, now: f64) {
-    if let Some(r) = p.share.recording.progress() {
+pub fn status_notice_ui(ui: &mut egui::Ui, recording: &Recording, log: &ShareLog, now: f64) {
+    if let Some(r) = recording.progress() {
         ui.label(RichText::new(format!("recording {} / {} frames", r.encoded, r.frames)).color(WARN))
             .on_hover_text(format!("{} to {}", r.format.name(), r.path.display()));
         ui.separator();
-    } else if let Some((message, error)) = p.share.log.notice(now) {
+    } else if let Some((message, error)) = log.notice(now) {
         ui.add(egui::Label::new(RichText::new(message).color(if error { BAD } else { WARN })).truncate())
             .on_hover_text(message);
         ui.separator();
@@ -274,21 +317,33 @@ fn dialog_for(purpose: DialogPurpose, folder: PathBuf, scene_name: &str, format:
     }
 }
 
+/// What the file dialog reads, changes and sends.
+#[derive(SystemParam)]
+pub struct DialogParams<'w, 's> {
+    dialogs: ResMut<'w, FileDialogs>,
+    share: ResMut<'w, ShareUi>,
+    capture: ResMut<'w, KeyboardCapture>,
+    focused: Query<'w, 's, &'static ActiveScene, With<Focused>>,
+    share_requests: MessageWriter<'w, ShareRequest>,
+    scene_requests: MessageWriter<'w, SceneRequest>,
+    record: MessageWriter<'w, RecordRequest>,
+    errors: ResMut<'w, SceneErrors>,
+}
+
 /// Opens the dialog the panels asked for, draws it, and carries out the
 /// pick; keeps the shortcuts off while it is open (and one frame after,
 /// as egui reports a frame late).
-#[allow(clippy::too_many_arguments)]
-fn file_dialog_system(
-    mut contexts: EguiContexts,
-    mut dialogs: ResMut<FileDialogs>,
-    mut share: ResMut<ShareUi>,
-    mut capture: ResMut<KeyboardCapture>,
-    focused: Query<&ActiveScene, With<Focused>>,
-    mut share_requests: MessageWriter<ShareRequest>,
-    mut scene_requests: MessageWriter<SceneRequest>,
-    mut record: MessageWriter<RecordRequest>,
-    mut errors: ResMut<SceneErrors>,
-) -> Result {
+pub fn file_dialog_system(mut contexts: EguiContexts, dialog: DialogParams) -> Result {
+    let DialogParams {
+        mut dialogs,
+        mut share,
+        mut capture,
+        focused,
+        mut share_requests,
+        mut scene_requests,
+        mut record,
+        mut errors,
+    } = dialog;
     let scene_name = focused.single().ok().and_then(|a| a.scene()).map_or("scene", |s| s.name.as_str()).to_string();
     if let Some(purpose) = share.dialog_request.take()
         && dialogs.open.is_none()

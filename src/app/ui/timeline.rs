@@ -4,7 +4,9 @@
 
 use bevy_egui::egui::{self, RichText};
 
-use crate::app::simulation::HistoryInfo;
+use super::style::WARN;
+use crate::app::controls::AppCommand;
+use crate::app::worker::HistoryInfo;
 
 /// What the timeline asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,9 +25,8 @@ pub fn timeline_ui(ui: &mut egui::Ui, shown: usize, history: Option<&HistoryInfo
     let mut action = None;
     ui.horizontal(|ui| {
         ui.label("Timeline");
-        let back = ui
-            .add_enabled(shown > h.first, egui::Button::new("Back"))
-            .on_hover_text(crate::app::controls::AppCommand::StepBack.tooltip());
+        let back =
+            ui.add_enabled(shown > h.first, egui::Button::new("Back")).on_hover_text(AppCommand::StepBack.tooltip());
         if back.clicked() {
             action = Some(TimelineAction::Seek(shown - 1));
         }
@@ -48,7 +49,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, shown: usize, history: Option<&HistoryInfo
         ui.label(
             RichText::new("Showing an earlier step: changing a setting here drops the steps after it.")
                 .small()
-                .color(super::panels::WARN),
+                .color(WARN),
         );
     }
     action

@@ -1,36 +1,116 @@
-//! The View panel's flow parts: the arrows switch with their scale, and the
-//! legend of the app-side colourings (displacement length, nearest-target
-//! distance): a colour bar with its end values and units.
+//! The View panel at the top of the right panel: point size, which clouds
+//! show, fit and auto-rotate, the colouring (with the GAN legend), the
+//! arrows switch with their scale, and the legend of the app-side
+//! colourings (displacement length, nearest-target distance): a colour bar
+//! with its end values and units.
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::egui::{self, Color32, RichText};
 
-use super::UiParams;
-use crate::app::runs::Focused;
+use super::gan::colouring_ui;
+use super::state::{Requests, RunView};
+use super::style::egui_color;
+use crate::app::controls::AppCommand;
+use crate::app::run::{ActiveScene, Focused, RunStatus};
 use crate::app::view::arrows::{
     ARROW_EVERY, ARROW_SHARE, ArrowScale, ArrowSettings, Arrows, Displacement, MAX_ARROWS, scale_label,
 };
+use crate::app::view::clouds::{CloudBounds, FIXED_COLOR, MOVING_COLOR, ViewSettings};
 use crate::app::view::colours::{HIGH_QUANTILE, LOW_QUANTILE, PointValues, SEQ_BINS, is_app_side, seq_bin_colour};
-use crate::app::view::gan::Colouring;
+use crate::app::view::gan::{Colouring, GanView, has_discriminator};
+use crate::engine::Direction;
 
-/// What the flow view's panel parts read and change.
+/// The focused run's arrows and the values its points are coloured by.
+type FlowParts = (&'static PointValues, &'static Arrows, &'static Displacement, &'static ArrowScale);
+
+/// What the View panel reads and changes.
 #[derive(SystemParam)]
-pub struct FlowViewParams<'w, 's> {
-    pub arrows: ResMut<'w, ArrowSettings>,
-    pub focused: Query<
-        'w,
-        's,
-        (&'static PointValues, &'static Arrows, &'static Displacement, &'static ArrowScale),
-        With<Focused>,
-    >,
+pub struct ViewPanel<'w, 's> {
+    view: ResMut<'w, ViewSettings>,
+    gan: ResMut<'w, GanView>,
+    arrows: ResMut<'w, ArrowSettings>,
+    focused: Query<'w, 's, FlowParts, With<Focused>>,
+    runs: Query<'w, 's, RunView>,
 }
 
-/// The arrows switch and, for the app-side colourings, their legend.
-pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    let run = p.flow.focused.single().ok();
+impl ViewPanel<'_, '_> {
+    /// Whether the arrows are drawn (the views' labels then show their scale).
+    pub fn arrows_shown(&self) -> bool {
+        self.arrows.show
+    }
+
+    /// The whole View section for the focused run. Each setting is written
+    /// back only when it changed.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        active: &ActiveScene,
+        status: &RunStatus,
+        bounds: &CloudBounds,
+        out: &mut Requests,
+    ) {
+        let reverse = active.scene().is_some_and(|s| s.direction == Direction::Reverse);
+        let mut view = self.view.clone();
+        if let Some(command) = view_ui(ui, &mut view, reverse, bounds.flat) {
+            out.app(command);
+        }
+        if view != *self.view {
+            *self.view = view;
+        }
+        let mut gan = self.gan.clone();
+        colouring_ui(ui, &mut gan, has_discriminator(active), bounds.flat, status);
+        if gan != *self.gan {
+            *self.gan = gan;
+        }
+        let run = self.focused.single().ok();
+        let mut show = self.arrows.show;
+        flow_view_ui(ui, &mut show, run, self.gan.colouring, self.runs.iter().count() > 1);
+        if show != self.arrows.show {
+            self.arrows.show = show;
+        }
+    }
+}
+
+/// Point size, which clouds show, fit and auto-rotate, edited in `view`
+/// (`reverse`: the target moves; `flat`: a 2-D scene). Returns the command
+/// of a button clicked.
+pub fn view_ui(ui: &mut egui::Ui, view: &mut ViewSettings, reverse: bool, flat: bool) -> Option<AppCommand> {
+    let mut command = None;
+    ui.horizontal(|ui| {
+        ui.label("Point size");
+        ui.add(egui::Slider::new(&mut view.point_size, 0.2..=5.0).logarithmic(true));
+    });
+    ui.horizontal(|ui| {
+        // Reverse interpolation moves the target onto the source.
+        let (fixed, moving) = if reverse { ("source", "target") } else { ("target", "source") };
+        ui.checkbox(&mut view.show_fixed, RichText::new(format!("{fixed} (fixed)")).color(egui_color(FIXED_COLOR)));
+        ui.checkbox(&mut view.show_moving, RichText::new(format!("{moving} (moving)")).color(egui_color(MOVING_COLOR)));
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Fit view").on_hover_text(AppCommand::FitView.tooltip()).clicked() {
+            command = Some(AppCommand::FitView);
+        }
+        ui.add_enabled(!flat, egui::Checkbox::new(&mut view.auto_rotate, "auto-rotate"))
+            .on_hover_text(AppCommand::AutoRotate.tooltip());
+    });
+    if flat {
+        ui.label(RichText::new("2-D scene: shown flat, facing the camera.").weak());
+    }
+    command
+}
+
+/// The arrows switch (edited in `show`) and, for the app-side colourings,
+/// their legend from the focused run's `run` parts (`comparing`: several
+/// runs are open).
+pub fn flow_view_ui(
+    ui: &mut egui::Ui,
+    show: &mut bool,
+    run: Option<(&PointValues, &Arrows, &Displacement, &ArrowScale)>,
+    colouring: Colouring,
+    comparing: bool,
+) {
     let displacement = run.map(|r| r.2);
-    let mut show = p.flow.arrows.show;
     ui.horizontal(|ui| {
         let shown = run.map_or(0, |r| r.1.indices.len());
         let help = format!(
@@ -40,8 +120,8 @@ pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
              readable; the few longer than {:.0} % of the cloud's radius are cut to that length",
             ARROW_SHARE * 100.0
         );
-        ui.checkbox(&mut show, "arrows").on_hover_text(help);
-        if show {
+        ui.checkbox(show, "arrows").on_hover_text(help);
+        if *show {
             let text = match (run.and_then(|r| r.3.scale), displacement.and_then(|d| d.steps)) {
                 (Some(scale), Some((from, to))) => steps_note(&scale_label(scale), from, to),
                 _ => "waiting for a step".into(),
@@ -51,10 +131,6 @@ pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
             );
         }
     });
-    if show != p.flow.arrows.show {
-        p.flow.arrows.show = show;
-    }
-    let colouring = p.gan.colouring;
     if !is_app_side(colouring) {
         return;
     }
@@ -88,7 +164,7 @@ pub fn flow_view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         value_label(extremes.1),
     );
     ui.label(RichText::new(note).weak().small());
-    if p.runs.iter().count() > 1 {
+    if comparing {
         ui.label(
             RichText::new("Each view spans its own run's values; this legend is the selected run's.").weak().small(),
         );

@@ -1,93 +1,77 @@
-//! The left panel (scene, flow, schedule, parameters, view), the status
-//! line, the error box and the help text. Each section is a plain
-//! `fn(&mut egui::Ui, ...)`; edits go to a copy of the draft scene that is
-//! written back only when it changed, so nothing is re-validated per frame.
+//! The Flow panel: the focused run's flow settings (method, direction),
+//! noise schedule and parameters. Edits go to a copy of the draft scene
+//! that is written back only when it changed, so nothing is re-validated
+//! per frame.
 //!
-//! Layout rules: messages about the run live in the status line, so they
-//! never push controls around; a change that needs a restart says so right
-//! under the control that changed, with the button to apply it.
+//! Layout rule: a change that needs a restart says so right under the
+//! control that changed, with the button to apply it.
 
+use bevy::ecs::system::SystemParam;
+use bevy::prelude::*;
 use bevy_egui::egui::{self, Color32, RichText};
 use egui_plot::{Line, PlotPoints, VLine};
 
-use super::UiParams;
-use crate::app::controls::{AppCommand, CONTROLS, MOUSE_HELP};
-use crate::app::render::{FIXED_COLOR, MOVING_COLOR};
-use crate::app::run::{Playback, PlaybackCommand, RunState, RunStatus};
-use crate::app::scene_loading::{ActiveScene, Presets, SceneRequest};
+use super::generator::restart_note_ui;
+use super::state::Requests;
+use super::style::{BAD, WARN, egui_color};
+use super::widgets::small_plot;
+use crate::app::run::{ActiveScene, Draft, RunStatus, SceneRequest};
+use crate::app::view::clouds::MOVING_COLOR;
 use crate::engine::{Bandwidth, CutOff, Dataset, Direction, Method, Rho, Schedule, StepSize};
 use crate::scene::Scene;
 
-use super::UiState;
-
-pub const WARN: Color32 = Color32::from_rgb(0xff, 0xb0, 0x40);
-pub const BAD: Color32 = Color32::from_rgb(0xff, 0x70, 0x70);
-
-pub fn egui_color(c: bevy::color::Color) -> Color32 {
-    let s = c.to_srgba();
-    Color32::from_rgb((s.red * 255.0).round() as u8, (s.green * 255.0).round() as u8, (s.blue * 255.0).round() as u8)
+/// The Flow panel's own state.
+#[derive(Resource, Debug, Default)]
+pub struct FlowMemory {
+    /// The last sigma² min typed, so Constant -> Cosine gives it back.
+    pub sigma2_min_memory: Option<f64>,
 }
 
-pub fn left_panel(ui: &mut egui::Ui, p: &mut UiParams) {
-    ui.horizontal(|ui| {
-        ui.heading("sdflow");
-        ui.label(RichText::new("score-difference flow lab").weak());
-    });
-    ui.horizontal(|ui| {
-        ui.label(RichText::new("Press H for the keys.").weak());
-        if ui.small_button("?").on_hover_text(AppCommand::ToggleHelp.tooltip()).clicked() {
-            p.commands.write(AppCommand::ToggleHelp);
+/// What the Flow panel reads and changes.
+#[derive(SystemParam)]
+pub struct FlowPanel<'w> {
+    memory: ResMut<'w, FlowMemory>,
+}
+
+impl FlowPanel<'_> {
+    /// The flow, schedule and parameter sections for the focused run; edits
+    /// go to `draft` (only when something changed). Returns false, showing
+    /// nothing, while no scene is loaded.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        draft: &mut Mut<Draft>,
+        active: &ActiveScene,
+        status: &RunStatus,
+        out: &mut Requests,
+    ) -> bool {
+        // Edit a copy; write back only on change (change detection drives validation).
+        let Some(mut scene) = draft.scene.clone() else { return false };
+        let Some(running) = active.scene() else { return false };
+        let restart = RestartNeeds::of(&scene, running, active.seed);
+        let mut requests = Vec::new();
+        if status.generator.is_some() {
+            requests.extend(restart_note_ui(ui, &scene, running));
         }
-    });
-    ui.separator();
-
-    let rate = p.run.status.rate.rate(p.time.elapsed_secs_f64());
-    if let Some(speed) = playback_ui(ui, &p.playback, p.run.status, rate, &mut p.commands) {
-        p.playback_commands.write(PlaybackCommand::SetSpeed(speed));
+        egui::CollapsingHeader::new("Flow")
+            .default_open(true)
+            .show(ui, |ui| requests.extend(flow_ui(ui, &mut scene, restart)));
+        egui::CollapsingHeader::new("Noise schedule").default_open(true).show(ui, |ui| {
+            let sigma2_now = status.last_report.map(|r| r.sigma2);
+            let memory = &mut self.memory.sigma2_min_memory;
+            schedule_ui(ui, &mut scene, status.step_index, sigma2_now, memory, &draft.problems);
+        });
+        egui::CollapsingHeader::new("Parameters")
+            .default_open(true)
+            .show(ui, |ui| requests.extend(parameters_ui(ui, &mut scene, status.eta, restart)));
+        if draft.scene.as_ref() != Some(&scene) {
+            draft.scene = Some(scene);
+        }
+        for request in requests {
+            out.scene(request);
+        }
+        true
     }
-    let shown = p.playback.seek_to.unwrap_or(p.run.status.step_index);
-    if let Some(super::timeline::TimelineAction::Seek(step)) =
-        super::timeline::timeline_ui(ui, shown, p.run.status.timeline.as_ref())
-    {
-        p.playback_commands.write(PlaybackCommand::SeekTo(step));
-    }
-    ui.separator();
-
-    egui::CollapsingHeader::new("Scene").default_open(true).show(ui, |ui| {
-        scene_ui(ui, p.run.active, &p.presets, &mut p.state.open_path, &mut p.scene_requests);
-        super::share::open_ui(ui, p);
-    });
-    egui::CollapsingHeader::new("Compare").default_open(true).show(ui, |ui| super::runs::compare_ui(ui, p));
-    egui::CollapsingHeader::new("Paint")
-        .default_open(false)
-        .open(super::paint::painting(p).then_some(true))
-        .show(ui, |ui| super::paint::paint_ui(ui, p));
-
-    // Edit a copy; write back only on change (change detection drives validation).
-    let Some(mut scene) = p.run.draft.scene.clone() else { return };
-    let Some(running) = p.run.active.scene().cloned() else { return };
-    let restart = RestartNeeds::of(&scene, &running, p.run.active.seed);
-    let mut requests = Vec::new();
-    if p.run.status.generator.is_some() {
-        super::generator::restart_note_ui(ui, &scene, &running, &mut requests);
-    }
-    egui::CollapsingHeader::new("Flow")
-        .default_open(true)
-        .show(ui, |ui| flow_ui(ui, &mut scene, restart, &mut requests));
-    egui::CollapsingHeader::new("Noise schedule").default_open(true).show(ui, |ui| {
-        let sigma2_now = p.run.status.last_report.map(|r| r.sigma2);
-        schedule_ui(ui, &mut scene, p.run.status.step_index, sigma2_now, &mut p.state, &p.run.draft.problems);
-    });
-    egui::CollapsingHeader::new("Parameters")
-        .default_open(true)
-        .show(ui, |ui| parameters_ui(ui, &mut scene, p.run.status.eta, restart, &mut requests));
-    if p.run.draft.scene.as_ref() != Some(&scene) {
-        p.run.draft.scene = Some(scene);
-    }
-    for request in requests {
-        p.scene_requests.write(request);
-    }
-    egui::CollapsingHeader::new("Share").default_open(true).show(ui, |ui| super::share::share_ui(ui, p));
 }
 
 /// Which edited values only a restart can apply (they rebuild the clouds).
@@ -111,7 +95,8 @@ impl RestartNeeds {
 
 /// The notice and the button that applies a change needing a restart,
 /// shown right under the control that changed.
-fn apply_restart_ui(ui: &mut egui::Ui, what: &str, requests: &mut Vec<SceneRequest>) {
+fn apply_restart_ui(ui: &mut egui::Ui, what: &str) -> Option<SceneRequest> {
+    let mut request = None;
     ui.horizontal_wrapped(|ui| {
         ui.colored_label(WARN, format!("{what} changed: the run goes on with the old value until"));
         if ui
@@ -119,123 +104,10 @@ fn apply_restart_ui(ui: &mut egui::Ui, what: &str, requests: &mut Vec<SceneReque
             .on_hover_text("rebuild the clouds with the edited values and start again from step 0")
             .clicked()
         {
-            requests.push(SceneRequest::Restart { new_seed: false });
+            request = Some(SceneRequest::Restart { new_seed: false });
         }
     });
-}
-
-/// Play, step, restart and the speed; returns a new speed if it was moved.
-fn playback_ui(
-    ui: &mut egui::Ui,
-    playback: &Playback,
-    status: &RunStatus,
-    rate: f64,
-    commands: &mut bevy::prelude::MessageWriter<AppCommand>,
-) -> Option<f64> {
-    let mut speed = playback.steps_per_second;
-    ui.horizontal(|ui| {
-        let label = if playback.playing { "Pause" } else { "Play" };
-        if ui.button(label).on_hover_text(AppCommand::PlayPause.tooltip()).clicked() {
-            commands.write(AppCommand::PlayPause);
-        }
-        if ui
-            .add_enabled(!status.finished, egui::Button::new("Step"))
-            .on_hover_text(AppCommand::Step.tooltip())
-            .clicked()
-        {
-            commands.write(AppCommand::Step);
-        }
-        if ui.button("Back to step 0").on_hover_text(AppCommand::BackToStart.tooltip()).clicked() {
-            commands.write(AppCommand::BackToStart);
-        }
-    });
-    ui.horizontal(|ui| {
-        ui.label("Steps/s");
-        ui.add(egui::Slider::new(&mut speed, 1.0..=1000.0).logarithmic(true).max_decimals(0)).on_hover_text(
-            "the rate asked for; the worker takes as many steps as fit, so slow steps or a busy core cap it",
-        );
-    });
-    // Always one line, so nothing below moves when the run starts or stops.
-    let reached =
-        if playback.playing && !status.finished { format!("reached: {rate:.0} steps/s") } else { "reached: -".into() };
-    ui.label(RichText::new(reached).weak())
-        .on_hover_text("steps per second actually taken over the last second and a half");
-    (speed != playback.steps_per_second).then_some(speed)
-}
-
-fn scene_ui(
-    ui: &mut egui::Ui,
-    active: &ActiveScene,
-    presets: &Presets,
-    open_path: &mut String,
-    requests: &mut bevy::prelude::MessageWriter<SceneRequest>,
-) {
-    let current = active.file.as_ref().map(|f| f.path.clone());
-    let preset_name = presets.0.iter().find(|(path, _)| current.as_deref() == Some(path.as_path()));
-    // A file that is not a preset is named by its file name, so the box never
-    // shows a preset that is not running.
-    let selected = match (preset_name, &current) {
-        (Some((_, name)), _) => name.clone(),
-        (None, Some(path)) => {
-            format!(
-                "file: {}",
-                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into())
-            )
-        }
-        (None, None) => "(none)".into(),
-    };
-    ui.label("Preset");
-    egui::ComboBox::from_id_salt("preset")
-        .width(ui.available_width() - 8.0)
-        .truncate()
-        .selected_text(selected)
-        .show_ui(ui, |ui| {
-            for (path, name) in &presets.0 {
-                let is_current = current.as_deref() == Some(path.as_path());
-                if ui.selectable_label(is_current, name).on_hover_text(path.display().to_string()).clicked() {
-                    requests.write(SceneRequest::Open(path.clone()));
-                }
-            }
-        });
-    if presets.0.is_empty() {
-        ui.label(RichText::new("No presets: scenes/*.ron not found here.").weak());
-    }
-    if let Some(file) = &active.file {
-        ui.label(RichText::new(&file.scene.name).strong());
-        if !file.scene.description.is_empty() {
-            ui.label(&file.scene.description);
-        }
-        ui.label(RichText::new(file.path.display().to_string()).weak().small());
-        for warning in file.scene.warnings() {
-            ui.colored_label(WARN, warning);
-        }
-        if let Some(dim) = file.scene.target.dim().or(file.scene.source.as_ref().and_then(|s| s.dim()))
-            && dim > 3
-        {
-            ui.colored_label(
-                WARN,
-                format!("{dim}-dimensional scene: shown through a fixed projection onto its first three coordinates."),
-            );
-        }
-    }
-    ui.horizontal(|ui| {
-        // A fixed id: the field keeps focus whatever is shown above it.
-        let edit = ui.add(
-            egui::TextEdit::singleline(open_path)
-                .id_salt("open-scene-path")
-                .hint_text("path/to/scene.ron")
-                .desired_width((ui.available_width() - 60.0).max(80.0)),
-        );
-        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.button("Open").clicked() || enter) && !open_path.trim().is_empty() {
-            requests.write(SceneRequest::Open(open_path.trim().into()));
-        }
-    });
-    ui.label(
-        RichText::new("Or drop a .ron file on the window. The open file reloads when it changes on disk.")
-            .weak()
-            .small(),
-    );
+    request
 }
 
 /// The paper's form and one sentence for each method, for its tooltip.
@@ -266,7 +138,8 @@ pub fn method_help(method: Method) -> &'static str {
     }
 }
 
-fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene, restart: RestartNeeds, requests: &mut Vec<SceneRequest>) {
+/// Method, rho and direction, edited in `scene`; returns the restart asked for.
+fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene, restart: RestartNeeds) -> Option<SceneRequest> {
     ui.horizontal(|ui| {
         ui.label("Method");
         egui::ComboBox::from_id_salt("method")
@@ -297,9 +170,7 @@ fn flow_ui(ui: &mut egui::Ui, scene: &mut Scene, restart: RestartNeeds, requests
         ui.radio_value(&mut scene.direction, Direction::Reverse, "reverse")
             .on_hover_text("the target moves onto the source, dx = -dz with the roles swapped (applies on restart)");
     });
-    if restart.direction {
-        apply_restart_ui(ui, "Direction", requests);
-    }
+    if restart.direction { apply_restart_ui(ui, "Direction") } else { None }
 }
 
 /// SdDenoiser's rho in y <- (1 - rho) y + rho D_p(z) (eq. 16).
@@ -325,12 +196,14 @@ fn rho_ui(ui: &mut egui::Ui, rho: &mut Rho) {
     }
 }
 
+/// The schedule's kind and values, edited in `scene`, with its plot;
+/// `sigma2_min_memory` keeps the last min typed across kinds.
 fn schedule_ui(
     ui: &mut egui::Ui,
     scene: &mut Scene,
     step: usize,
     sigma2_now: Option<f64>,
-    state: &mut UiState,
+    sigma2_min_memory: &mut Option<f64>,
     problems: &[String],
 ) {
     // The user's sigma² values survive a change of kind (Constant keeps the
@@ -344,12 +217,12 @@ fn schedule_ui(
     let (max, min) = match scene.schedule {
         Schedule::Constant { .. } | Schedule::FromNearest { .. } => {
             let sigma2 = constant.unwrap_or(1.0);
-            (sigma2, state.sigma2_min_memory.unwrap_or(sigma2).min(sigma2))
+            (sigma2, sigma2_min_memory.unwrap_or(sigma2).min(sigma2))
         }
         Schedule::Cosine { sigma2_max, sigma2_min }
         | Schedule::Linear { sigma2_max, sigma2_min }
         | Schedule::Geometric { sigma2_max, sigma2_min } => {
-            state.sigma2_min_memory = Some(sigma2_min);
+            *sigma2_min_memory = Some(sigma2_min);
             (sigma2_max, sigma2_min)
         }
     };
@@ -430,19 +303,21 @@ fn schedule_plot(ui: &mut egui::Ui, schedule: &Schedule, steps: usize, step: usi
             [t as f64, schedule.sigma2(t, steps)]
         })
         .collect();
-    super::plots::small_plot("schedule-plot", "sigma²", 100.0).include_y(0.0).show(ui, |plot| {
+    small_plot("schedule-plot", "sigma²", 100.0).include_y(0.0).show(ui, |plot| {
         plot.line(Line::new("sigma²(t)", points).color(Color32::LIGHT_BLUE));
         plot.vline(VLine::new("now", step.min(last) as f64).color(egui_color(MOVING_COLOR)));
     });
 }
 
+/// Step size, bandwidth, batch, cut-off, the clouds' sizes and the seed,
+/// edited in `scene`; returns the restarts asked for.
 fn parameters_ui(
     ui: &mut egui::Ui,
     scene: &mut Scene,
     eta_now: Option<f64>,
     restart: RestartNeeds,
-    requests: &mut Vec<SceneRequest>,
-) {
+) -> Vec<SceneRequest> {
+    let mut requests = Vec::new();
     // Step size.
     ui.horizontal(|ui| {
         ui.label("Step size");
@@ -526,7 +401,7 @@ fn parameters_ui(
         points_ui(ui, "source points", source);
     }
     if restart.points {
-        apply_restart_ui(ui, "Point count", requests);
+        requests.extend(apply_restart_ui(ui, "Point count"));
     }
     ui.horizontal(|ui| {
         ui.label("seed").on_hover_text("seeds the clouds, the noise and the CFD frequencies");
@@ -536,8 +411,9 @@ fn parameters_ui(
         }
     });
     if restart.seed {
-        apply_restart_ui(ui, "Seed", requests);
+        requests.extend(apply_restart_ui(ui, "Seed"));
     }
+    requests
 }
 
 fn points_ui(ui: &mut egui::Ui, label: &str, data: &mut Dataset) {
@@ -554,140 +430,6 @@ fn points_ui(ui: &mut egui::Ui, label: &str, data: &mut Dataset) {
             }
         }
     });
-}
-
-pub fn view_ui(ui: &mut egui::Ui, p: &mut UiParams) {
-    let mut view = p.view.clone();
-    ui.horizontal(|ui| {
-        ui.label("Point size");
-        ui.add(egui::Slider::new(&mut view.point_size, 0.2..=5.0).logarithmic(true));
-    });
-    ui.horizontal(|ui| {
-        // Reverse interpolation moves the target onto the source.
-        let reverse = p.run.active.scene().is_some_and(|s| s.direction == Direction::Reverse);
-        let (fixed, moving) = if reverse { ("source", "target") } else { ("target", "source") };
-        ui.checkbox(&mut view.show_fixed, RichText::new(format!("{fixed} (fixed)")).color(egui_color(FIXED_COLOR)));
-        ui.checkbox(&mut view.show_moving, RichText::new(format!("{moving} (moving)")).color(egui_color(MOVING_COLOR)));
-    });
-    ui.horizontal(|ui| {
-        if ui.button("Fit view").on_hover_text(AppCommand::FitView.tooltip()).clicked() {
-            p.commands.write(AppCommand::FitView);
-        }
-        ui.add_enabled(!p.run.bounds.flat, egui::Checkbox::new(&mut view.auto_rotate, "auto-rotate"))
-            .on_hover_text(AppCommand::AutoRotate.tooltip());
-    });
-    if p.run.bounds.flat {
-        ui.label(RichText::new("2-D scene: shown flat, facing the camera.").weak());
-    }
-    if view != *p.view {
-        *p.view = view;
-    }
-    super::gan::colouring_ui(ui, p);
-    super::view::flow_view_ui(ui, p);
-}
-
-/// Run state, step, sigma², timing, counts and notices: one line when the
-/// view is wide enough, wrapped onto a second (the bar grows) rather than cut
-/// when side panels leave it narrow.
-pub fn status_line(ui: &mut egui::Ui, p: &UiParams) {
-    let s = &p.run.status;
-    let steps = p.run.draft.applied.as_ref().map_or(0, |f| f.steps);
-    let state = s.state(&p.playback, p.run.link, &p.worker);
-    let now = p.time.elapsed_secs_f64();
-    ui.horizontal_wrapped(|ui| {
-        let state_color = match state {
-            RunState::Finished | RunState::Paused | RunState::Starting => WARN,
-            RunState::Stopped => BAD,
-            _ => ui.visuals().text_color(),
-        };
-        ui.label(RichText::new(state.label()).strong().color(state_color)).on_hover_text(match state {
-            RunState::Finished => "all steps done: Back to step 0 (R) to watch again, or raise Steps T",
-            RunState::Starting => "showing the starting clouds for a moment",
-            _ => "Space: play / pause",
-        });
-        ui.separator();
-        ui.label(RichText::new(format!("step {} / {steps}", s.step_index)).strong());
-        ui.separator();
-        // Where a saved file went, for a few seconds: before the rest, so a
-        // full line does not hide it.
-        super::share::status_notice_ui(ui, p, now);
-        let comparing = p.runs.iter().count() > 1;
-        if comparing {
-            // Compare mode: each run's step time in its colour, short enough
-            // for four runs on one line; its step only where it differs
-            // (runs step in lockstep), the rest on hover.
-            ui.label("ms/step");
-            for r in super::runs_in_view_order(&p.runs) {
-                let (step, ms) = (r.status.step_index, r.status.step_ms);
-                let text = if step == s.step_index { format!("■ {ms:.2}") } else { format!("■ {ms:.2} @{step}") };
-                ui.label(RichText::new(text).color(super::runs::run_colour(r.slot.0))).on_hover_text(format!(
-                    "view {}: {} · step {step}, {ms:.2} ms/step",
-                    r.slot.0 + 1,
-                    super::runs::run_name(r.active)
-                ));
-            }
-        } else {
-            match &s.last_report {
-                Some(r) => {
-                    ui.label(format!("sigma² {:.4}", r.sigma2));
-                    ui.separator();
-                    ui.label(format!("{:.2} ms/step", s.step_ms));
-                    ui.separator();
-                    ui.label(format!("kernel: {}", r.path.name()));
-                }
-                None => {
-                    ui.label("not started");
-                }
-            }
-        }
-        ui.separator();
-        ui.label(format!("{:.0} fps", p.state.fps.round()));
-        ui.separator();
-        if !comparing {
-            // (In compare mode each view's label names its own clouds.)
-            ui.label(RichText::new(format!("{} moving", s.moving_count)).color(egui_color(MOVING_COLOR)));
-            ui.label(RichText::new(format!("{} fixed", s.fixed_count)).color(egui_color(FIXED_COLOR)));
-        }
-        if let Some((shot, error)) = p.shots.notice(now) {
-            ui.separator();
-            let colour = if error { BAD } else { WARN };
-            ui.add(egui::Label::new(RichText::new(shot).color(colour)).truncate()).on_hover_text(shot);
-        } else if s.non_finite > 0 {
-            ui.separator();
-            ui.label(RichText::new(format!("{} non-finite updates dropped", s.non_finite)).color(BAD))
-                .on_hover_text("points whose update was not a finite number kept their place; lower the step size");
-        } else if let Some(problem) = p.run.draft.problems.first() {
-            ui.separator();
-            ui.add(egui::Label::new(RichText::new(format!("not applied: {problem}")).color(BAD)).truncate());
-        }
-    });
-}
-
-/// A red message box's contents; returns true when dismissed.
-pub fn error_box(ui: &mut egui::Ui, title: &str, error: &str) -> bool {
-    let mut dismiss = false;
-    ui.horizontal(|ui| {
-        ui.label(RichText::new(title).strong().color(Color32::WHITE));
-        if ui.button("Dismiss").clicked() {
-            dismiss = true;
-        }
-    });
-    ui.label(RichText::new(error).monospace().color(Color32::from_rgb(0xff, 0xd0, 0xd0)));
-    dismiss
-}
-
-pub fn help_ui(ui: &mut egui::Ui) {
-    egui::Grid::new("keys").striped(true).show(ui, |ui| {
-        for c in &CONTROLS {
-            ui.label(RichText::new(c.key_label).strong().monospace());
-            ui.label(c.what);
-            ui.end_row();
-        }
-        ui.label(RichText::new(MOUSE_HELP.0).strong().monospace());
-        ui.label(MOUSE_HELP.1);
-        ui.end_row();
-    });
-    ui.label(RichText::new("Keys are ignored while a text field has focus.").weak());
 }
 
 #[cfg(test)]
