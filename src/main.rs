@@ -49,6 +49,9 @@ struct Args {
     /// The lesson step to start at, counting from 1.
     #[arg(long, value_name = "K", default_value_t = 1, requires = "lesson", value_parser = clap::value_parser!(u32).range(1..))]
     lesson_step: u32,
+    /// Start in presenter mode (F5 toggles it): larger text, thicker points.
+    #[arg(long)]
+    presenter: bool,
 }
 
 /// The exit codes and output streams, shown under `--help`.
@@ -166,6 +169,7 @@ fn open_app(args: Args) -> anyhow::Result<ExitCode> {
         view: GanView { colouring, heat_map: args.heat_map },
         arrows: args.arrows,
         lesson: args.lesson.map(|path| (path, args.lesson_step as usize - 1)),
+        presenter: args.presenter,
     };
     if let Err(e) = sdflow::app::preflight(&options) {
         eprintln!("{e}");

@@ -134,8 +134,9 @@ mod lesson_panel {
 
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
+    use sdflow::app::lesson::LessonPlayer;
     use sdflow::app::lesson::OpenLesson;
-    use sdflow::app::ui::lesson::{LessonAction, caption_ui, lessons_menu_ui};
+    use sdflow::app::ui::lesson::{LessonAction, caption_ui, lessons_menu_ui, section, shows};
     use sdflow::lesson::check::Outcome;
     use sdflow::lesson::{Bound, LessonFile};
 
@@ -223,5 +224,21 @@ mod lesson_panel {
         h.get_by_label("GANs follow the score difference").click();
         h.run();
         assert_eq!(h.state(), &vec![LessonAction::Open("lessons/gan.ron".into())]);
+    }
+
+    #[test]
+    fn a_section_the_step_hides_is_not_drawn() {
+        // Step 1 of sd_vs_mmd shows only the timeline and the plots.
+        let player = LessonPlayer { open: Some(sd_vs_mmd(0, None)) };
+        let mut h = Harness::new_ui(move |ui| {
+            section(ui, shows(&player, "scene"), "Scene", true, |ui| ui.label("scene body"));
+            section(ui, shows(&player, "plots"), "Plots", true, |ui| ui.label("plots body"));
+        });
+        h.run();
+        assert!(h.query_by_label("Scene").is_none() && h.query_by_label("scene body").is_none());
+        assert!(h.query_by_label("Plots").is_some() && h.query_by_label("plots body").is_some());
+        // Outside a lesson every section is drawn.
+        let lab = LessonPlayer::default();
+        assert!(shows(&lab, "scene") && shows(&lab, "paint"));
     }
 }

@@ -79,6 +79,8 @@ pub struct AppOptions {
     pub arrows: bool,
     /// A lesson to play, and the step to start at (0-based).
     pub lesson: Option<(PathBuf, usize)>,
+    /// Start in presenter mode.
+    pub presenter: bool,
 }
 
 /// The plugins that need no window, renderer or egui.
@@ -204,6 +206,7 @@ pub fn run(mut options: AppOptions) -> anyhow::Result<()> {
     if let Some((path, step)) = options.lesson {
         app.insert_resource(lesson::InitialLesson { path, step });
     }
+    app.insert_resource(lesson::Presenter(options.presenter));
     if let Some(path) = options.screenshot {
         app.insert_resource(input::ScreenshotPlan::new(path, options.after));
     }

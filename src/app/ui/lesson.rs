@@ -51,6 +51,11 @@ impl LessonPanel<'_, '_> {
         shows(&self.player, name)
     }
 
+    /// Whether a lesson is open.
+    pub fn open(&self) -> bool {
+        self.player.open.is_some()
+    }
+
     /// Whether presenter mode is on.
     pub fn presenting(&self) -> bool {
         self.presenter.0
@@ -94,6 +99,19 @@ impl LessonPanel<'_, '_> {
             Some(LessonAction::Open(path)) => LessonCommand::Open { path, step: 0 },
         };
         self.commands.write(command);
+    }
+}
+
+/// A collapsing section, drawn only when `shown` (a lesson step may hide it).
+pub fn section<R>(
+    ui: &mut egui::Ui,
+    shown: bool,
+    title: &str,
+    default_open: bool,
+    body: impl FnOnce(&mut egui::Ui) -> R,
+) {
+    if shown {
+        egui::CollapsingHeader::new(title).default_open(default_open).show(ui, body);
     }
 }
 

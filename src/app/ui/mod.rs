@@ -86,6 +86,7 @@ pub struct Panels<'w, 's> {
     plots: plots::PlotsPanel<'w, 's>,
     status: status::StatusLine<'w, 's>,
     overlays: status::Overlays<'w>,
+    lesson: lesson::LessonPanel<'w, 's>,
 }
 
 /// What the frame around the panels keeps: the frame rate, the keyboard
@@ -114,9 +115,18 @@ fn ui_system(
         egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
     );
     let run = &mut *run;
+    let zoom = if p.lesson.presenting() { crate::app::lesson::PRESENTER_ZOOM } else { 1.0 };
+    if ctx.zoom_factor() != zoom {
+        ctx.set_zoom_factor(zoom);
+    }
+    // A lesson's caption spans the window; presenter mode folds the side panels.
+    p.lesson.caption(&mut root);
+    let shows = |p: &Panels, name: &str| p.lesson.shows(name);
+    let mut sides = !p.lesson.presenting();
 
-    egui::Panel::left("settings").resizable(true).default_size(300.0).min_size(240.0).max_size(420.0).show(
+    egui::Panel::left("settings").resizable(true).default_size(300.0).min_size(240.0).max_size(420.0).show_collapsible(
         &mut root,
+        &mut sides,
         |ui| {
             egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
                 if let Some(command) = status::header_ui(ui) {
@@ -125,36 +135,46 @@ fn ui_system(
                 ui.separator();
                 p.playback.show(ui, run.status, &mut out);
                 ui.separator();
-                egui::CollapsingHeader::new("Scene").default_open(true).show(ui, |ui| {
+                lesson::section(ui, true, "Lessons", p.lesson.open(), |ui| p.lesson.menu(ui));
+                lesson::section(ui, shows(&p, "scene"), "Scene", true, |ui| {
                     p.scene.show(ui, run.active, &mut out);
                     p.share.show_open(ui, run.draft.scene.as_ref().is_some_and(|s| s.source.is_some()));
                 });
-                egui::CollapsingHeader::new("Compare")
-                    .default_open(true)
-                    .show(ui, |ui| p.runs.show(ui, run.active, &run.draft, &mut out));
-                egui::CollapsingHeader::new("Paint")
-                    .default_open(false)
-                    .open(p.paint.painting().then_some(true))
-                    .show(ui, |ui| p.paint.show(ui, run.active.scene(), run.bounds));
+                lesson::section(ui, shows(&p, "compare"), "Compare", true, |ui| {
+                    p.runs.show(ui, run.active, &run.draft, &mut out)
+                });
+                if shows(&p, "paint") {
+                    egui::CollapsingHeader::new("Paint")
+                        .default_open(false)
+                        .open(p.paint.painting().then_some(true))
+                        .show(ui, |ui| p.paint.show(ui, run.active.scene(), run.bounds));
+                }
                 // No scene yet: nothing to edit or share.
-                if p.flow.show(ui, &mut run.draft, run.active, run.status, &mut out) {
+                let flow = ["method", "flow", "parameters", "schedule"].iter().any(|s| shows(&p, s));
+                if flow && p.flow.show(ui, &mut run.draft, run.active, run.status, &mut out) {
                     let name = run.active.scene().map_or("recording", |s| s.name.as_str());
-                    egui::CollapsingHeader::new("Share").default_open(true).show(ui, |ui| p.share.show(ui, name));
+                    let share = shows(&p, "share");
+                    lesson::section(ui, share, "Share", true, |ui| p.share.show(ui, name));
                 }
             });
         },
     );
-    egui::Panel::right("plots").resizable(true).default_size(300.0).min_size(220.0).max_size(480.0).show(
+    egui::Panel::right("plots").resizable(true).default_size(300.0).min_size(220.0).max_size(480.0).show_collapsible(
         &mut root,
+        &mut sides,
         |ui| {
             egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-                ui.heading("View");
-                p.view.show(ui, run.active, run.status, run.bounds, &mut out);
-                ui.separator();
-                if p.generator.show(ui, run.status) {
+                if shows(&p, "view") {
+                    ui.heading("View");
+                    p.view.show(ui, run.active, run.status, run.bounds, &mut out);
                     ui.separator();
                 }
-                p.plots.show(ui, run.active, run.status);
+                if shows(&p, "generator") && p.generator.show(ui, run.status) {
+                    ui.separator();
+                }
+                if shows(&p, "plots") || shows(&p, "divergences") {
+                    p.plots.show(ui, run.active, run.status);
+                }
             });
         },
     );
@@ -163,7 +183,9 @@ fn ui_system(
     });
     p.overlays.show_errors(&mut root, run.active.file.is_some());
     let rect = root.available_rect_before_wrap();
-    frame.viewport.set_if_neq(ViewportRect((rect.width() > 8.0 && rect.height() > 8.0).then_some(rect)));
+    // In window pixels (egui's points are larger by the zoom factor).
+    let window_rect = egui::Rect::from_min_max(rect.min * zoom, rect.max * zoom);
+    frame.viewport.set_if_neq(ViewportRect((rect.width() > 8.0 && rect.height() > 8.0).then_some(window_rect)));
     p.runs.view_labels(ctx, rect, p.view.arrows_shown());
     p.overlays.show_help(ctx);
 
