@@ -14,7 +14,7 @@ mod common;
 use common::{focused, wait};
 use sdflow::app::scene_loading::SceneRequest;
 use sdflow::app::simulation::{MovingPositions, Playback, RunLink, RunStatus, project3};
-use sdflow::engine::optimal::optimal_logits;
+use sdflow::engine::flow::optimal_logits;
 use sdflow::engine::{Simulation, StepReport};
 use sdflow::scene::SceneFile;
 

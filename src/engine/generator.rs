@@ -28,16 +28,13 @@ use serde::{Deserialize, Serialize};
 
 use super::cloud::Cloud;
 use super::datasets::{LinearTruth, gram};
-use super::discriminator::Discriminator;
-use super::displace::{CHUNK, Displace, Source};
-use super::flow::{self, Bandwidth, Method, StepSize};
-use super::kernel::fast::KernelImpl;
-use super::kernel::{Centres, inv_two_sigma2};
+use super::flow::{
+    self, Bandwidth, CHUNK, Discriminator, Drift, DriftInput, KernelDrift, KernelPath, Method, StepSize,
+};
 use super::neighbors::mean_nearest_distance;
 use super::nn::{Activation, Mlp, NnError, Optimizer, OptimizerState, Workspace};
 use super::rng::stream;
 use super::schedule::Schedule;
-use super::simulation::KernelPath;
 
 /// Stream keys of a step's random draws (noise uses the chunk keys 0, 1, ...).
 const TARGET_BATCH_KEY: u64 = u64::MAX;
@@ -407,99 +404,6 @@ pub struct TrainSettings {
     pub bandwidth: Bandwidth,
     /// Regression steps per flow step (step 6), at least 1.
     pub regression_steps: usize,
-}
-
-/// What step 4 needs: the generator's outputs y (the moving cloud) and the
-/// target batch x (the fixed one), row-major, and the noise of step 3.
-pub struct DriftInput<'a> {
-    pub dim: usize,
-    pub y: &'a [f32],
-    pub x: &'a [f32],
-    pub sigma2: f64,
-    pub seed: u64,
-    pub step: usize,
-}
-
-/// What a drift source did.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DriftReport {
-    pub kernel_sigma2: f64,
-    pub path: KernelPath,
-    pub kernel_evaluations: u64,
-    /// Mean cosine with the kernel SD direction (a discriminator drift).
-    pub driver_cosine: Option<f64>,
-}
-
-/// Step 4 of Algorithm 2: the direction dz (before eta) each generated
-/// point should move. [`KernelDrift`] is the kernel flows; a neural
-/// discriminator (eq. 31, grad_z h) is another implementation.
-pub trait Drift: Send {
-    /// Writes dz of each row of `input.y` to `dz` (resized to its length).
-    fn drift(&mut self, input: &DriftInput, dz: &mut Vec<f32>) -> DriftReport;
-
-    /// The trained discriminator, for a drift that has one.
-    fn discriminator(&self) -> Option<&Discriminator> {
-        None
-    }
-}
-
-/// The kernel flows of the particle simulation as a drift source: the same
-/// [`Displace`] code, y as the moving cloud, x as the fixed one.
-pub struct KernelDrift {
-    pub method: Method,
-    pub bandwidth: Bandwidth,
-    imp: KernelImpl,
-    fixed: Centres,
-    moving: Centres,
-}
-
-impl KernelDrift {
-    pub fn new(method: Method, bandwidth: Bandwidth) -> Self {
-        // Only `Displace` reads these centres: in high dimensions it needs
-        // the row-major copy alone.
-        let (mut fixed, mut moving) = (Centres::default(), Centres::default());
-        fixed.set_rows_only(true);
-        moving.set_rows_only(true);
-        Self { method, bandwidth, imp: KernelImpl::detect(), fixed, moving }
-    }
-}
-
-impl Drift for KernelDrift {
-    fn drift(&mut self, input: &DriftInput, dz: &mut Vec<f32>) -> DriftReport {
-        let dim = input.dim;
-        let kernel_sigma2 = self.bandwidth.kernel_sigma2(input.sigma2);
-        let uses_q = self.method.uses_moving_kernel();
-        // The two centre sets are independent: fill them side by side.
-        let (fixed, moving) = (&mut self.fixed, &mut self.moving);
-        rayon::join(
-            || fixed.fill(dim, input.x, None),
-            || {
-                if uses_q {
-                    moving.fill(dim, input.y, None);
-                }
-            },
-        );
-        let (count_p, count_q) = (input.x.len() / dim, input.y.len() / dim);
-        Displace {
-            method: self.method,
-            imp: self.imp,
-            dim,
-            moving: input.y,
-            moving_idx: None,
-            seed: input.seed,
-            step: input.step,
-            noise_sigma: input.sigma2.sqrt() as f32,
-            inv_two_sigma2: inv_two_sigma2(kernel_sigma2),
-            fixed: Source::Full(&self.fixed),
-            count_p,
-            moving_centres: uses_q.then_some(Source::Full(&self.moving)),
-            count_q,
-        }
-        .run(dz);
-        let path = if self.fixed.rows().is_some() { KernelPath::Gemm } else { KernelPath::Full };
-        let kernel_evaluations = (count_q * (count_p + if uses_q { count_q } else { 0 })) as u64;
-        DriftReport { kernel_sigma2, path, kernel_evaluations, driver_cosine: None }
-    }
 }
 
 /// What a training step did.

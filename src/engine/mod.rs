@@ -5,8 +5,6 @@
 pub mod brush;
 pub mod cloud;
 pub mod datasets;
-pub mod discriminator;
-pub mod displace;
 pub mod divergence;
 pub mod flow;
 pub mod generator;
@@ -15,8 +13,6 @@ pub mod metrics;
 pub mod modes;
 pub mod neighbors;
 pub mod nn;
-pub mod optimal;
-pub mod rectified;
 pub mod rng;
 pub mod schedule;
 pub mod simulation;
@@ -27,11 +23,24 @@ pub mod trig;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;
-pub use discriminator::{Discriminator, Driver, GanLoss};
 pub use divergence::{DivergenceProbe, Divergences, StepContext};
 pub use flow::{Bandwidth, CutOff, Direction, Method, Rho, StepSize};
+pub use flow::{Discriminator, Driver, GanLoss, KernelPath};
 pub use generator::{Generator, Model, TrainReport, TrainSettings, Trainer};
 pub use metrics::{MetricProbe, Metrics};
 pub use schedule::Schedule;
-pub use simulation::{FlowSettings, KernelPath, Simulation, StepReport};
+pub use simulation::{FlowSettings, Simulation, StepReport};
 pub use timeline::{SimSnapshot, Timeline, TimelineError};
+
+// Old paths, kept until src/app moves to the new ones.
+#[cfg(feature = "app")]
+pub(crate) mod optimal {
+    pub(crate) use super::flow::optimal_logits;
+}
+#[cfg(feature = "app")]
+pub(crate) mod rectified {
+    /// Now [`super::Simulation::tweedie_residual`].
+    pub(crate) fn tweedie_residual(sim: &super::Simulation) -> Option<f64> {
+        sim.tweedie_residual()
+    }
+}

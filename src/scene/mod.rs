@@ -36,7 +36,7 @@ pub use locate::locate;
 pub use npy::read_npy;
 pub use save::save_scene;
 
-use crate::engine::discriminator::DiscriminatorDrift;
+use crate::engine::flow::DiscriminatorDrift;
 use crate::engine::generator::{TrainError, initial_samples};
 use crate::engine::metrics::CFD_FREQUENCIES;
 use crate::engine::{
