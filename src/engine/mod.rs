@@ -13,12 +13,9 @@ pub mod metrics;
 pub mod modes;
 pub mod neighbors;
 pub mod nn;
+pub mod particles;
 pub mod rng;
 pub mod schedule;
-pub mod simulation;
-#[cfg(test)]
-mod step_reference;
-pub mod timeline;
 pub mod trig;
 
 pub use cloud::Cloud;
@@ -28,11 +25,14 @@ pub use flow::{Bandwidth, CutOff, Direction, Method, Rho, StepSize};
 pub use flow::{Discriminator, Driver, GanLoss, KernelPath};
 pub use generator::{Generator, Model, TrainReport, TrainSettings, Trainer};
 pub use metrics::{MetricProbe, Metrics};
+pub use particles::{FlowSettings, SimSnapshot, Simulation, StepReport, Timeline, TimelineError};
 pub use schedule::Schedule;
-pub use simulation::{FlowSettings, Simulation, StepReport};
-pub use timeline::{SimSnapshot, Timeline, TimelineError};
 
 // Old paths, kept until src/app moves to the new ones.
+#[cfg(feature = "app")]
+pub(crate) mod timeline {
+    pub(crate) use super::particles::{DEFAULT_CAP_BYTES, Timeline};
+}
 #[cfg(feature = "app")]
 pub(crate) mod optimal {
     pub(crate) use super::flow::optimal_logits;

@@ -23,50 +23,19 @@
 //! points), and each point's sums run in a fixed order, so a seeded run gives
 //! bit-identical points on any number of threads.
 
-use super::cloud::Cloud;
-use super::flow::{
-    self, Bandwidth, CutOff, Discriminator, Displace, Driver, KernelPath, Method, Rho, Source, StepSize,
-    discriminator_seed, mean_cosine, update_stream,
+use crate::engine::cloud::Cloud;
+use crate::engine::flow::{
+    self, CutOff, Discriminator, Displace, Driver, KernelPath, Method, Source, StepSize, discriminator_seed,
+    mean_cosine, update_stream,
 };
-use super::kernel::cells::CellList;
-use super::kernel::fast::KernelImpl;
-use super::kernel::{Centres, inv_two_sigma2};
-use super::neighbors::mean_nearest_distance;
-use super::rng::stream;
-use super::schedule::Schedule;
-use super::timeline::{RunIdentity, SimSnapshot, TimelineError};
+use crate::engine::kernel::cells::CellList;
+use crate::engine::kernel::fast::KernelImpl;
+use crate::engine::kernel::{Centres, inv_two_sigma2};
+use crate::engine::neighbors::mean_nearest_distance;
+use crate::engine::rng::stream;
 
-/// Everything that shapes the flow, apart from the clouds.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FlowSettings {
-    pub method: Method,
-    pub schedule: Schedule,
-    pub steps: usize,
-    pub step_size: StepSize,
-    pub batch: Option<usize>,
-    pub bandwidth: Bandwidth,
-    pub cutoff: CutOff,
-    /// SdDenoiser's rho (eq. 16, Section 5); other methods ignore it.
-    pub rho: Rho,
-    /// What gives the direction: the kernel sums or a trained discriminator.
-    pub driver: Driver,
-}
-
-impl Default for FlowSettings {
-    fn default() -> Self {
-        Self {
-            method: Method::Sd,
-            schedule: Schedule::default(),
-            steps: 500,
-            step_size: StepSize::default(),
-            batch: None,
-            bandwidth: Bandwidth::Tied,
-            cutoff: CutOff::Auto,
-            rho: Rho::StepSize,
-            driver: Driver::Kernel,
-        }
-    }
-}
+use super::settings::FlowSettings;
+use super::snapshot::{RunIdentity, SimSnapshot, TimelineError};
 
 /// What a step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -413,7 +382,7 @@ impl Simulation {
     }
 }
 
-/// Snapshots for the run's history (see [`super::timeline`]).
+/// Snapshots for the run's history (see `timeline.rs`).
 impl Simulation {
     /// Which run this is, as far as snapshots can tell: seed and cloud sizes.
     pub fn identity(&self) -> RunIdentity {
