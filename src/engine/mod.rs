@@ -7,7 +7,6 @@ pub mod cloud;
 pub mod datasets;
 pub mod divergence;
 pub mod flow;
-pub mod generator;
 pub mod kernel;
 pub mod metrics;
 pub mod modes;
@@ -16,6 +15,7 @@ pub mod nn;
 pub mod particles;
 pub mod rng;
 pub mod schedule;
+pub mod training;
 pub mod trig;
 
 pub use cloud::Cloud;
@@ -23,12 +23,16 @@ pub use datasets::Dataset;
 pub use divergence::{DivergenceProbe, Divergences, StepContext};
 pub use flow::{Bandwidth, CutOff, Direction, Method, Rho, StepSize};
 pub use flow::{Discriminator, Driver, GanLoss, KernelPath};
-pub use generator::{Generator, Model, TrainReport, TrainSettings, Trainer};
 pub use metrics::{MetricProbe, Metrics};
 pub use particles::{FlowSettings, SimSnapshot, Simulation, StepReport, Timeline, TimelineError};
 pub use schedule::Schedule;
+pub use training::{Generator, Model, TrainReport, TrainSettings, Trainer};
 
 // Old paths, kept until src/app moves to the new ones.
+#[cfg(feature = "app")]
+pub(crate) mod generator {
+    pub(crate) use super::training::{LinearComparison, compare_linear};
+}
 #[cfg(feature = "app")]
 pub(crate) mod timeline {
     pub(crate) use super::particles::{DEFAULT_CAP_BYTES, Timeline};

@@ -37,8 +37,8 @@ pub use npy::read_npy;
 pub use save::save_scene;
 
 use crate::engine::flow::DiscriminatorDrift;
-use crate::engine::generator::{TrainError, initial_samples};
 use crate::engine::metrics::CFD_FREQUENCIES;
+use crate::engine::training::{TrainError, initial_samples};
 use crate::engine::{
     Bandwidth, Cloud, CutOff, Dataset, Direction, Driver, FlowSettings, Method, Model, Rho, Schedule, Simulation,
     StepSize, TrainSettings, Trainer,
