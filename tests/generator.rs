@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use sdflow::engine::datasets::LinearTruth;
+use sdflow::engine::metrics::compare_linear;
 use sdflow::engine::nn::{Activation, Optimizer};
-use sdflow::engine::training::compare_linear;
 use sdflow::engine::{Bandwidth, Cloud, Method, Model, Schedule, StepSize, TrainSettings, Trainer, datasets};
 use sdflow::scene::SceneFile;
 

@@ -8,7 +8,7 @@ use indicatif::ProgressBar;
 
 use super::Outputs;
 use super::summary::{Curve, CurveRow, Points, RunSummary, Timings};
-use crate::engine::training::compare_linear;
+use crate::engine::metrics::compare_linear;
 use crate::engine::{MetricProbe, Metrics, Schedule};
 use crate::export::history::{HistoryCsv, StepHead};
 use crate::scene::{Clouds, SceneFile, write_points};

@@ -337,9 +337,9 @@ impl Scene {
         }
         for e in self.schedule.problems() {
             let field = match e {
-                crate::engine::schedule::ScheduleError::NotPositive { field, .. }
-                | crate::engine::schedule::ScheduleError::OutOfRange { field, .. } => field,
-                crate::engine::schedule::ScheduleError::MinAboveMax { .. } => "sigma2_min",
+                crate::engine::ScheduleError::NotPositive { field, .. }
+                | crate::engine::ScheduleError::OutOfRange { field, .. } => field,
+                crate::engine::ScheduleError::MinAboveMax { .. } => "sigma2_min",
             };
             out.push((vec!["schedule", field], format!("schedule: {e}")));
         }

@@ -3,10 +3,8 @@
 //! outputs along a [`crate::engine::flow::Drift`] and regresses onto them
 //! (`trainer.rs`).
 
-mod linear;
 mod model;
 mod trainer;
 
-pub use linear::{LinearComparison, compare_linear};
 pub use model::{Generator, LinearGenerator, MlpGenerator, Model};
 pub use trainer::{TrainError, TrainReport, TrainSettings, Trainer, initial_samples};

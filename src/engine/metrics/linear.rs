@@ -1,9 +1,9 @@
-//! Fig. 6's errors: a trained linear generator against the true B and mu of
+//! Fig. 6's errors (a metric of generator training): a trained linear generator against the true B and mu of
 //! a `LinearGaussian` target.
 
 use crate::engine::datasets::LinearTruth;
 
-use super::model::LinearGenerator;
+use crate::engine::training::LinearGenerator;
 
 /// Fig. 6's comparison of a linear generator with the true B and mu.
 #[derive(Clone, Debug, PartialEq)]
