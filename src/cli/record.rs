@@ -166,10 +166,11 @@ pub struct Outcome {
     pub every: usize,
 }
 
-/// Runs a scene to its end without a window, recording on the cadence.
+/// Runs `sim`, the scene's particle flow on `seed`, to its end without a
+/// window, recording on the cadence.
 pub fn run_headless(
     file: &crate::scene::SceneFile,
-    clouds: &crate::scene::Clouds,
+    mut sim: Simulation,
     seed: u64,
     every: Option<u64>,
     csv_path: Option<&Path>,
@@ -179,7 +180,6 @@ pub fn run_headless(
 
     let scene = &file.scene;
     let started = Instant::now();
-    let mut sim = scene.simulation(clouds, seed);
     let held_out = file.held_out(seed);
     let gan = GanColumns::new(scene);
     let mut recorder =

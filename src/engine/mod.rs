@@ -22,6 +22,7 @@ mod neighbors;
 pub mod nn;
 pub mod particles;
 pub mod rng;
+mod run;
 mod schedule;
 pub mod training;
 
@@ -31,8 +32,9 @@ pub use flow::{Bandwidth, CutOff, Direction, Method, Rho, StepSize};
 pub use flow::{Discriminator, Driver, GanLoss, KernelPath};
 pub use metrics::{DivergenceProbe, Divergences, MetricProbe, Metrics, StepContext};
 pub use particles::{FlowSettings, SimSnapshot, Simulation, StepReport, Timeline, TimelineError};
+pub use run::{Run, RunReport};
 pub use schedule::{Schedule, ScheduleError};
-pub use training::{Generator, Model, TrainReport, TrainSettings, Trainer};
+pub use training::{Generator, Model, TrainError, TrainReport, TrainSettings, Trainer};
 
 // Old paths, kept until src/app moves to the new ones.
 #[cfg(feature = "app")]

@@ -36,6 +36,7 @@ pub use locate::locate;
 pub use npy::read_npy;
 pub use save::save_scene;
 
+use crate::engine::Run;
 use crate::engine::flow::DiscriminatorDrift;
 use crate::engine::metrics::CFD_FREQUENCIES;
 use crate::engine::training::{TrainError, initial_samples};
@@ -319,6 +320,15 @@ impl Scene {
                 .map_err(TrainError::from)
                 .and_then(|drift| Trainer::with_drift(model, self.train_settings(), target, seed, Box::new(drift))),
         })
+    }
+
+    /// The scene's run on `seed`: a generator training when it has a
+    /// `model`, else its particle flow.
+    pub fn run(&self, clouds: &Clouds, seed: u64) -> Result<Run, TrainError> {
+        match self.trainer(clouds, seed) {
+            Some(trainer) => trainer.map(Run::from),
+            None => Ok(Run::from(self.simulation(clouds, seed))),
+        }
     }
 
     /// (cloud the flow aims at, cloud that moves) for the scene's direction.
