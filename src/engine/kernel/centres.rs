@@ -74,7 +74,7 @@ impl Centres {
 
     /// With `on`, fills that make the row-major copy skip the
     /// structure-of-arrays one: for owners whose sums all go through
-    /// [`crate::engine::displace::Displace`], which then always takes the
+    /// `flow::Displace`, which then always takes the
     /// matrix-product path. [`super::fast::accumulate`] must not be given such centres.
     pub fn set_rows_only(&mut self, on: bool) {
         self.rows_only = on;
