@@ -14,7 +14,7 @@ use sdflow::app::view::gan::{Colouring, GanView};
 use sdflow::app::worker::{Field, GRID_CELLS, GanValues, GridLayout, project3};
 mod common;
 use common::{focused, wait};
-use sdflow::engine::optimal::optimal_logits;
+use sdflow::engine::flow::optimal_logits;
 use sdflow::engine::{Simulation, StepReport};
 use sdflow::scene::SceneFile;
 

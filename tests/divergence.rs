@@ -1,8 +1,8 @@
 //! Divergences against closed forms for Gaussians, plain f64 references and
 //! the held-out memorisation check.
 
-use sdflow::engine::divergence::{DivergenceProbe, Divergences, StepContext};
 use sdflow::engine::{Cloud, FlowSettings, Method, Schedule, Simulation, StepSize, datasets};
+use sdflow::engine::{DivergenceProbe, Divergences, StepContext};
 
 fn ctx(sigma2: f64) -> StepContext {
     StepContext { steps_done: 0, sigma2, sd_eta: None }

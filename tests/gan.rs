@@ -4,9 +4,8 @@
 
 use std::path::Path;
 
-use sdflow::engine::discriminator::mean_cosine;
+use sdflow::engine::flow::{mean_cosine, optimal_logits};
 use sdflow::engine::nn::{Activation, sigmoid};
-use sdflow::engine::optimal::optimal_logits;
 use sdflow::engine::{
     Cloud, Discriminator, Driver, FlowSettings, GanLoss, Method, MetricProbe, Schedule, Simulation, StepSize, datasets,
 };

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use sdflow::engine::datasets::LinearTruth;
-use sdflow::engine::generator::compare_linear;
+use sdflow::engine::metrics::compare_linear;
 use sdflow::engine::nn::{Activation, Optimizer};
 use sdflow::engine::{Bandwidth, Cloud, Method, Model, Schedule, StepSize, TrainSettings, Trainer, datasets};
 use sdflow::scene::SceneFile;

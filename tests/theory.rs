@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use sdflow::engine::flow::{tweedie_score, velocity};
 use sdflow::engine::kernel::Centres;
 use sdflow::engine::kernel::fast::KernelImpl;
-use sdflow::engine::rectified::{tweedie_residual, tweedie_score, velocity};
 use sdflow::engine::{Cloud, FlowSettings, Method, MetricProbe, Rho, Schedule, Simulation, StepSize, datasets};
 use sdflow::scene::{SceneError, SceneFile};
 
@@ -111,11 +111,11 @@ fn the_ideal_rectified_flow_memorises_and_its_residual_is_small() {
     for _ in 0..100 {
         sim.step();
     }
-    let residual = tweedie_residual(&sim).expect("a RectifiedFlow residual at t = 0.5");
+    let residual = sim.tweedie_residual().expect("a RectifiedFlow residual at t = 0.5");
     assert!(residual < 1e-5, "Tweedie residual {residual}");
     while sim.step().is_some() {}
     assert_eq!(sim.non_finite(), 0);
-    assert_eq!(tweedie_residual(&sim), None, "no residual at t = 1");
+    assert_eq!(sim.tweedie_residual(), None, "no residual at t = 1");
     // Every point ends next to a training point: far closer than the
     // target's own nearest-neighbour spacing.
     let probe = MetricProbe::new(&target, 5, 16);

@@ -11,7 +11,7 @@ use numpy::{PyArray1, PyArray2, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sdflow::cli::gan::GanColumns;
-use sdflow::engine::{DivergenceProbe, Divergences, Method, MetricProbe, Metrics, Simulation, StepContext, StepReport};
+use sdflow::engine::{DivergenceProbe, Divergences, MetricProbe, Metrics, Simulation, StepContext, StepReport};
 use sdflow::scene::write_points;
 
 use crate::arrays::{self, cloud, to_numpy};
@@ -81,19 +81,9 @@ impl SimCore {
             }
         };
         let ms = if steps_done > 0 { self.step_seconds * 1e3 / steps_done as f64 } else { f64::NAN };
-        // RectifiedFlow's own noise level (1 - t)^2 goes to 0; its proxies
-        // use the scene's schedule instead, the same sigma as an Sd twin's.
-        let proxy_sigma2 = if settings.method == Method::RectifiedFlow {
-            settings.schedule.sigma2(steps_done.saturating_sub(1), settings.steps)
-        } else {
-            sigma2
-        };
-        let sd_like = matches!(settings.method, Method::Sd | Method::MmdNormalized) && settings.batch.is_none();
-        let ctx = StepContext {
-            steps_done,
-            sigma2: proxy_sigma2,
-            sd_eta: if sd_like { self.last.map(|r| r.eta).or(self.sim.eta()) } else { None },
-        };
+        // The proxies' noise level and the KL identity's step size, as the
+        // CLI's recorder takes them.
+        let ctx = StepContext::after(&self.sim, self.last.as_ref());
         let (sim, loaded, probes) = (&self.sim, &self.loaded, &mut self.probes);
         let (metrics, divergences) = self.pool.run(py, || {
             let probes = probes.get_or_insert_with(|| {

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sdflow::cli::gan::GanColumns;
 use sdflow::engine::datasets::LinearTruth;
-use sdflow::engine::generator::compare_linear;
+use sdflow::engine::metrics::compare_linear;
 use sdflow::engine::{MetricProbe, Metrics, TrainReport, Trainer};
 
 use crate::arrays::{cloud, to_numpy};

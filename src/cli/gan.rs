@@ -2,7 +2,7 @@
 //! driver) and the `modes_covered` column (a Grid25 cloud to flow toward),
 //! and their summary lines.
 
-use crate::engine::modes::{GRID_MODES, grid25_modes_covered};
+use crate::engine::metrics::{GRID_MODES, grid25_modes_covered};
 use crate::engine::{Cloud, Dataset, Direction, Driver};
 use crate::scene::Scene;
 

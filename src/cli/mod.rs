@@ -15,8 +15,10 @@ pub mod train;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::engine::Run;
 use crate::scene::{Clouds, SceneFile, write_points};
 use plot::XAxis;
 use seeds::SeedSummary;
@@ -153,10 +155,12 @@ pub fn run_one(
     out: &Outputs,
     bar: &ProgressBar,
 ) -> anyhow::Result<RunSummary> {
-    if file.scene.model.is_some() {
-        return train::run(file, clouds, seed, out, bar);
-    }
-    let outcome = record::run_headless(file, clouds, seed, out.metrics_every, out.metrics, bar)?;
+    let run = file.scene.run(clouds, seed);
+    let sim = match run.with_context(|| format!("cannot build the generator of {}", file.path.display()))? {
+        Run::Generator(trainer) => return train::run(file, *trainer, clouds, seed, out, bar),
+        Run::Particles(sim) => *sim,
+    };
+    let outcome = record::run_headless(file, sim, seed, out.metrics_every, out.metrics, bar)?;
     if let Some(path) = out.points {
         write_points(path, outcome.sim.moving())?;
     }

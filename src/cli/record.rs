@@ -10,8 +10,8 @@ use std::path::Path;
 
 use super::gan::GanColumns;
 use super::summary::{Curve, CurveRow, Points, RunSummary, Timings};
-use crate::engine::divergence::{self, DivergenceProbe, Divergences, StepContext};
-use crate::engine::{Cloud, Method, MetricProbe, Metrics, Simulation, StepReport};
+use crate::engine::metrics::metrics_every;
+use crate::engine::{Cloud, DivergenceProbe, Divergences, MetricProbe, Metrics, Simulation, StepContext, StepReport};
 use crate::export::history::{HistoryCsv, StepHead};
 
 /// Share of the flow's time metrics may take by default.
@@ -68,8 +68,7 @@ impl Recorder {
             None => None,
         };
         let mut recorder = Self { probe, divergences, cfd_frequencies, every, writer, history: Vec::new(), gan };
-        let sigma2 = sim.settings().schedule.sigma2(0, sim.settings().steps);
-        let start = recorder.evaluate(sim, sigma2, None, Clock::default()).clone();
+        let start = recorder.evaluate(sim, None, Clock::default()).clone();
         if let Some(w) = recorder.writer.as_mut() {
             let mut row = StepHead::start_fields(start.sigma2);
             row.extend(start.metrics.values().iter().map(f64::to_string));
@@ -86,7 +85,7 @@ impl Recorder {
             return every;
         }
         let cost = self.divergences.total_cost(sim.moving().len(), self.cfd_frequencies);
-        let every = divergence::metrics_every(report.kernel_evaluations, cost, METRICS_SHARE);
+        let every = metrics_every(report.kernel_evaluations, cost, METRICS_SHARE);
         self.every = Some(every);
         every
     }
@@ -100,7 +99,7 @@ impl Recorder {
         if !(done.is_multiple_of(every) || sim.is_finished()) {
             return Ok(false);
         }
-        let record = self.evaluate(sim, report.sigma2, Some(report), clock).clone();
+        let record = self.evaluate(sim, Some(report), clock).clone();
         if let Some(w) = self.writer.as_mut() {
             let ms = clock.seconds * 1e3 / done as f64;
             let mut row = StepHead::of_step(report, ms).fields();
@@ -112,21 +111,11 @@ impl Recorder {
         Ok(true)
     }
 
-    fn evaluate(&mut self, sim: &Simulation, sigma2: f64, report: Option<&StepReport>, clock: Clock) -> &Record {
-        let settings = sim.settings();
-        // RectifiedFlow's own noise level (1 - t)^2 goes to 0; its proxies use
-        // the scene's schedule instead, the same sigma as an Sd twin's.
-        let sigma2 = if settings.method == Method::RectifiedFlow {
-            settings.schedule.sigma2(sim.step_index().saturating_sub(1), settings.steps)
-        } else {
-            sigma2
-        };
-        let sd_like = matches!(settings.method, Method::Sd | Method::MmdNormalized) && settings.batch.is_none();
-        let ctx = StepContext {
-            steps_done: sim.step_index(),
-            sigma2,
-            sd_eta: report.filter(|_| sd_like).map(|r| r.eta).or(if sd_like { sim.eta() } else { None }),
-        };
+    /// Evaluates `sim` as it stands; `report` is the step just taken (None at
+    /// the start). The noise level and step size follow [`StepContext::after`].
+    fn evaluate(&mut self, sim: &Simulation, report: Option<&StepReport>, clock: Clock) -> &Record {
+        let ctx = StepContext::after(sim, report);
+        let sigma2 = ctx.sigma2;
         let (metrics, _) = self.probe.evaluate(sim.moving());
         let divergences = self.divergences.evaluate(sim.moving(), ctx);
         let Clock { seconds, kernel_evaluations } = clock;
@@ -177,10 +166,11 @@ pub struct Outcome {
     pub every: usize,
 }
 
-/// Runs a scene to its end without a window, recording on the cadence.
+/// Runs `sim`, the scene's particle flow on `seed`, to its end without a
+/// window, recording on the cadence.
 pub fn run_headless(
     file: &crate::scene::SceneFile,
-    clouds: &crate::scene::Clouds,
+    mut sim: Simulation,
     seed: u64,
     every: Option<u64>,
     csv_path: Option<&Path>,
@@ -190,7 +180,6 @@ pub fn run_headless(
 
     let scene = &file.scene;
     let started = Instant::now();
-    let mut sim = scene.simulation(clouds, seed);
     let held_out = file.held_out(seed);
     let gan = GanColumns::new(scene);
     let mut recorder =

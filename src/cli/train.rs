@@ -8,25 +8,22 @@ use indicatif::ProgressBar;
 
 use super::Outputs;
 use super::summary::{Curve, CurveRow, Points, RunSummary, Timings};
-use crate::engine::generator::compare_linear;
+use crate::engine::metrics::compare_linear;
 use crate::engine::{MetricProbe, Metrics, Schedule};
 use crate::export::history::{HistoryCsv, StepHead};
 use crate::scene::{Clouds, SceneFile, write_points};
 
-/// Trains the scene's generator on `clouds.target`; writes the outputs
-/// `out` asks for and returns the run's summary.
+/// Trains `trainer`, the scene's generator on `clouds.target`; writes the
+/// outputs `out` asks for and returns the run's summary.
 pub fn run(
     file: &SceneFile,
+    mut trainer: crate::engine::Trainer,
     clouds: &Clouds,
     seed: u64,
     out: &Outputs,
     bar: &ProgressBar,
 ) -> anyhow::Result<RunSummary> {
     let scene = &file.scene;
-    let Some(trainer) = scene.trainer(clouds, seed) else {
-        anyhow::bail!("the scene has no model to train");
-    };
-    let mut trainer = trainer.with_context(|| format!("cannot build the generator of {}", file.path.display()))?;
     let model = trainer.model().clone();
     let truth = scene.target.linear_truth();
     let errors = |t: &crate::engine::Trainer| {

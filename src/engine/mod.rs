@@ -1,37 +1,62 @@
 //! The pure engine: clouds, kernels, flows, schedules, datasets and metrics.
 //! No Bevy types; everything here is usable from the headless runner, the
 //! benchmark and the app alike.
+//!
+//! Layers, each importing only those above it:
+//! - [`rng`], `cloud.rs`, [`datasets`], `schedule.rs`, [`kernel`] (the kernel
+//!   sums), `neighbors.rs` (nearest-neighbour distances), [`nn`] (small dense
+//!   networks), [`brush`];
+//! - [`flow`]: what moves a point (formulas, displacements, drifts, the
+//!   discriminator, h*, rectified flow);
+//! - [`particles`] (Algorithm 1) and [`training`] (Algorithm 2);
+//! - [`metrics`]: what a run is measured by;
+//! - `run.rs`: a particle run or a training run behind one type ([`Run`]).
 
 pub mod brush;
-pub mod cloud;
+mod cloud;
 pub mod datasets;
-pub mod discriminator;
-pub mod displace;
-pub mod divergence;
 pub mod flow;
-pub mod generator;
 pub mod kernel;
 pub mod metrics;
-pub mod modes;
-pub mod neighbors;
+mod neighbors;
 pub mod nn;
-pub mod optimal;
-pub mod rectified;
+pub mod particles;
 pub mod rng;
-pub mod schedule;
-pub mod simulation;
-#[cfg(test)]
-mod step_reference;
-pub mod timeline;
-pub mod trig;
+mod run;
+mod schedule;
+pub mod training;
 
 pub use cloud::Cloud;
 pub use datasets::Dataset;
-pub use discriminator::{Discriminator, Driver, GanLoss};
-pub use divergence::{DivergenceProbe, Divergences, StepContext};
 pub use flow::{Bandwidth, CutOff, Direction, Method, Rho, StepSize};
-pub use generator::{Generator, Model, TrainReport, TrainSettings, Trainer};
-pub use metrics::{MetricProbe, Metrics};
-pub use schedule::Schedule;
-pub use simulation::{FlowSettings, KernelPath, Simulation, StepReport};
-pub use timeline::{SimSnapshot, Timeline, TimelineError};
+pub use flow::{Discriminator, Driver, GanLoss, KernelPath};
+pub use metrics::{DivergenceProbe, Divergences, MetricProbe, Metrics, StepContext};
+pub use particles::{FlowSettings, SimSnapshot, Simulation, StepReport, Timeline, TimelineError};
+pub use run::{Run, RunReport};
+pub use schedule::{Schedule, ScheduleError};
+pub use training::{Generator, Model, TrainError, TrainReport, TrainSettings, Trainer};
+
+// Old paths, kept until src/app moves to the new ones.
+#[cfg(feature = "app")]
+pub(crate) mod divergence {
+    pub(crate) use super::metrics::{DIVERGENCE_COUNT as COUNT, metrics_every};
+}
+#[cfg(feature = "app")]
+pub(crate) mod generator {
+    pub(crate) use super::metrics::{LinearComparison, compare_linear};
+}
+#[cfg(feature = "app")]
+pub(crate) mod timeline {
+    pub(crate) use super::particles::{DEFAULT_CAP_BYTES, Timeline};
+}
+#[cfg(feature = "app")]
+pub(crate) mod optimal {
+    pub(crate) use super::flow::optimal_logits;
+}
+#[cfg(feature = "app")]
+pub(crate) mod rectified {
+    /// Now [`super::Simulation::tweedie_residual`].
+    pub(crate) fn tweedie_residual(sim: &super::Simulation) -> Option<f64> {
+        sim.tweedie_residual()
+    }
+}

@@ -36,9 +36,10 @@ pub use locate::locate;
 pub use npy::read_npy;
 pub use save::save_scene;
 
-use crate::engine::discriminator::DiscriminatorDrift;
-use crate::engine::generator::{TrainError, initial_samples};
+use crate::engine::Run;
+use crate::engine::flow::DiscriminatorDrift;
 use crate::engine::metrics::CFD_FREQUENCIES;
+use crate::engine::training::{TrainError, initial_samples};
 use crate::engine::{
     Bandwidth, Cloud, CutOff, Dataset, Direction, Driver, FlowSettings, Method, Model, Rho, Schedule, Simulation,
     StepSize, TrainSettings, Trainer,
@@ -321,6 +322,15 @@ impl Scene {
         })
     }
 
+    /// The scene's run on `seed`: a generator training when it has a
+    /// `model`, else its particle flow.
+    pub fn run(&self, clouds: &Clouds, seed: u64) -> Result<Run, TrainError> {
+        match self.trainer(clouds, seed) {
+            Some(trainer) => trainer.map(Run::from),
+            None => Ok(Run::from(self.simulation(clouds, seed))),
+        }
+    }
+
     /// (cloud the flow aims at, cloud that moves) for the scene's direction.
     pub fn fixed_and_moving<'a>(&self, clouds: &'a Clouds) -> (&'a Cloud, &'a Cloud) {
         match self.direction {
@@ -337,9 +347,9 @@ impl Scene {
         }
         for e in self.schedule.problems() {
             let field = match e {
-                crate::engine::schedule::ScheduleError::NotPositive { field, .. }
-                | crate::engine::schedule::ScheduleError::OutOfRange { field, .. } => field,
-                crate::engine::schedule::ScheduleError::MinAboveMax { .. } => "sigma2_min",
+                crate::engine::ScheduleError::NotPositive { field, .. }
+                | crate::engine::ScheduleError::OutOfRange { field, .. } => field,
+                crate::engine::ScheduleError::MinAboveMax { .. } => "sigma2_min",
             };
             out.push((vec!["schedule", field], format!("schedule: {e}")));
         }

@@ -17,7 +17,7 @@
 //! mass, and the kernel mean moves by at most that fraction of the cloud's
 //! diameter.
 
-use super::Centres;
+use super::centres::Centres;
 use super::fast::{KernelImpl, LogSumExp, accumulate};
 
 /// Largest neglected weight relative to the largest weight.

@@ -33,11 +33,9 @@
 
 use matrixmultiply::sgemm;
 
+pub use super::centres::{MIN_DIM, RowCentres};
 use super::fast::{KernelImpl, add_clamp_min_lanes, shifted_weights_lanes, weighted_sums_lanes};
 
-/// Smallest dimension the matrix-product path is used for (measured with
-/// `sdflow bench`: from d = 8 on it beats the direct SIMD loop).
-pub const MIN_DIM: usize = 8;
 /// Queries per tile.
 pub const ROWS: usize = 128;
 /// Centres per tile.
@@ -56,82 +54,6 @@ pub fn product_dims(imp: KernelImpl, dim: usize) -> usize {
     let height = if imp == KernelImpl::Avx512Vl { 16 } else { 8 };
     let rest = dim % height;
     if dim > height && rest < height / 2 { dim - rest } else { dim }
-}
-
-/// Centres re-centred on their mean, in row-major and column-major copies,
-/// with squared norms. Refilling reuses the buffers.
-#[derive(Clone, Debug, Default)]
-pub struct RowCentres {
-    dim: usize,
-    len: usize,
-    /// The centres' mean o (f64), subtracted from centres and queries.
-    origin: Vec<f64>,
-    /// `rows[j * dim + k]` = c_jk - o_k.
-    rows: Vec<f32>,
-    /// `cols[k * len + j]` = c_jk - o_k.
-    cols: Vec<f32>,
-    /// |c_j - o|^2.
-    norms: Vec<f32>,
-}
-
-impl RowCentres {
-    /// Refills from row-major points, optionally only those at `indices`.
-    pub fn fill(&mut self, dim: usize, points: &[f32], indices: Option<&[usize]>) {
-        let len = indices.map_or(points.len() / dim, <[usize]>::len);
-        let point = |j: usize| {
-            let src = indices.map_or(j, |ix| ix[j]);
-            &points[src * dim..(src + 1) * dim]
-        };
-        self.dim = dim;
-        self.len = len;
-        self.origin.clear();
-        self.origin.resize(dim, 0.0);
-        for j in 0..len {
-            for (o, &x) in self.origin.iter_mut().zip(point(j)) {
-                *o += x as f64;
-            }
-        }
-        self.origin.iter_mut().for_each(|o| *o /= len.max(1) as f64);
-        self.rows.resize(len * dim, 0.0);
-        self.norms.resize(len, 0.0);
-        self.cols.resize(dim * len, 0.0);
-        for j in 0..len {
-            let mut norm = 0.0f64;
-            for (r, (&x, &o)) in self.rows[j * dim..(j + 1) * dim].iter_mut().zip(point(j).iter().zip(&self.origin)) {
-                *r = (x as f64 - o) as f32;
-                norm += *r as f64 * *r as f64;
-            }
-            self.norms[j] = norm as f32;
-        }
-        // The column-major copy, transposed in blocks of points (see
-        // `Centres::fill`).
-        for j0 in (0..len).step_by(super::TRANSPOSE_BLOCK) {
-            let j1 = (j0 + super::TRANSPOSE_BLOCK).min(len);
-            for k in 0..dim {
-                for j in j0..j1 {
-                    self.cols[k * len + j] = self.rows[j * dim + k];
-                }
-            }
-        }
-    }
-
-    pub fn from_points(dim: usize, points: &[f32]) -> Self {
-        let mut c = Self::default();
-        c.fill(dim, points, None);
-        c
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
 }
 
 /// Per-task buffers, O(ROWS * (COLS + d)); reused from call to call.

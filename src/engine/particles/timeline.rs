@@ -1,9 +1,9 @@
-//! A run's history (issue 10): snapshots of a [`Simulation`] as it steps, so
+//! A run's history: snapshots of a [`Simulation`] as it steps, so
 //! that any earlier step can be shown again, bit for bit.
 //!
 //! Every step of a seeded run is a pure function of the state before it and
 //! of (seed, step): the noise, the batches and the discriminator's minibatches
-//! come from streams keyed by them (`stream()` in `simulation.rs`). So a
+//! come from streams keyed by them (`stream()` in `engine/rng.rs`). So a
 //! [`SimSnapshot`] (positions, step, Auto eta, settings, discriminator
 //! weights and optimiser) plus replaying the steps after it reproduces any
 //! later step exactly. A [`Timeline`] keeps a snapshot of every step while
@@ -18,104 +18,19 @@
 //! Changes at a step count as made before that step is taken; the keyframe of
 //! a step holds the state after them.
 
-use std::fmt;
 use std::mem::size_of;
 
-use super::simulation::{FlowSettings, Simulation, StepReport};
-use super::{Discriminator, Driver};
+use crate::engine::flow::Discriminator;
+
+use super::settings::FlowSettings;
+use super::simulation::{Simulation, StepReport};
+use super::snapshot::{RunIdentity, SimSnapshot, TimelineError, settings_heap};
 
 /// Memory cap of a new [`Timeline`]: 256 MiB.
 pub const DEFAULT_CAP_BYTES: usize = 256 << 20;
 
 /// Spare snapshot buffers kept for reuse after thinning or a branch.
 const SPARES: usize = 2;
-
-/// What tells runs apart for snapshots: a snapshot restores only into a run
-/// with the same seed and cloud sizes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RunIdentity {
-    pub seed: u64,
-    pub dim: usize,
-    pub fixed: usize,
-    pub moving: usize,
-}
-
-impl fmt::Display for RunIdentity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "seed {}, {} fixed and {} moving points in {} dimensions",
-            self.seed, self.fixed, self.moving, self.dim
-        )
-    }
-}
-
-/// Why a step cannot be restored.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum TimelineError {
-    #[error("the history is empty; record the loaded state first (Timeline::record)")]
-    Empty,
-    #[error("step {step} is not in the history, which holds steps {first} to {furthest}; play on to reach later steps")]
-    OutOfRange { step: usize, first: usize, furthest: usize },
-    #[error(
-        "the snapshot belongs to another run ({snapshot}), not this one ({run}); clear the history when a scene loads"
-    )]
-    OtherRun { snapshot: RunIdentity, run: RunIdentity },
-    #[error("the replay stopped at step {at}, before step {target}: the run's `steps` ended it")]
-    Finished { at: usize, target: usize },
-}
-
-/// The state of a [`Simulation`] between two steps: everything that shapes
-/// the steps after it. Taken by [`Simulation::snapshot`], put back by
-/// [`Simulation::restore`].
-#[derive(Clone, Debug, Default)]
-pub struct SimSnapshot {
-    pub(crate) identity: RunIdentity,
-    pub(crate) step: usize,
-    /// Moving points, row-major.
-    pub(crate) moving: Vec<f32>,
-    pub(crate) auto_eta: Option<f64>,
-    pub(crate) non_finite: u64,
-    pub(crate) settings: FlowSettings,
-    /// Weights and optimiser state, without the per-update buffers.
-    pub(crate) discriminator: Option<Discriminator>,
-}
-
-impl SimSnapshot {
-    /// Steps taken when the snapshot was taken.
-    pub fn step(&self) -> usize {
-        self.step
-    }
-
-    /// The moving points, row-major.
-    pub fn moving(&self) -> &[f32] {
-        &self.moving
-    }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        size_of::<Self>()
-            + self.moving.capacity() * size_of::<f32>()
-            + settings_heap(&self.settings)
-            + self.discriminator.as_ref().map_or(0, Discriminator::state_bytes)
-    }
-
-    /// Bytes a snapshot of `sim` will hold.
-    fn bytes_of(sim: &Simulation) -> usize {
-        size_of::<Self>()
-            + std::mem::size_of_val(sim.moving().as_slice())
-            + settings_heap(sim.settings())
-            + sim.discriminator().map_or(0, Discriminator::state_bytes)
-    }
-}
-
-/// Heap bytes of settings (the discriminator's layer widths).
-fn settings_heap(settings: &FlowSettings) -> usize {
-    match &settings.driver {
-        Driver::Kernel => 0,
-        Driver::Discriminator { hidden, .. } => hidden.capacity() * size_of::<usize>(),
-    }
-}
 
 /// The recorded history of one run, under a memory cap.
 ///
@@ -365,7 +280,7 @@ impl Timeline {
     /// Appends a snapshot of `sim` if it fits under the cap after thinning
     /// (the first snapshot always goes in).
     fn push(&mut self, sim: &Simulation) {
-        let size = SimSnapshot::bytes_of(sim);
+        let size = snapshot_bytes(sim);
         if !self.keyframes.is_empty() {
             self.make_room(size);
             if !self.is_keyframe_step(sim.step_index()) {
@@ -423,6 +338,14 @@ impl Timeline {
             self.spare.push(snapshot);
         }
     }
+}
+
+/// Bytes a snapshot of `sim` will hold.
+fn snapshot_bytes(sim: &Simulation) -> usize {
+    size_of::<SimSnapshot>()
+        + std::mem::size_of_val(sim.moving().as_slice())
+        + settings_heap(sim.settings())
+        + sim.discriminator().map_or(0, Discriminator::state_bytes)
 }
 
 /// Bytes as MiB for the panel: one decimal below 10 MiB.

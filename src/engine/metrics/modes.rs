@@ -5,7 +5,7 @@
 //! deviations of the mode's centre; a mode is covered when it holds at least
 //! 10% of its fair share M/25 of the M moving points (and at least one).
 
-use super::cloud::Cloud;
+use crate::engine::cloud::Cloud;
 
 /// Number of grid modes.
 pub const GRID_MODES: usize = 25;

@@ -5,7 +5,7 @@
 //! The KL, JS and Fisher values are those of the noise-smoothed proxies at the
 //! current noise level, p_sigma = (1/N) sum_j N(p_j, sigma^2 I) and q_sigma
 //! likewise: exact Gaussian mixtures whose log densities and scores come from
-//! the max-shifted log-sum-exp kernel sums of [`super::kernel`] (eq. 14-15:
+//! the max-shifted log-sum-exp kernel sums of [`crate::engine::kernel`] (eq. 14-15:
 //! grad log p_sigma(z) = (D_p(z) - z) / sigma^2). Expectations are Monte Carlo
 //! over one noisy copy of each point, z = x + sigma eps, with eps drawn once
 //! per run from the seed: successive evaluations use the same eps, so their
@@ -17,12 +17,13 @@
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
-use super::Cloud;
-use super::kernel::Centres;
-use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
-use super::kernel::inv_two_sigma2;
-use super::metrics::{MetricProbe, percentile};
-use super::neighbors::{KdTree, nearest_distances};
+use crate::engine::cloud::Cloud;
+use crate::engine::kernel::fast::{KernelImpl, LogSumExp, accumulate};
+use crate::engine::kernel::{Centres, inv_two_sigma2};
+use crate::engine::neighbors::{KdTree, nearest_distances};
+
+use super::alignment::{MetricProbe, percentile};
+use super::context::StepContext;
 
 /// Number of the values in [`Divergences`].
 pub const COUNT: usize = 14;
@@ -121,18 +122,6 @@ impl Divergences {
     }
 }
 
-/// What the caller knows about the step just taken.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StepContext {
-    /// Steps taken so far.
-    pub steps_done: usize,
-    /// Noise variance sigma^2 of the proxies.
-    pub sigma2: f64,
-    /// The step size of an SD step y <- y + eta dz, when the KL identity
-    /// applies (Sd or MmdNormalized, full data); None otherwise.
-    pub sd_eta: Option<f64>,
-}
-
 /// The previous evaluation, for the measured KL rate.
 struct Previous {
     steps_done: usize,
@@ -223,8 +212,8 @@ impl DivergenceProbe {
     }
 
     /// Approximate cost of one evaluation of these divergences and of the
-    /// alignment [`super::Metrics`] (`cfd_frequencies` K) for `moving` points,
-    /// in kernel evaluations: the unit of [`super::StepReport::kernel_evaluations`],
+    /// alignment [`super::alignment::Metrics`] (`cfd_frequencies` K) for `moving` points,
+    /// in kernel evaluations: the unit of [`crate::engine::StepReport::kernel_evaluations`],
     /// so [`metrics_every`] can compare the two.
     pub fn total_cost(&self, moving: usize, cfd_frequencies: usize) -> u64 {
         let (m, n, k) = (moving as u64, self.fixed.len() as u64, cfd_frequencies as u64);
@@ -371,7 +360,7 @@ impl Pair<'_> {
             .par_chunks(CHUNK * dim)
             .enumerate()
             .map(|(chunk, rows)| {
-                let mut rng = super::rng::stream(seed ^ 0xD1FE_0000_0000_0000, stream as usize, chunk as u64);
+                let mut rng = crate::engine::rng::stream(seed ^ 0xD1FE_0000_0000_0000, stream as usize, chunk as u64);
                 let (mut z, mut w, mut dp, mut dq) =
                     (vec![0.0f32; dim], vec![0.0; dim], vec![0.0f32; dim], vec![0.0f32; dim]);
                 let mut t = Terms::default();
@@ -518,7 +507,7 @@ pub fn w2_sorted(a: &[f64], b: &[f64]) -> f64 {
 
 /// Metric evaluations every how many steps keep their cost under `share`
 /// (0.1 = 10 %) of the flow's: `step_cost` and `metrics_cost` in kernel
-/// evaluations (a step's [`super::StepReport::kernel_evaluations`] and
+/// evaluations (a step's [`crate::engine::StepReport::kernel_evaluations`] and
 /// [`DivergenceProbe::cost`] plus the CFD's), at least 1.
 pub fn metrics_every(step_cost: u64, metrics_cost: u64, share: f64) -> usize {
     let ratio = metrics_cost as f64 / (step_cost.max(1) as f64 * share);

@@ -15,8 +15,8 @@
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
-use super::cloud::Cloud;
-use super::neighbors::{KdTree, nearest_distances, self_distances};
+use crate::engine::cloud::Cloud;
+use crate::engine::neighbors::{KdTree, nearest_distances, self_distances};
 
 /// Default number of CFD frequencies (App. E.1).
 pub const CFD_FREQUENCIES: usize = 256;

@@ -15,7 +15,7 @@
 //!    training shares; on the first step an `Auto` step size
 //!    fixes eta = first_norm / mean |dz|. With a `Discriminator` driver the
 //!    discriminator is first trained at sigma(t), then dz comes from it (see
-//!    [`super::discriminator`]) and the kernel SD dz of the same z is kept
+//!    [`super::flow::Discriminator`]) and the kernel SD dz of the same z is kept
 //!    only to report their mean cosine.
 //! 5. y <- y + eta dz for all moving points at once.
 //!
@@ -23,72 +23,19 @@
 //! points), and each point's sums run in a fixed order, so a seeded run gives
 //! bit-identical points on any number of threads.
 
-use super::cloud::Cloud;
-use super::discriminator::{Discriminator, Driver, discriminator_seed, mean_cosine, update_stream};
-use super::displace::{Displace, Source};
-use super::flow::{self, Bandwidth, CutOff, Method, Rho, StepSize};
-use super::kernel::cells::CellList;
-use super::kernel::fast::KernelImpl;
-use super::kernel::{Centres, inv_two_sigma2};
-use super::neighbors::mean_nearest_distance;
-use super::rectified;
-use super::rng::stream;
-use super::schedule::Schedule;
-use super::timeline::{RunIdentity, SimSnapshot, TimelineError};
+use crate::engine::cloud::Cloud;
+use crate::engine::flow::{
+    self, CutOff, Discriminator, Displace, Driver, KernelPath, Method, Source, StepSize, discriminator_seed,
+    mean_cosine, update_stream,
+};
+use crate::engine::kernel::cells::CellList;
+use crate::engine::kernel::fast::KernelImpl;
+use crate::engine::kernel::{Centres, inv_two_sigma2};
+use crate::engine::neighbors::mean_nearest_distance;
+use crate::engine::rng::stream;
 
-/// Everything that shapes the flow, apart from the clouds.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FlowSettings {
-    pub method: Method,
-    pub schedule: Schedule,
-    pub steps: usize,
-    pub step_size: StepSize,
-    pub batch: Option<usize>,
-    pub bandwidth: Bandwidth,
-    pub cutoff: CutOff,
-    /// SdDenoiser's rho (eq. 16, Section 5); other methods ignore it.
-    pub rho: Rho,
-    /// What gives the direction: the kernel sums or a trained discriminator.
-    pub driver: Driver,
-}
-
-impl Default for FlowSettings {
-    fn default() -> Self {
-        Self {
-            method: Method::Sd,
-            schedule: Schedule::default(),
-            steps: 500,
-            step_size: StepSize::default(),
-            batch: None,
-            bandwidth: Bandwidth::Tied,
-            cutoff: CutOff::Auto,
-            rho: Rho::StepSize,
-            driver: Driver::Kernel,
-        }
-    }
-}
-
-/// How the kernel sums of a step were computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KernelPath {
-    /// Every centre for every query.
-    Full,
-    /// Every centre for every query, as matrix products (d >= 8).
-    Gemm,
-    /// Cell list; `fallbacks` queries (of `queries` kernel sums) needed the
-    /// full sum to meet the error bound.
-    CutOff { fallbacks: usize, queries: usize },
-}
-
-impl KernelPath {
-    pub fn name(&self) -> &'static str {
-        match self {
-            KernelPath::Full => "full",
-            KernelPath::Gemm => "gemm",
-            KernelPath::CutOff { .. } => "cut-off",
-        }
-    }
-}
+use super::settings::FlowSettings;
+use super::snapshot::{RunIdentity, SimSnapshot, TimelineError};
 
 /// What a step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -253,6 +200,16 @@ impl Simulation {
         self.discriminator.as_ref()
     }
 
+    /// [`flow::tweedie_residual`] of a `RectifiedFlow` run at its current time
+    /// t = step / steps; None for other methods and after the last step.
+    pub fn tweedie_residual(&self) -> Option<f64> {
+        if self.settings.method != Method::RectifiedFlow {
+            return None;
+        }
+        let t = self.step as f64 / self.settings.steps.max(1) as f64;
+        flow::tweedie_residual(self.imp, &self.fixed, &self.moving, t)
+    }
+
     /// Back to the starting positions, step 0, untrained discriminator.
     pub fn reset(&mut self) {
         self.moving.as_mut_slice().copy_from_slice(self.start.as_slice());
@@ -405,7 +362,7 @@ impl Simulation {
         self.fixed_centres.scale(t as f32);
         self.fixed_centres_are_all = false;
         let mean = self.fixed.mean();
-        let non_finite = rectified::euler_step(self.imp, &mut self.moving, &self.fixed_centres, &mean, t, dt);
+        let non_finite = flow::euler_step(self.imp, &mut self.moving, &self.fixed_centres, &mean, t, dt);
         self.non_finite += non_finite as u64;
         let sigma2 = (1.0 - t) * (1.0 - t);
         let (m, n) = (self.moving.len(), self.fixed.len());
@@ -425,7 +382,7 @@ impl Simulation {
     }
 }
 
-/// Snapshots for the run's history (see [`super::timeline`]).
+/// Snapshots for the run's history (see `timeline.rs`).
 impl Simulation {
     /// Which run this is, as far as snapshots can tell: seed and cloud sizes.
     pub fn identity(&self) -> RunIdentity {

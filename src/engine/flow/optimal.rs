@@ -11,9 +11,9 @@
 
 use rayon::prelude::*;
 
-use super::cloud::Cloud;
-use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
-use super::kernel::{Centres, inv_two_sigma2};
+use crate::engine::cloud::Cloud;
+use crate::engine::kernel::fast::{KernelImpl, LogSumExp, accumulate};
+use crate::engine::kernel::{Centres, inv_two_sigma2};
 
 /// Queries per parallel task.
 const ROWS: usize = 64;

@@ -15,10 +15,11 @@
 
 use rayon::prelude::*;
 
-use super::Cloud;
-use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
-use super::kernel::{Centres, inv_two_sigma2, reference};
-use super::simulation::Simulation;
+use crate::engine::cloud::Cloud;
+use crate::engine::kernel::fast::{KernelImpl, LogSumExp, accumulate};
+use crate::engine::kernel::{Centres, inv_two_sigma2, reference};
+
+use super::formulas;
 
 /// Points per parallel task (the flow draws no noise, so any split works).
 const CHUNK: usize = 256;
@@ -53,7 +54,7 @@ pub fn velocity(
 }
 
 /// One Euler step x <- x + dt v_t(x) of every point; `centres` holds t x1_j.
-/// Returns how many points had a non-finite update (dropped, see [`super::flow::apply`]).
+/// Returns how many points had a non-finite update (dropped, see [`formulas::apply`]).
 pub(crate) fn euler_step(
     imp: KernelImpl,
     moving: &mut Cloud,
@@ -72,7 +73,7 @@ pub(crate) fn euler_step(
                 let mut dropped = 0;
                 for x in chunk.chunks_exact_mut(dim) {
                     velocity(imp, centres, target_mean, t, x, weighted, v);
-                    dropped += !super::flow::apply(x, v, dt as f32) as usize;
+                    dropped += !formulas::apply(x, v, dt as f32) as usize;
                 }
                 dropped
             },
@@ -91,17 +92,14 @@ const RESIDUAL_POINTS: usize = 256;
 /// How far Tweedie's formula applied to the engine's f32 velocity is from the
 /// score of rho_t computed directly in f64, at the current points and time:
 /// sqrt(sum |tweedie - score|^2 / sum |score|^2) over up to 256 points. It is
-/// at f32 rounding (about 2e-7 in the tests) when the velocity is right. None unless the
-/// simulation runs `RectifiedFlow` with t < 1 (before its last step ends).
-pub fn tweedie_residual(sim: &Simulation) -> Option<f64> {
-    if sim.settings().method != super::Method::RectifiedFlow {
-        return None;
-    }
-    let t = sim.step_index() as f64 / sim.settings().steps.max(1) as f64;
+/// at f32 rounding (about 2e-7 in the tests) when the velocity is right.
+/// `fixed` is the target x1_j, `moving` the points X_t at time `t`; None for
+/// t >= 1 (after the last step). A particle run of `RectifiedFlow` gives its
+/// own through `Simulation::tweedie_residual`.
+pub fn tweedie_residual(imp: KernelImpl, fixed: &Cloud, moving: &Cloud, t: f64) -> Option<f64> {
     if t >= 1.0 {
         return None;
     }
-    let (fixed, moving) = (sim.fixed(), sim.moving());
     let dim = fixed.dim();
     let mut centres = Centres::from_points(dim, fixed.as_slice());
     centres.scale(t as f32);
@@ -110,7 +108,7 @@ pub fn tweedie_residual(sim: &Simulation) -> Option<f64> {
     let (mut weighted, mut v) = (vec![0.0f64; dim], vec![0.0f32; dim]);
     let (mut err, mut norm) = (0.0, 0.0);
     for x in moving.points().take(RESIDUAL_POINTS) {
-        velocity(sim.kernel_impl(), &centres, &target_mean, t, x, &mut weighted, &mut v);
+        velocity(imp, &centres, &target_mean, t, x, &mut weighted, &mut v);
         let tweedie = tweedie_score(t, &v, x);
         let xf: Vec<f64> = x.iter().map(|&a| a as f64).collect();
         let (_, d) = reference::kernel_mean(&xf, &scaled, dim, (1.0 - t) * (1.0 - t));

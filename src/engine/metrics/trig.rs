@@ -17,7 +17,7 @@ const MAX_FAST_PHASE: f64 = 1e6;
 /// points `points` (dimension `omega.len()`).
 pub fn phase_sums(omega: &[f64], points: &[f32]) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if super::kernel::fast::KernelImpl::detect().has_avx2() {
+    if crate::engine::kernel::fast::KernelImpl::detect().has_avx2() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
         return unsafe { avx2::phase_sums(omega, points) };
     }
@@ -44,7 +44,7 @@ fn phase(omega: &[f64], p: &[f32]) -> f64 {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::MAX_FAST_PHASE;
+    use crate::engine::metrics::trig::MAX_FAST_PHASE;
 
     /// Cephes' sin polynomial in z^2 (highest degree first).
     const SIN: [f64; 6] = [
@@ -117,7 +117,7 @@ mod avx2 {
         (sin_x, cos_x)
     }
 
-    /// See [`super::phase_sums`].
+    /// See [`crate::engine::metrics::trig::phase_sums`].
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn phase_sums(omega: &[f64], points: &[f32]) -> (f64, f64) {
         let dim = omega.len();
@@ -157,7 +157,7 @@ mod avx2 {
             _mm256_storeu_pd(lanes[1].as_mut_ptr(), im);
         }
         let (mut re, mut im) = (lanes[0].iter().sum::<f64>(), lanes[1].iter().sum::<f64>());
-        let (tail_re, tail_im) = super::phase_sums_libm(omega, rows.remainder());
+        let (tail_re, tail_im) = crate::engine::metrics::trig::phase_sums_libm(omega, rows.remainder());
         re += tail_re;
         im += tail_im;
         (re, im)

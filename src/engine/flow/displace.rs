@@ -3,9 +3,9 @@
 //!
 //! For each moving point: z = y + sigma eps (eps ~ N(0, I)), the kernel means
 //! D_p(z) over the fixed centres and D_q(z) over the moving cloud's centres,
-//! then dz from [`flow::displacement`] (eq. 13, 16, 42 or 43). The particle
-//! flow ([`crate::engine::simulation`]) and generator training
-//! ([`crate::engine::generator`]) both call [`Displace::run`].
+//! then dz from [`formulas::displacement`] (eq. 13, 16, 42 or 43). The particle
+//! flow (`particles/simulation.rs`) and generator training (through
+//! [`super::KernelDrift`]) both call [`Displace::run`].
 //!
 //! Kernel sums take one of three paths: the cell-list cut-off, the direct
 //! SIMD loop, or (for d >= [`gemm::MIN_DIM`], full sums) matrix products over
@@ -19,12 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
-use super::flow::{self, KernelTerms, Method};
-use super::kernel::Centres;
-use super::kernel::cells::CellList;
-use super::kernel::fast::{KernelImpl, LogSumExp, accumulate};
-use super::kernel::gemm::{self, Tile};
-use super::rng::stream;
+use crate::engine::kernel::Centres;
+use crate::engine::kernel::cells::CellList;
+use crate::engine::kernel::fast::{KernelImpl, LogSumExp, accumulate};
+use crate::engine::kernel::gemm::{self, Tile};
+use crate::engine::rng::stream;
+
+use super::formulas::{self, KernelTerms, Method};
 
 /// Points per independently seeded noise stream (and per parallel task).
 pub const CHUNK: usize = 256;
@@ -105,7 +106,7 @@ impl Displace<'_> {
                         // 1/sigma_k^2 of eq. 42's kernel gradient (MMD keeps it).
                         inv_sigma2: 2.0 * self.inv_two_sigma2 as f64,
                     };
-                    flow::displacement(self.method, self.point(chunk * CHUNK + q), &s.z[r], &terms, dz);
+                    formulas::displacement(self.method, self.point(chunk * CHUNK + q), &s.z[r], &terms, dz);
                 }
                 fallbacks.fetch_add(local, Ordering::Relaxed);
             })

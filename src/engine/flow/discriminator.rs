@@ -21,11 +21,8 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::displace::noisy_points;
-use super::flow::{Bandwidth, Method};
-use super::generator::{Drift, DriftInput, DriftReport, KernelDrift};
-use super::nn::{Activation, Mlp, NnError, Optimizer, OptimizerState, Workspace, sigmoid};
-use super::rng::stream;
+use crate::engine::nn::{Activation, Mlp, NnError, Optimizer, OptimizerState, Workspace, sigmoid};
+use crate::engine::rng::stream;
 
 /// Rows per parallel task when evaluating the discriminator.
 const ROWS: usize = 256;
@@ -358,59 +355,6 @@ struct Part {
 /// latent keys (u64::MAX, u64::MAX - 1).
 pub(crate) fn update_stream(seed: u64, step: usize, u: usize) -> crate::engine::rng::SeededRng {
     stream(seed, step, (1 << 63) + u as u64)
-}
-
-/// Generator training (Algorithm 2) driven by a discriminator: step 4's dz
-/// is the discriminator's (eq. 28 or 32) at the same z the kernel flow would
-/// use, after `updates_per_step` updates on the target batch x against the
-/// generated batch y, both noised at sigma(t). The kernel SD dz is computed
-/// too, for the cosine.
-pub struct DiscriminatorDrift {
-    discriminator: Discriminator,
-    kernel: KernelDrift,
-    updates_per_step: usize,
-    minibatch: usize,
-    rows: (Vec<f32>, Vec<f32>),
-    z: Vec<f32>,
-    kernel_dz: Vec<f32>,
-}
-
-impl DiscriminatorDrift {
-    /// None for the `Kernel` driver.
-    pub fn new(driver: &Driver, dim: usize, seed: u64) -> Option<Result<Self, NnError>> {
-        let Driver::Discriminator { updates_per_step, minibatch, .. } = driver else {
-            return None;
-        };
-        Some(Discriminator::from_driver(driver, dim, discriminator_seed(seed))?.map(|discriminator| Self {
-            discriminator,
-            kernel: KernelDrift::new(Method::Sd, Bandwidth::Tied),
-            updates_per_step: *updates_per_step,
-            minibatch: *minibatch,
-            rows: (Vec::new(), Vec::new()),
-            z: Vec::new(),
-            kernel_dz: Vec::new(),
-        }))
-    }
-}
-
-impl Drift for DiscriminatorDrift {
-    fn drift(&mut self, input: &DriftInput, dz: &mut Vec<f32>) -> DriftReport {
-        let sigma = input.sigma2.sqrt() as f32;
-        for u in 0..self.updates_per_step {
-            let mut rng = update_stream(input.seed, input.step, u);
-            self.discriminator.update_noisy(input.x, input.y, self.minibatch, sigma, &mut rng, &mut self.rows);
-        }
-        let report = self.kernel.drift(input, &mut self.kernel_dz);
-        noisy_points(input.dim, input.y, None, (input.seed, input.step), sigma, &mut self.z);
-        dz.clear();
-        dz.resize(self.z.len(), 0.0);
-        self.discriminator.directions(&self.z, (0.5 * input.sigma2) as f32, dz);
-        DriftReport { driver_cosine: Some(mean_cosine(dz, &self.kernel_dz, input.dim)), ..report }
-    }
-
-    fn discriminator(&self) -> Option<&Discriminator> {
-        Some(&self.discriminator)
-    }
 }
 
 /// The discriminator's initialisation seed for a run's seed.

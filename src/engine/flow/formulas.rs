@@ -1,6 +1,13 @@
 //! The flows and their settings. Each displacement is a pure function of the
 //! two kernel means at the noisy point, so the formulas sit here, apart from
-//! the bookkeeping in [`crate::engine::simulation`].
+//! the bookkeeping of the particle flow (`particles/simulation.rs`) and of the
+//! drifts (`drift.rs`).
+//!
+//! Adding a flow method means editing this file: one arm of [`Method`] (with
+//! its name and what it uses) and one arm of [`displacement`]; `displace.rs`
+//! and the drifts call [`displacement`] for every method alike. (A method
+//! that is not a noise-injection flow, like rectified flow, brings its own
+//! step in a file of its own here, as `rectified.rs` does.)
 //!
 //! Notation (paper eq. 13): y a moving point, z = y + sigma(t) eps its noisy
 //! copy, D_p(z) the kernel mean over the fixed cloud the flow aims at and
@@ -25,7 +32,7 @@ pub enum Method {
     /// it equal to Sd.
     MmdNormalized,
     /// The ideal rectified flow of X_t = (1 - t) X0 + t X1, X0 ~ N(0, I)
-    /// independent of the empirical target X1 (see [`crate::engine::rectified`]):
+    /// independent of the empirical target X1 (see `rectified.rs`):
     /// Euler steps of v_t(x) = (E[X1 | X_t = x] - x) / (1 - t) over t in
     /// [0, 1). No noise injection; `schedule` and `step_size` do not apply.
     RectifiedFlow,
@@ -129,7 +136,7 @@ pub enum Rho {
 
 impl Rho {
     /// rho at `step` of `steps`, or None when it comes from the step size.
-    pub fn at(self, schedule: &super::Schedule, step: usize, steps: usize) -> Option<f64> {
+    pub fn at(self, schedule: &crate::engine::schedule::Schedule, step: usize, steps: usize) -> Option<f64> {
         match self {
             Rho::StepSize => None,
             Rho::Fixed(rho) => Some(rho),

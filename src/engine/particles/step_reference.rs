@@ -4,12 +4,14 @@
 
 use rand_distr::{Distribution, StandardNormal};
 
-use super::flow::{Method, StepSize};
-use super::kernel::reference::kernel_mean;
-use super::rng::stream;
-use super::schedule::Schedule;
-use super::simulation::{FlowSettings, Simulation};
-use super::{Cloud, datasets};
+use crate::engine::flow::{Method, StepSize};
+use crate::engine::kernel::reference::kernel_mean;
+use crate::engine::rng::stream;
+use crate::engine::schedule::Schedule;
+use crate::engine::{Cloud, datasets};
+
+use super::settings::FlowSettings;
+use super::simulation::Simulation;
 
 /// Points per noise stream in the engine (`simulation::CHUNK`).
 const CHUNK: usize = 256;
