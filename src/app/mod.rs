@@ -7,28 +7,26 @@
 //! - [`render`]: point entities, mesh/material, camera;
 //! - [`ui`]: egui panels, plots and the help overlay;
 //! - [`controls`]: every key and button action as one command list (headless);
-//! - [`input`]: screenshots and wheel zoom (needs the window);
+//! - [`input`]: wheel zoom (needs the window);
+//! - [`tools`]: the brush, sharing, screen capture and screenshots;
 //! - [`rest`]: reactive updates while nothing moves.
 //!
 //! [`HeadlessPlugins`] is everything that runs without a window (tests use
 //! it with `MinimalPlugins`).
 
 pub mod arrows;
-pub mod brush;
 pub mod controls;
 pub mod flow_colours;
-pub mod frames;
 pub mod gan;
 pub mod gan_render;
 pub mod generator;
 pub mod input;
-pub mod recording;
 pub mod render;
 pub mod rest;
 pub mod runs;
 pub mod scene_loading;
-pub mod share;
 pub mod simulation;
+pub mod tools;
 pub mod ui;
 
 use std::path::PathBuf;
@@ -73,8 +71,8 @@ impl PluginGroup for HeadlessPlugins {
             .add(controls::ControlsPlugin)
             .add(gan::GanPlugin)
             .add(generator::GeneratorPlugin)
-            .add(brush::BrushPlugin)
-            .add(share::SharePlugin)
+            .add(tools::BrushPlugin)
+            .add(tools::SharePlugin)
             .add(arrows::ArrowsPlugin)
             .add(flow_colours::FlowColoursPlugin)
     }
@@ -144,18 +142,18 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .add_plugins(HeadlessPlugins)
     .add_plugins((render::CloudRenderPlugin, ui::UiPlugin, input::InputPlugin, rest::RestPlugin))
     .add_plugins((gan_render::GanRenderPlugin, generator::GeneratorRenderPlugin))
-    .add_plugins(brush::BrushWindowPlugin)
-    .add_plugins(recording::RecordingPlugin)
+    .add_plugins(tools::BrushWindowPlugin)
+    .add_plugins((tools::RecordingPlugin, tools::ScreenshotPlugin))
     .add_plugins((arrows::ArrowsRenderPlugin, flow_colours::FlowColoursRenderPlugin))
     .insert_resource(arrows::ArrowSettings { show: options.arrows })
     .insert_resource(InitialScene(initial))
     .insert_resource(scene_loading::InitialCompare(options.compare.into_iter().map(SceneRequest::Open).collect()))
     .insert_resource(options.view);
     if let Some(path) = options.screenshot {
-        app.insert_resource(input::ScreenshotPlan::new(path, options.after));
+        app.insert_resource(tools::ScreenshotPlan::new(path, options.after));
     }
     if let Some(path) = options.record {
-        app.insert_resource(recording::RecordPlan::new(path, options.after));
+        app.insert_resource(tools::RecordPlan::new(path, options.after));
     }
     match app.run() {
         AppExit::Success => Ok(()),

@@ -378,7 +378,7 @@ fn follow_moving(
 /// painted keeps its points hidden (the brush's draft shows its clouds).
 fn apply_view_settings(
     view: Res<ViewSettings>,
-    runs: Query<(&CloudBounds, &CloudEntities, Has<super::brush::PaintDraft>)>,
+    runs: Query<(&CloudBounds, &CloudEntities, Has<super::tools::brush::PaintDraft>)>,
     mut points: Query<(&CloudRole, &mut Transform, &mut Visibility)>,
     mut last: Local<Option<(f32, bool, bool)>>,
 ) {

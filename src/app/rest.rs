@@ -19,9 +19,9 @@ use bevy::prelude::*;
 use bevy::window::{CursorMoved, RequestRedraw};
 use bevy::winit::{UpdateMode, WinitSettings};
 
-use super::input::ScreenshotPlan;
 use super::render::ViewSettings;
 use super::simulation::{FlowWorker, Playback, RunLink, RunStatus};
+use super::tools::screenshot::ScreenshotPlan;
 
 /// Redraw interval while resting: this many times the cost of one update,
 /// within [`REST_WAIT_MIN`, `REST_WAIT_MAX`], so resting costs at most 1/20

@@ -199,13 +199,13 @@ fn aim_at_focused(
 fn dropped_files(
     mut drops: MessageReader<FileDragAndDrop>,
     mut requests: MessageWriter<SceneRequest>,
-    mut share: MessageWriter<super::share::ShareRequest>,
+    mut share: MessageWriter<super::tools::share::ShareRequest>,
 ) {
     for drop in drops.read() {
         if let FileDragAndDrop::DroppedFile { path_buf, .. } = drop {
             // A dropped CSV replaces the target cloud; anything else is read as a scene.
-            match super::share::open_request(path_buf, super::share::CloudRole::Target) {
-                Ok(super::share::Opened::Share(request)) => {
+            match super::tools::share::open_request(path_buf, crate::scene::SceneCloud::Target) {
+                Ok(super::tools::share::Opened::Share(request)) => {
                     share.write(request);
                 }
                 _ => {

@@ -26,11 +26,11 @@ use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 
 use super::controls::{AppCommand, HelpOverlay, KeyboardCapture};
 use super::gan::GanView;
-use super::input::ScreenshotLog;
 use super::render::{CloudBounds, ViewSettings};
 use super::runs::{Focused, RunRequest, ViewSlot};
 use super::scene_loading::{ActiveScene, Draft, Presets, SceneErrors, SceneRequest};
 use super::simulation::{FlowWorker, Playback, RunLink, RunStatus};
+use super::tools::screenshot::ScreenshotLog;
 
 /// State that belongs to the UI only.
 #[derive(Resource, Debug, Default)]

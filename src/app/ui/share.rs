@@ -17,12 +17,13 @@ use egui_file_dialog::FileDialog;
 use super::UiParams;
 use super::panels::{BAD, WARN};
 use crate::app::controls::KeyboardCapture;
-use crate::app::recording::{
-    RECORDING_DIR, RecordFormat, RecordRequest, RecordSettings, Recording, next_recording_path,
-};
 use crate::app::runs::Focused;
 use crate::app::scene_loading::{ActiveScene, PRESET_DIR, SceneErrors, SceneRequest};
-use crate::app::share::{CloudRole, EXPORT_DIR, Opened, ShareJobs, ShareLog, ShareRequest, open_request, slug};
+use crate::app::tools::capture::{
+    RECORDING_DIR, RecordFormat, RecordRequest, RecordSettings, Recording, next_recording_path,
+};
+use crate::app::tools::share::{EXPORT_DIR, Opened, ShareJobs, ShareLog, ShareRequest, open_request, slug};
+use crate::scene::SceneCloud;
 
 /// What the file dialog was opened for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub struct ShareUi {
     pub export_folder: PathBuf,
     pub record: RecordSettings,
     /// Which cloud a CSV opened from the dialog replaces.
-    pub csv_role: CloudRole,
+    pub csv_role: SceneCloud,
     /// A dialog the panels asked for this frame.
     pub dialog_request: Option<DialogPurpose>,
 }
@@ -53,7 +54,7 @@ impl Default for ShareUi {
         Self {
             export_folder: EXPORT_DIR.into(),
             record: RecordSettings::default(),
-            csv_role: CloudRole::Target,
+            csv_role: SceneCloud::Target,
             dialog_request: None,
         }
     }
@@ -96,8 +97,8 @@ impl Plugin for ShareUiPlugin {
 pub fn open_ui(ui: &mut egui::Ui, p: &mut UiParams) {
     let share = &mut p.share.ui;
     let has_source = p.run.draft.scene.as_ref().is_some_and(|s| s.source.is_some());
-    if !has_source && share.csv_role == CloudRole::Source {
-        share.csv_role = CloudRole::Target;
+    if !has_source && share.csv_role == SceneCloud::Source {
+        share.csv_role = SceneCloud::Target;
     }
     ui.horizontal(|ui| {
         if ui
@@ -112,14 +113,14 @@ pub fn open_ui(ui: &mut egui::Ui, p: &mut UiParams) {
         ui.label(RichText::new("a CSV replaces the").weak());
     });
     ui.horizontal(|ui| {
-        ui.radio_value(&mut share.csv_role, CloudRole::Target, "target cloud")
+        ui.radio_value(&mut share.csv_role, SceneCloud::Target, "target cloud")
             .on_hover_text("the CSV's points become the target cloud; the run restarts");
         let source = ui
-            .add_enabled(has_source, egui::RadioButton::new(share.csv_role == CloudRole::Source, "source cloud"))
+            .add_enabled(has_source, egui::RadioButton::new(share.csv_role == SceneCloud::Source, "source cloud"))
             .on_hover_text("the CSV's points become the source cloud; the run restarts")
             .on_disabled_hover_text("this scene has no source cloud (a generator moves its own samples)");
         if source.clicked() {
-            share.csv_role = CloudRole::Source;
+            share.csv_role = SceneCloud::Source;
         }
     });
 }
