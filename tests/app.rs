@@ -259,7 +259,7 @@ fn a_dropped_file_loads_and_presets_are_listed() {
     });
     wait(&mut app, "its clouds", |w| focused::<RunStatus>(w).moving_count == 1000);
 
-    let presets = sdflow::app::scene_loading::read_presets(Path::new("scenes"));
+    let presets = sdflow::app::run::read_presets(Path::new("scenes"));
     assert!(presets.iter().any(|(p, name)| p.ends_with("swiss_to_mystery.ron") && name == "Swiss roll -> mystery"));
     assert!(
         matches!(SceneRequest::default_scene(), SceneRequest::Open(p) if p == Path::new("scenes/swiss_to_mystery.ron"))
@@ -284,7 +284,7 @@ fn a_fast_flow_takes_more_steps_than_frames() {
         app.update();
         frames += 1;
         most_per_frame = most_per_frame.max(focused::<RunStatus>(app.world()).step_index - before);
-        assert!(focused::<RunLink>(app.world()).steps_in_flight() <= sdflow::app::simulation::MAX_STEPS_PER_REQUEST);
+        assert!(focused::<RunLink>(app.world()).steps_in_flight() <= sdflow::app::worker::MAX_STEPS_PER_REQUEST);
         std::thread::sleep(Duration::from_millis(1));
     }
     assert!(focused::<RunStatus>(app.world()).step_index >= 100, "the flow stalled");
@@ -296,7 +296,7 @@ fn run_state(app: &App) -> RunState {
     focused::<RunStatus>(w).state(
         w.resource::<Playback>(),
         focused::<RunLink>(w),
-        w.resource::<sdflow::app::simulation::FlowWorker>(),
+        w.resource::<sdflow::app::run::FlowWorker>(),
     )
 }
 

@@ -8,18 +8,18 @@ use std::path::PathBuf;
 
 use bevy::prelude::*;
 
-use sdflow::app::brush::{
-    BrushInput, BrushSettings, PaintCloud, PaintDraft, PaintFolder, PaintNotice, PaintPoint, PaintRequest,
+use sdflow::app::run::{
+    ActiveScene, FixedPositions, Focused, MovingPositions, Playback, RunLink, RunRequest, RunStatus, SceneRequest,
 };
-use sdflow::app::render::{CloudEntities, ViewSettings};
-use sdflow::app::runs::{Focused, RunRequest};
+use sdflow::app::tools::brush::{
+    BrushInput, BrushSettings, PaintDraft, PaintFolder, PaintNotice, PaintPoint, PaintRequest,
+};
+use sdflow::app::view::clouds::{CloudEntities, ViewSettings};
 
 mod common;
 use common::{focused, wait};
-use sdflow::app::scene_loading::{ActiveScene, SceneRequest};
-use sdflow::app::simulation::{FixedPositions, MovingPositions, Playback, RunLink, RunStatus};
 use sdflow::engine::Dataset;
-use sdflow::scene::SceneFile;
+use sdflow::scene::{SceneCloud, SceneFile};
 
 const FLAT: &str = r#"(
     name: "flat",
@@ -61,7 +61,7 @@ fn draft(world: &mut World) -> Option<PaintDraft> {
     world.query_filtered::<&PaintDraft, With<Focused>>().iter(world).next().cloned()
 }
 
-fn previews(world: &mut World, cloud: PaintCloud) -> Vec<Vec3> {
+fn previews(world: &mut World, cloud: SceneCloud) -> Vec<Vec3> {
     let mut q = world.query::<(&PaintPoint, &Transform)>();
     q.iter(world).filter(|(p, _)| p.0 == cloud).map(|(_, t)| t.translation).collect()
 }
@@ -99,24 +99,24 @@ fn painted_clouds_round_trip_through_csv_into_a_scene_that_runs() {
     // The brush is on: a draft of the scene's clouds, shown as preview
     // points, the run's own points hidden and the run paused.
     let start = draft(app.world_mut()).expect("a draft");
-    assert_eq!((start.points(PaintCloud::Target).len(), start.points(PaintCloud::Source).len()), (60, 50));
-    assert_eq!(previews(app.world_mut(), PaintCloud::Target).len(), 60);
-    assert_eq!(previews(app.world_mut(), PaintCloud::Source).len(), 50);
+    assert_eq!((start.points(SceneCloud::Target).len(), start.points(SceneCloud::Source).len()), (60, 50));
+    assert_eq!(previews(app.world_mut(), SceneCloud::Target).len(), 60);
+    assert_eq!(previews(app.world_mut(), SceneCloud::Source).len(), 50);
     assert_eq!(hidden_run_points(app.world_mut()), 110);
     assert!(!app.world().resource::<Playback>().playing, "painting pauses the run");
 
     // Paint the target from empty: a stroke along y = 8 from x = -6 to 6,
     // fed as uneven pointer moves.
-    app.world_mut().write_message(PaintRequest::Clear(PaintCloud::Target));
+    app.world_mut().write_message(PaintRequest::Clear(SceneCloud::Target));
     {
         let mut s = app.world_mut().resource_mut::<BrushSettings>();
-        (s.cloud, s.erase, s.radius, s.density) = (PaintCloud::Target, false, 0.5, 60.0);
+        (s.cloud, s.erase, s.radius, s.density) = (SceneCloud::Target, false, 0.5, 60.0);
     }
     app.update();
-    assert!(previews(app.world_mut(), PaintCloud::Target).is_empty(), "the cleared cloud is gone from view");
+    assert!(previews(app.world_mut(), SceneCloud::Target).is_empty(), "the cleared cloud is gone from view");
     let path: Vec<Vec2> = [-6.0, -5.7, -4.2, -4.0, -1.5, 0.0, 0.1, 2.9, 4.0, 6.0].map(|x| Vec2::new(x, 8.0)).to_vec();
     stroke(&mut app, &path);
-    let target = draft(app.world_mut()).expect("draft").points(PaintCloud::Target).to_vec();
+    let target = draft(app.world_mut()).expect("draft").points(SceneCloud::Target).to_vec();
     // About density x (length x 2r + pi r^2) = 60 x (12 + 0.785) = 767 points.
     assert!((600..950).contains(&target.len()), "{} points", target.len());
     for p in &target {
@@ -128,7 +128,7 @@ fn painted_clouds_round_trip_through_csv_into_a_scene_that_runs() {
         assert!(n > 30, "only {n} points between x = {x} and {}", x + 1);
     }
     // Shown at once, where the points are.
-    let shown = previews(app.world_mut(), PaintCloud::Target);
+    let shown = previews(app.world_mut(), SceneCloud::Target);
     assert_eq!(shown.len(), target.len());
     assert!(target.iter().all(|p| shown.iter().any(|s| s.x == p[0] && s.y == p[1] && s.z == 0.0)));
 
@@ -142,19 +142,19 @@ fn painted_clouds_round_trip_through_csv_into_a_scene_that_runs() {
     // Erase the source's right half, then paint a few source points on top.
     {
         let mut s = app.world_mut().resource_mut::<BrushSettings>();
-        (s.cloud, s.erase, s.radius) = (PaintCloud::Source, true, 1.5);
+        (s.cloud, s.erase, s.radius) = (SceneCloud::Source, true, 1.5);
     }
     stroke(&mut app, &[Vec2::new(1.5, -3.0), Vec2::new(1.5, 3.0)]);
-    let after_erase = draft(app.world_mut()).expect("draft").points(PaintCloud::Source).to_vec();
+    let after_erase = draft(app.world_mut()).expect("draft").points(SceneCloud::Source).to_vec();
     assert!(after_erase.len() < 50 && after_erase.len() > 10, "{}", after_erase.len());
     assert!(after_erase.iter().all(|p| p[0] < 0.5), "the ring's right side is erased: {after_erase:?}");
     app.world_mut().resource_mut::<BrushSettings>().erase = false;
     stroke(&mut app, &[Vec2::new(3.0, -8.0), Vec2::new(5.0, -8.0)]);
     let painted = draft(app.world_mut()).expect("draft");
-    let (target, source) = (painted.points(PaintCloud::Target).to_vec(), painted.points(PaintCloud::Source).to_vec());
+    let (target, source) = (painted.points(SceneCloud::Target).to_vec(), painted.points(SceneCloud::Source).to_vec());
     assert!(source.len() > after_erase.len());
     assert_eq!(source[..after_erase.len()], after_erase[..], "painting on top keeps the points there");
-    assert_eq!(previews(app.world_mut(), PaintCloud::Source).len(), source.len());
+    assert_eq!(previews(app.world_mut(), SceneCloud::Source).len(), source.len());
 
     // Use them: CSV files and a scene in the folder, loaded into the run.
     let generation = focused::<RunLink>(app.world()).generation;
@@ -163,7 +163,7 @@ fn painted_clouds_round_trip_through_csv_into_a_scene_that_runs() {
     assert!(draft(app.world_mut()).is_none(), "the brush is off after use");
     let notice = app.world().resource::<PaintNotice>().clone();
     assert!(!notice.error, "{notice:?}");
-    assert!(previews(app.world_mut(), PaintCloud::Target).is_empty());
+    assert!(previews(app.world_mut(), SceneCloud::Target).is_empty());
     assert_eq!(hidden_run_points(app.world_mut()), 0, "the run's points show again");
     assert!(app.world().resource::<Playback>().playing, "the run plays again as before the brush");
 
@@ -210,17 +210,17 @@ fn the_brush_refuses_3d_scenes_and_turning_it_off_drops_the_painting() {
     app.world_mut().write_message(PaintRequest::Start);
     app.update();
     stroke(&mut app, &[Vec2::new(0.0, 9.0), Vec2::new(1.0, 9.0)]);
-    assert!(draft(app.world_mut()).expect("draft").points(PaintCloud::Target).len() > 60);
+    assert!(draft(app.world_mut()).expect("draft").points(SceneCloud::Target).len() > 60);
     // Moves without a press paint nothing.
     app.world_mut().write_message(BrushInput::Move(Vec2::new(5.0, 5.0)));
     app.update();
-    let n = draft(app.world_mut()).expect("draft").points(PaintCloud::Target).len();
+    let n = draft(app.world_mut()).expect("draft").points(SceneCloud::Target).len();
     assert!(n > 60);
     app.world_mut().write_message(PaintRequest::Stop);
     app.update();
     app.update();
     assert!(draft(app.world_mut()).is_none());
-    assert!(previews(app.world_mut(), PaintCloud::Target).is_empty());
+    assert!(previews(app.world_mut(), SceneCloud::Target).is_empty());
     assert_eq!(hidden_run_points(app.world_mut()), 0);
     assert_eq!(focused::<FixedPositions>(app.world()).positions.len(), 60 * 3, "the run kept its clouds");
     assert!(!dir.exists(), "nothing written");
@@ -242,7 +242,7 @@ fn another_view_taking_the_focus_drops_the_painting() {
     app.update();
     let mut q = app.world_mut().query::<&PaintDraft>();
     assert_eq!(q.iter(app.world()).count(), 0, "the draft went with the focus");
-    assert!(previews(app.world_mut(), PaintCloud::Target).is_empty());
+    assert!(previews(app.world_mut(), SceneCloud::Target).is_empty());
     let notice = app.world().resource::<PaintNotice>().clone();
     assert!(notice.text.as_deref().is_some_and(|t| t.contains("focus")), "{notice:?}");
     assert!(app.world().resource::<Playback>().playing, "playing again as before the brush");

@@ -32,7 +32,7 @@ fn scene_text(name: &str, method: &str) -> String {
 
 /// (step, moving positions, name) of every run, in view order.
 fn runs(world: &mut World) -> Vec<(usize, Vec<f32>, String)> {
-    let mut q = world.query::<(&sdflow::app::runs::ViewSlot, &RunStatus, &MovingPositions, &ActiveScene)>();
+    let mut q = world.query::<(&sdflow::app::run::ViewSlot, &RunStatus, &MovingPositions, &ActiveScene)>();
     let mut out: Vec<_> = q
         .iter(world)
         .map(|(slot, s, m, a)| (slot.0, s.step_index, m.positions.clone(), a.scene().map(|s| s.name.clone())))
@@ -153,7 +153,7 @@ fn a_change_at_an_earlier_step_branches_and_drops_the_future() {
     let old_future = alone(&sd, 6);
     seek(&mut app, 5);
     // A setting changed at step 5: from there the run goes on with MMD.
-    common::focused_mut::<sdflow::app::scene_loading::Draft>(app.world_mut()).scene.as_mut().expect("a draft").method =
+    common::focused_mut::<sdflow::app::run::Draft>(app.world_mut()).scene.as_mut().expect("a draft").method =
         sdflow::engine::Method::Mmd;
     app.update();
     single_step(&mut app);

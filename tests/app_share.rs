@@ -10,15 +10,15 @@ use std::path::PathBuf;
 use bevy::prelude::*;
 
 use sdflow::app::controls::KeyboardCapture;
-use sdflow::app::runs::{RunRequest, ViewSlot};
+use sdflow::app::run::{
+    ActiveScene, Draft, MovingPositions, Playback, RunRequest, RunStatus, SceneErrors, SceneRequest, ViewSlot,
+};
 
 mod common;
 use common::{focused, focused_mut, wait};
-use sdflow::app::scene_loading::{ActiveScene, Draft, SceneErrors, SceneRequest};
-use sdflow::app::share::{CloudRole, ShareLog, ShareRequest};
-use sdflow::app::simulation::{MovingPositions, Playback, RunStatus};
+use sdflow::app::tools::share::{ShareLog, ShareRequest};
 use sdflow::engine::{Cloud, Dataset, StepSize};
-use sdflow::scene::{SceneFile, read_points, write_points};
+use sdflow::scene::{SceneCloud, SceneFile, read_points, write_points};
 
 const SCENE: &str = r#"(
     name: "Ring -> moons, small",
@@ -132,7 +132,7 @@ fn a_csv_cloud_replaces_the_target_and_exports_come_back_exactly() {
     let mut app = app();
     app.world_mut().write_message(SceneRequest::Text { path: "moons.ron".into(), text: SCENE.into() });
     wait(&mut app, "the scene to load", |w| common::all_idle_and_loaded(w, 1));
-    app.world_mut().write_message(ShareRequest::OpenCsv { path: csv.clone(), role: CloudRole::Target });
+    app.world_mut().write_message(ShareRequest::OpenCsv { path: csv.clone(), role: SceneCloud::Target });
     wait(&mut app, "the CSV target", |w| {
         focused::<ActiveScene>(w).scene().is_some_and(|s| matches!(s.target, Dataset::Csv { .. }))
             && common::all_idle_and_loaded(w, 1)
@@ -143,7 +143,7 @@ fn a_csv_cloud_replaces_the_target_and_exports_come_back_exactly() {
     // A CSV of the wrong dimension is refused with the reason; the run goes on.
     let wrong = dir.join("3d.csv");
     write_points(&wrong, &Cloud::from_points(3, &[[0.0f32, 1.0, 2.0]])).expect("csv written");
-    app.world_mut().write_message(ShareRequest::OpenCsv { path: wrong, role: CloudRole::Source });
+    app.world_mut().write_message(ShareRequest::OpenCsv { path: wrong, role: SceneCloud::Source });
     wait(&mut app, "the error", |w| w.resource::<SceneErrors>().error.is_some());
     assert_eq!(focused::<RunStatus>(app.world()).fixed_count, 5, "the running scene is kept");
 

@@ -6,7 +6,8 @@ use bevy::window::FileDragAndDrop;
 
 use crate::app::run::SceneRequest;
 use crate::app::schedule::AppSet;
-use crate::app::share::{CloudRole, Opened, ShareRequest, open_request};
+use crate::app::tools::share::{Opened, ShareRequest, open_request};
+use crate::scene::SceneCloud;
 
 /// Turns dropped files into requests.
 pub struct DropsPlugin;
@@ -25,7 +26,7 @@ fn dropped_files(
     for drop in drops.read() {
         if let FileDragAndDrop::DroppedFile { path_buf, .. } = drop {
             // A dropped CSV replaces the target cloud; anything else is read as a scene.
-            match open_request(path_buf, CloudRole::Target) {
+            match open_request(path_buf, SceneCloud::Target) {
                 Ok(Opened::Share(request)) => {
                     share.write(request);
                 }

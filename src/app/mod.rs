@@ -13,42 +13,24 @@
 //! - [`lesson`]: the lesson player and presenter mode;
 //! - [`ui`]: egui panels, plots and the help overlay;
 //! - [`controls`]: every key and button action as one command list (headless);
-//! - [`input`]: wheel zoom and other window input;
+//! - [`input`]: wheel zoom (needs the window);
+//! - [`tools`]: the brush, sharing, screen capture and screenshots;
 //! - [`rest`]: reactive updates while nothing moves.
 //!
 //! [`HeadlessPlugins`] is everything that runs without a window (tests use
 //! it with `MinimalPlugins`).
 
-pub mod brush;
 pub mod controls;
 pub mod drops;
-pub mod frames;
 pub mod input;
 pub mod lesson;
-pub mod recording;
 pub mod rest;
 pub mod run;
 pub mod schedule;
-pub mod share;
+pub mod tools;
 pub mod ui;
 pub mod view;
 pub mod worker;
-
-// Old paths, kept while the tools move to the new ones.
-pub mod simulation {
-    pub use super::run::*;
-    pub use super::worker::*;
-}
-pub mod runs {
-    pub use super::run::*;
-}
-pub mod scene_loading {
-    pub use super::run::*;
-}
-pub mod render {
-    pub use super::view::ViewOf;
-    pub use super::view::clouds::*;
-}
 
 use std::path::PathBuf;
 
@@ -97,8 +79,8 @@ impl PluginGroup for HeadlessPlugins {
             .add(lesson::LessonPlugin)
             .add(view::gan::GanPlugin)
             .add(view::generator::GeneratorViewPlugin)
-            .add(brush::BrushPlugin)
-            .add(share::SharePlugin)
+            .add(tools::BrushPlugin)
+            .add(tools::SharePlugin)
             .add(view::arrows::ArrowsPlugin)
             .add(view::colours::FlowColoursPlugin)
     }
@@ -196,8 +178,8 @@ pub fn run(mut options: AppOptions) -> anyhow::Result<()> {
         rest::RestPlugin,
     ))
     .add_plugins((view::heat_map::GanRenderPlugin, view::generator::GeneratorRenderPlugin))
-    .add_plugins(brush::BrushWindowPlugin)
-    .add_plugins(recording::RecordingPlugin)
+    .add_plugins(tools::BrushWindowPlugin)
+    .add_plugins((tools::RecordingPlugin, tools::ScreenshotPlugin))
     .add_plugins((view::arrows::ArrowsRenderPlugin, view::colours::FlowColoursRenderPlugin))
     .insert_resource(view::arrows::ArrowSettings { show: options.arrows })
     .insert_resource(InitialScene(initial))
@@ -208,10 +190,10 @@ pub fn run(mut options: AppOptions) -> anyhow::Result<()> {
     }
     app.insert_resource(lesson::Presenter(options.presenter));
     if let Some(path) = options.screenshot {
-        app.insert_resource(input::ScreenshotPlan::new(path, options.after));
+        app.insert_resource(tools::ScreenshotPlan::new(path, options.after));
     }
     if let Some(path) = options.record {
-        app.insert_resource(recording::RecordPlan::new(path, options.after));
+        app.insert_resource(tools::RecordPlan::new(path, options.after));
     }
     match app.run() {
         AppExit::Success => Ok(()),

@@ -20,9 +20,10 @@ use bevy::prelude::*;
 use bevy::window::{CursorMoved, RequestRedraw};
 use bevy::winit::{UpdateMode, WinitSettings};
 
-use super::input::ScreenshotPlan;
-use super::render::ViewSettings;
-use super::simulation::{FlowWorker, Playback, RunLink, RunStatus};
+use super::tools::screenshot::ScreenshotPlan;
+use crate::app::run::{FlowWorker, Playback, RunLink, RunStatus};
+use crate::app::view::ViewportRect;
+use crate::app::view::clouds::ViewSettings;
 
 /// Redraw interval while resting: this many times the cost of one update,
 /// within [`REST_WAIT_MIN`, `REST_WAIT_MAX`], so resting costs at most 1/20
@@ -128,6 +129,7 @@ struct Work<'w, 's> {
     worker: Res<'w, FlowWorker>,
     view: Res<'w, ViewSettings>,
     plan: Option<Res<'w, ScreenshotPlan>>,
+    viewport: Res<'w, ViewportRect>,
 }
 
 fn rest_when_idle(
@@ -143,14 +145,15 @@ fn rest_when_idle(
     if input.any() {
         *last_input = now;
     }
-    let Work { playback, runs, worker, view, plan } = work;
+    let Work { playback, runs, worker, view, plan, viewport } = work;
     let activity = Activity {
         stepping: (playback.playing || playback.single_step)
             && runs.iter().any(|(s, _)| !s.finished)
             && worker.stopped().is_none(),
         waiting_for_worker: runs.iter().any(|(_, l)| l.busy()),
         auto_rotate: view.auto_rotate,
-        view_pending: view.fit_requested || plan.is_some(),
+        // A new viewport (the panels changed size) is applied next frame.
+        view_pending: view.fit_requested || plan.is_some() || viewport.is_changed(),
         seconds_since_input: now - *last_input,
     };
     let mode = update_mode(&activity, cost.last);

@@ -17,6 +17,8 @@
 //!    `Update`), which only read the runs and send messages.
 //!
 //! Other schedules use the same sets, unordered there:
+//! - `PreUpdate` applies the last frame's playback commands
+//!   ([`AppSet::Control`]) before the fixed-step pacing reads them;
 //! - `FixedUpdate` (at the steps-per-second rate) runs only the pacing, in
 //!   [`AppSet::Control`]: receive, then ask for the steps owed;
 //! - `PostUpdate` runs wheel zoom ([`AppSet::Input`]) before the orbit

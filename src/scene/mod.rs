@@ -20,6 +20,7 @@
 //! Unknown fields are rejected. Every problem is reported as
 //! `file:line:column: what to change`.
 
+mod cloud;
 mod csv_points;
 pub(crate) mod locate;
 mod npy;
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use cloud::SceneCloud;
 pub use csv_points::{read_points, write_points};
 pub use locate::locate;
 pub use npy::read_npy;

@@ -13,13 +13,16 @@ use super::player::LessonPlayer;
 use crate::app::schedule::DeriveSet;
 use crate::lesson::check::{Outcome, measure};
 
+/// What the measuring thread sends back.
+type Measured = Result<Vec<Outcome>, String>;
+
 /// Where the measurement of the open lesson stands.
 #[derive(Resource, Debug, Default)]
 pub struct Claims {
     /// The lesson file measured (to start again when another opens).
     lesson: Option<std::path::PathBuf>,
     pub state: ClaimState,
-    pending: Option<Mutex<Receiver<Result<Vec<Outcome>, String>>>>,
+    pending: Option<Mutex<Receiver<Measured>>>,
 }
 
 /// The measurement of a lesson's checks.

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use bevy::ecs::message::{MessageCursor, Messages};
 use bevy::prelude::*;
 
 use crate::app::worker::MAX_STEPS_PER_REQUEST;
@@ -24,6 +25,12 @@ impl Plugin for PlaybackPlugin {
             .insert_resource(playback)
             .add_message::<SimRequest>()
             .add_message::<PlaybackCommand>()
+            .init_resource::<PlaybackCursor>()
+            // Twice, sharing one cursor so each command applies once, as
+            // soon as possible: in Update after the keys and requests, and
+            // before the next frame's fixed-step pacing for commands sent
+            // later in the frame (panels, capture).
+            .add_systems(PreUpdate, apply_playback_commands.in_set(AppSet::Control))
             .add_systems(
                 Update,
                 (apply_playback_commands, handle_requests, sync_fixed_rate).chain().in_set(AppSet::Control),
@@ -130,15 +137,21 @@ impl Playback {
     }
 }
 
-/// Applies the frame's [`PlaybackCommand`]s in order; the resource changes
-/// (for change detection) only when one of them changed something.
+/// How far [`apply_playback_commands`] has read, shared by its two places
+/// in the frame.
+#[derive(Resource, Default)]
+pub struct PlaybackCursor(MessageCursor<PlaybackCommand>);
+
+/// Applies the [`PlaybackCommand`]s not applied yet, in order; the resource
+/// changes (for change detection) only when one of them changed something.
 pub fn apply_playback_commands(
-    mut commands: MessageReader<PlaybackCommand>,
+    commands: Res<Messages<PlaybackCommand>>,
+    mut cursor: ResMut<PlaybackCursor>,
     mut playback: ResMut<Playback>,
     focused: Query<&RunStatus, With<Focused>>,
 ) {
     let shown = focused.single().ok().map(|s| s.step_index);
-    let next = commands.read().fold(playback.clone(), |p, c| p.after(*c, shown));
+    let next = cursor.0.read(&commands).fold(playback.clone(), |p, c| p.after(*c, shown));
     if next != *playback {
         *playback = next;
     }

@@ -42,11 +42,11 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use bevy_panorbit_camera::PanOrbitCameraSystemSet;
 
 use state::UiState;
-pub use state::ViewportRect;
 
 use crate::app::controls::KeyboardCapture;
 use crate::app::run::Focused;
 use crate::app::schedule::{AppSet, DeriveSet};
+use crate::app::view::ViewportRect;
 
 pub struct UiPlugin;
 

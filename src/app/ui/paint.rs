@@ -1,18 +1,20 @@
 //! The Paint section of the left panel: the brush for 2-D scenes (on/off,
 //! which cloud, paint or erase, radius and density), clearing a cloud, and
 //! turning the painted clouds into a scene. The work is done by
-//! [`crate::app::brush`]; this only shows it and sends requests.
+//! [`crate::app::tools::brush`]; this only shows it and sends requests.
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::egui::{self, RichText};
 
 use super::style::{BAD, WARN, egui_color};
-use crate::app::brush::{BrushSettings, PaintCloud, PaintDraft, PaintFolder, PaintNotice, PaintRequest, paint_blocker};
 use crate::app::run::Focused;
+use crate::app::tools::brush::{
+    BrushSettings, CloudColour, PaintDraft, PaintFolder, PaintNotice, PaintRequest, paint_blocker,
+};
 use crate::app::view::clouds::CloudBounds;
 use crate::engine::Direction;
-use crate::scene::Scene;
+use crate::scene::{Scene, SceneCloud};
 
 /// What the Paint panel reads and sends.
 #[derive(SystemParam)]
@@ -78,7 +80,7 @@ pub fn paint_ui(
     };
 
     ui.horizontal(|ui| {
-        for cloud in [PaintCloud::Target, PaintCloud::Source] {
+        for cloud in [SceneCloud::Target, SceneCloud::Source] {
             let colour = egui_color(cloud.colour(direction));
             let label = format!("{} ({})", cloud.name(), draft.points(cloud).len());
             ui.radio_value(&mut s.cloud, cloud, RichText::new(label).color(colour).strong())
@@ -115,7 +117,7 @@ pub fn paint_ui(
     }
 
     ui.horizontal_wrapped(|ui| {
-        for cloud in [PaintCloud::Target, PaintCloud::Source] {
+        for cloud in [SceneCloud::Target, SceneCloud::Source] {
             if ui
                 .add_enabled(!draft.points(cloud).is_empty(), egui::Button::new(format!("Clear {}", cloud.name())))
                 .on_hover_text(format!("remove every {} point, to paint it from empty", cloud.name()))
@@ -132,7 +134,7 @@ pub fn paint_ui(
             request = Some(PaintRequest::Revert);
         }
     });
-    let ready = [PaintCloud::Target, PaintCloud::Source].iter().all(|c| !draft.points(*c).is_empty());
+    let ready = [SceneCloud::Target, SceneCloud::Source].iter().all(|c| !draft.points(*c).is_empty());
     let folder = folder.0.display().to_string();
     let button = egui::Button::new(RichText::new("Use painted clouds").strong());
     if ui

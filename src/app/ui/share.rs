@@ -16,11 +16,12 @@ use egui_file_dialog::FileDialog;
 
 use super::style::{BAD, WARN};
 use crate::app::controls::KeyboardCapture;
-use crate::app::recording::{
+use crate::app::run::{ActiveScene, Focused, PRESET_DIR, Playback, SceneErrors, SceneRequest};
+use crate::app::tools::capture::{
     RECORDING_DIR, RecordFormat, RecordRequest, RecordSettings, Recording, next_recording_path,
 };
-use crate::app::run::{ActiveScene, Focused, PRESET_DIR, Playback, SceneErrors, SceneRequest};
-use crate::app::share::{CloudRole, EXPORT_DIR, Opened, ShareJobs, ShareLog, ShareRequest, open_request, slug};
+use crate::app::tools::share::{EXPORT_DIR, Opened, ShareJobs, ShareLog, ShareRequest, open_request, slug};
+use crate::scene::SceneCloud;
 
 /// What the file dialog was opened for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub struct ShareUi {
     pub export_folder: PathBuf,
     pub record: RecordSettings,
     /// Which cloud a CSV opened from the dialog replaces.
-    pub csv_role: CloudRole,
+    pub csv_role: SceneCloud,
     /// A dialog the panels asked for this frame.
     pub dialog_request: Option<DialogPurpose>,
 }
@@ -51,7 +52,7 @@ impl Default for ShareUi {
         Self {
             export_folder: EXPORT_DIR.into(),
             record: RecordSettings::default(),
-            csv_role: CloudRole::Target,
+            csv_role: SceneCloud::Target,
             dialog_request: None,
         }
     }
@@ -121,8 +122,8 @@ impl Plugin for ShareUiPlugin {
 /// "Open file..." under the typed path: a scene replaces the run, a CSV
 /// replaces the chosen cloud (edited in `share`, as is the dialog asked for).
 pub fn open_ui(ui: &mut egui::Ui, share: &mut ShareUi, has_source: bool) {
-    if !has_source && share.csv_role == CloudRole::Source {
-        share.csv_role = CloudRole::Target;
+    if !has_source && share.csv_role == SceneCloud::Source {
+        share.csv_role = SceneCloud::Target;
     }
     ui.horizontal(|ui| {
         if ui
@@ -137,14 +138,14 @@ pub fn open_ui(ui: &mut egui::Ui, share: &mut ShareUi, has_source: bool) {
         ui.label(RichText::new("a CSV replaces the").weak());
     });
     ui.horizontal(|ui| {
-        ui.radio_value(&mut share.csv_role, CloudRole::Target, "target cloud")
+        ui.radio_value(&mut share.csv_role, SceneCloud::Target, "target cloud")
             .on_hover_text("the CSV's points become the target cloud; the run restarts");
         let source = ui
-            .add_enabled(has_source, egui::RadioButton::new(share.csv_role == CloudRole::Source, "source cloud"))
+            .add_enabled(has_source, egui::RadioButton::new(share.csv_role == SceneCloud::Source, "source cloud"))
             .on_hover_text("the CSV's points become the source cloud; the run restarts")
             .on_disabled_hover_text("this scene has no source cloud (a generator moves its own samples)");
         if source.clicked() {
-            share.csv_role = CloudRole::Source;
+            share.csv_role = SceneCloud::Source;
         }
     });
 }

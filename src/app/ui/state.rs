@@ -5,7 +5,6 @@
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
-use bevy_egui::egui;
 
 use crate::app::controls::AppCommand;
 use crate::app::run::{ActiveScene, Draft, Focused, RunLink, RunStatus, SceneRequest, ViewSlot};
@@ -30,10 +29,6 @@ impl UiState {
         }
     }
 }
-
-/// The part of the window left for the 3-D view, in logical pixels.
-#[derive(Resource, Default, Debug, Clone, Copy, PartialEq)]
-pub struct ViewportRect(pub Option<egui::Rect>);
 
 /// The focused run, as the panels see it. Only the Flow panel edits the
 /// draft; the others get plain references to the parts they show.

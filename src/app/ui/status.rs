@@ -13,10 +13,10 @@ use super::share::status_notice_ui;
 use super::state::{RunView, RunViewItem, run_name, runs_in_view_order};
 use super::style::{BAD, WARN, egui_color, run_colour};
 use crate::app::controls::{AppCommand, CONTROLS, HelpOverlay, MOUSE_HELP};
-use crate::app::input::ScreenshotLog;
-use crate::app::recording::Recording;
 use crate::app::run::{Draft, FlowWorker, Playback, RunLink, RunState, RunStatus, SceneErrors};
-use crate::app::share::ShareLog;
+use crate::app::tools::capture::Recording;
+use crate::app::tools::screenshot::ScreenshotLog;
+use crate::app::tools::share::ShareLog;
 use crate::app::view::clouds::{FIXED_COLOR, MOVING_COLOR};
 
 /// What the status line reads.

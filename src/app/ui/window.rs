@@ -12,9 +12,9 @@ use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiGlobalSettings, PrimaryEguiContext, egui};
 use bevy_panorbit_camera::PanOrbitCamera;
 
-use super::state::ViewportRect;
 use crate::app::run::{ActiveScene, Focused, ViewSlot};
 use crate::app::view::ViewOf;
+use crate::app::view::ViewportRect;
 use crate::app::view::clouds::ViewSettings;
 
 /// egui draws through its own camera on top of the 3-D one, so the 3-D

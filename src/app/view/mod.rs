@@ -8,7 +8,8 @@
 //! - [`gan`]: the GAN view's choice and its request to the worker;
 //! - [`heat_map`]: the GAN colouring of the points and the heat map;
 //! - [`arrows`]: each point's last displacement as an arrow;
-//! - [`generator`]: the latent grid of a generator run.
+//! - [`generator`]: the latent grid of a generator run;
+//! - `viewport`: the part of the window the views get.
 
 pub mod arrows;
 mod cameras;
@@ -18,5 +19,7 @@ pub mod gan;
 pub mod generator;
 pub mod heat_map;
 pub mod palette;
+mod viewport;
 
 pub use cameras::{CamerasPlugin, ViewOf, fit_distance, view_angles};
+pub use viewport::ViewportRect;

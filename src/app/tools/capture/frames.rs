@@ -1,13 +1,40 @@
-//! Where recorded frames go: an animated GIF written as the frames come, or
+//! Where captured frames go: an animated GIF written as the frames come, or
 //! numbered PNG files in a folder, through [`crate::export::recording`]
 //! (temporary names renamed into place, so a cancelled or failed recording
 //! leaves no half file under the chosen name). Runs on the recorder thread,
-//! never on a frame.
+//! never on a frame; knows nothing of the app.
 
 use std::path::{Path, PathBuf};
 
-use super::recording::RecordFormat;
 use crate::export::{GifOptions, GifRecorder, write_png_frame};
+
+/// What a recording writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordFormat {
+    /// One animated GIF that loops.
+    #[default]
+    Gif,
+    /// `frame_00000.png`, `frame_00001.png`, ... in a folder.
+    PngFrames,
+}
+
+impl RecordFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordFormat::Gif => "animated GIF",
+            RecordFormat::PngFrames => "PNG frames",
+        }
+    }
+
+    /// GIF for a `.gif` path, PNG frames into a folder otherwise.
+    pub fn of_path(path: &Path) -> Self {
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gif")) {
+            RecordFormat::Gif
+        } else {
+            RecordFormat::PngFrames
+        }
+    }
+}
 
 /// One frame, opaque RGBA, row by row from the top.
 pub struct RgbaFrame {
