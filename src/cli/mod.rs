@@ -6,8 +6,8 @@ pub mod bench;
 pub mod compare;
 pub mod gan;
 pub mod lesson;
+pub mod metric_log;
 pub mod plot;
-pub mod record;
 pub mod seeds;
 pub mod summary;
 pub mod train;
@@ -103,7 +103,7 @@ pub struct Outputs<'a> {
     pub params: Option<&'a Path>,
     /// A generator's sample count.
     pub samples: Option<u64>,
-    /// Record a curve on a cadence even without a metrics file (plots, seeds).
+    /// MetricRow a curve on a cadence even without a metrics file (plots, seeds).
     pub curve: bool,
 }
 
@@ -160,11 +160,11 @@ pub fn run_one(
         Run::Generator(trainer) => return train::run(file, *trainer, clouds, seed, out, bar),
         Run::Particles(sim) => *sim,
     };
-    let outcome = record::run_headless(file, sim, seed, out.metrics_every, out.metrics, bar)?;
+    let outcome = metric_log::run_headless(file, sim, seed, out.metrics_every, out.metrics, bar)?;
     if let Some(path) = out.points {
         write_points(path, outcome.sim.moving())?;
     }
-    Ok(record::summarise(file, clouds, seed, &outcome))
+    Ok(metric_log::summarise(file, clouds, seed, &outcome))
 }
 
 /// Runs a scene on every seed in `seeds`, in parallel, one bar for all.

@@ -35,28 +35,3 @@ pub use particles::{FlowSettings, SimSnapshot, Simulation, StepReport, Timeline,
 pub use run::{Run, RunReport};
 pub use schedule::{Schedule, ScheduleError};
 pub use training::{Generator, Model, TrainError, TrainReport, TrainSettings, Trainer};
-
-// Old paths, kept until src/app moves to the new ones.
-#[cfg(feature = "app")]
-pub(crate) mod divergence {
-    pub(crate) use super::metrics::{DIVERGENCE_COUNT as COUNT, metrics_every};
-}
-#[cfg(feature = "app")]
-pub(crate) mod generator {
-    pub(crate) use super::metrics::{LinearComparison, compare_linear};
-}
-#[cfg(feature = "app")]
-pub(crate) mod timeline {
-    pub(crate) use super::particles::{DEFAULT_CAP_BYTES, Timeline};
-}
-#[cfg(feature = "app")]
-pub(crate) mod optimal {
-    pub(crate) use super::flow::optimal_logits;
-}
-#[cfg(feature = "app")]
-pub(crate) mod rectified {
-    /// Now [`super::Simulation::tweedie_residual`].
-    pub(crate) fn tweedie_residual(sim: &super::Simulation) -> Option<f64> {
-        sim.tweedie_residual()
-    }
-}

@@ -4,10 +4,10 @@
 //! target and is renamed into place, so a failed or interrupted write never
 //! leaves a half-written file under the chosen name.
 
+pub mod gif;
 pub mod history;
-pub mod recording;
 
-pub use recording::{GifOptions, GifRecorder, write_png, write_png_frame};
+pub use gif::{GifOptions, GifRecorder, write_png, write_png_frame};
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use super::{Bound, LessonFile, metric_index};
 use crate::cli::gan::GanColumns;
-use crate::cli::record::{Record, Recorder};
+use crate::cli::metric_log::{MetricLog, MetricRow};
 use anyhow::Context;
 
-use crate::engine::generator::compare_linear;
+use crate::engine::metrics::compare_linear;
 use crate::engine::{Cloud, Divergences, MetricProbe, Metrics, Trainer};
 use crate::scene::SceneFile;
 
@@ -100,8 +100,8 @@ fn run_scene(file: &SceneFile, steps: &BTreeSet<usize>) -> anyhow::Result<Column
     let gan = GanColumns::new(&file.scene);
     // Cadence 1: every `after_step` call records; it is called only at the
     // steps read.
-    let mut recorder = Recorder::new(&sim, gan, held_out.as_ref(), seed, file.scene.cfd_frequencies, Some(1), None)?;
-    let row = |record: &Record, gan: &GanColumns, moving: &Cloud| {
+    let mut recorder = MetricLog::new(&sim, gan, held_out.as_ref(), seed, file.scene.cfd_frequencies, Some(1), None)?;
+    let row = |record: &MetricRow, gan: &GanColumns, moving: &Cloud| {
         let mut row: Vec<f64> = Vec::with_capacity(Metrics::NAMES.len() + Divergences::NAMES.len() + 2);
         row.extend(record.metrics.values());
         row.extend(record.divergences.values());
@@ -119,7 +119,7 @@ fn run_scene(file: &SceneFile, steps: &BTreeSet<usize>) -> anyhow::Result<Column
         if !steps.contains(&done) {
             continue;
         }
-        recorder.after_step(&sim, &report, crate::cli::record::Clock::default())?;
+        recorder.after_step(&sim, &report, crate::cli::metric_log::Clock::default())?;
         out.insert(done, row(recorder.last(), &recorder.gan, sim.moving()));
     }
     Ok(out)

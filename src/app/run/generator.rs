@@ -2,7 +2,7 @@
 //! Fig. 6's comparison and the latent grid, gathered from the replies.
 
 use crate::app::worker::{GeneratorInfo, GeneratorReply};
-use crate::engine::generator::LinearComparison;
+use crate::engine::metrics::LinearComparison;
 
 /// What the UI shows about a generator run (None in a particle run).
 #[derive(Clone, Debug, Default)]

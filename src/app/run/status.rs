@@ -5,7 +5,7 @@
 use bevy::prelude::*;
 
 use crate::app::worker::{GanValues, HistoryInfo, MetricSample};
-use crate::engine::divergence::COUNT as DIVERGENCES;
+use crate::engine::metrics::DIVERGENCE_COUNT as DIVERGENCES;
 use crate::engine::{Metrics, StepReport};
 
 use super::generator::GeneratorStatus;

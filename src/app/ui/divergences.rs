@@ -11,7 +11,7 @@ use egui_plot::{Line, PlotPoints};
 use super::widgets::small_plot;
 use crate::app::run::RunStatus;
 use crate::engine::Divergences;
-use crate::engine::divergence::COUNT;
+use crate::engine::metrics::DIVERGENCE_COUNT as COUNT;
 
 /// Which divergences the plot shows (by index into `Divergences::NAMES`);
 /// the checkboxes of the table edit it in place.

@@ -15,7 +15,7 @@ use crate::app::view::clouds::{FIXED_COLOR, MOVING_COLOR};
 use crate::app::view::generator::GeneratorView;
 use crate::app::worker::GeneratorInfo;
 use crate::engine::Schedule;
-use crate::engine::generator::LinearComparison;
+use crate::engine::metrics::LinearComparison;
 use crate::scene::Scene;
 
 const PLOT_HEIGHT: f32 = 130.0;

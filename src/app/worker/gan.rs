@@ -3,7 +3,7 @@
 //! a discriminator's pre-activation h at the moving points and over a grid.
 //! h*(z) = log p_sigma(z) - log q_sigma(z) is the optimal discriminator on
 //! the noise-smoothed proxies (eq. 29-31), from the kernel sums
-//! ([`crate::engine::optimal::optimal_logits`]); the trained h comes from a
+//! ([`crate::engine::flow::optimal_logits`]); the trained h comes from a
 //! `Discriminator` driver. The heat map's grid (96 x 96 queries) is the
 //! dearest part, so while the flow runs it is recomputed at most every
 //! [`GRID_INTERVAL`].
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use bevy::math::Vec2;
 
+use crate::engine::flow::optimal_logits;
 use crate::engine::metrics::quantile_in_place;
-use crate::engine::optimal::optimal_logits;
 use crate::engine::{Cloud, Discriminator, Simulation, StepReport};
 
 use super::project::project3;

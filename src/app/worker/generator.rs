@@ -12,7 +12,7 @@
 //! "Apply and restart" (the panel says so).
 
 use crate::engine::datasets::LinearTruth;
-use crate::engine::generator::{LinearComparison, compare_linear};
+use crate::engine::metrics::{LinearComparison, compare_linear};
 use crate::engine::{Cloud, FlowSettings, Model, Schedule, Simulation, StepReport, StepSize, Trainer};
 
 /// Most generator samples drawn (and measured) per state.

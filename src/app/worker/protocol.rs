@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::engine::divergence::COUNT as DIVERGENCES;
+use crate::engine::metrics::DIVERGENCE_COUNT as DIVERGENCES;
 use crate::engine::{Cloud, FlowSettings, Metrics, StepReport};
 use crate::scene::{Clouds, Scene};
 

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use bevy::log::warn;
 
-use crate::engine::divergence;
-use crate::engine::timeline::{DEFAULT_CAP_BYTES, Timeline};
+use crate::engine::Timeline;
+use crate::engine::metrics::metrics_every;
+use crate::engine::particles::DEFAULT_CAP_BYTES;
 use crate::engine::{
-    DivergenceProbe, Divergences, FlowSettings, Method, MetricProbe, Metrics, Simulation, StepContext, StepReport,
+    DivergenceProbe, Divergences, FlowSettings, MetricProbe, Metrics, Simulation, StepContext, StepReport,
 };
 
 use super::gan::WorkerView;
@@ -104,27 +105,14 @@ impl DivergenceWatch {
         };
         let every = *self.every.get_or_insert_with(|| {
             let cost = self.probe.total_cost(sim.moving().len(), self.cfd_frequencies);
-            divergence::metrics_every(report.kernel_evaluations, cost, DIVERGENCE_SHARE)
+            metrics_every(report.kernel_evaluations, cost, DIVERGENCE_SHARE)
         });
         self.next = done + every;
         true
     }
 
     fn evaluate(&mut self, sim: &Simulation, report: Option<&StepReport>) -> Divergences {
-        let settings = sim.settings();
-        let schedule_sigma2 = settings.schedule.sigma2(sim.step_index().saturating_sub(1), settings.steps);
-        // RectifiedFlow's proxies use the scene's schedule (as `sdflow run` does).
-        let sigma2 = match report {
-            Some(r) if settings.method != Method::RectifiedFlow => r.sigma2,
-            _ => schedule_sigma2,
-        };
-        let sd_like = matches!(settings.method, Method::Sd | Method::MmdNormalized) && settings.batch.is_none();
-        let ctx = StepContext {
-            steps_done: sim.step_index(),
-            sigma2,
-            sd_eta: if sd_like { report.map(|r| r.eta).or(sim.eta()) } else { None },
-        };
-        self.probe.evaluate(sim.moving(), ctx)
+        self.probe.evaluate(sim.moving(), StepContext::after(sim, report))
     }
 }
 
@@ -362,7 +350,7 @@ impl Slot {
             let started = Instant::now();
             let values = pool.install(|| watch.evaluate(particles, report.as_ref()));
             divergences = Some((particles.step_index(), values.values()));
-            tweedie = pool.install(|| crate::engine::rectified::tweedie_residual(particles));
+            tweedie = pool.install(|| particles.tweedie_residual());
             watch.last = Some((Instant::now(), started.elapsed()));
         }
         // A fresh heat map whenever the state will stay on screen a while.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app::run::{ActiveScene, Draft};
 use crate::app::worker::MetricSample;
-use crate::engine::divergence::COUNT as DIVERGENCES;
+use crate::engine::metrics::DIVERGENCE_COUNT as DIVERGENCES;
 use crate::engine::{Cloud, Dataset, Direction, Divergences, Metrics};
 use crate::scene::{Scene, SceneCloud, SceneFile};
 

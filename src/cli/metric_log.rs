@@ -1,4 +1,4 @@
-//! What a headless run records: the alignment metrics and the divergences on
+//! The metric log of a headless run: the alignment metrics and the divergences on
 //! a cadence, as CSV rows and as a history for plots.
 //!
 //! Cadence: unless `--metrics-every` says otherwise, metrics run every K
@@ -19,7 +19,7 @@ pub const METRICS_SHARE: f64 = 0.1;
 
 /// One recorded evaluation.
 #[derive(Clone, Debug)]
-pub struct Record {
+pub struct MetricRow {
     /// Steps taken when it was recorded (0: the starting clouds).
     pub step: usize,
     /// Seconds spent in steps so far (metrics excluded).
@@ -32,19 +32,19 @@ pub struct Record {
 }
 
 /// The probes of one run and what they recorded.
-pub struct Recorder {
+pub struct MetricLog {
     probe: MetricProbe,
     divergences: DivergenceProbe,
     cfd_frequencies: usize,
-    /// Evaluate every this many steps (None: not yet known, see [`Recorder::every`]).
+    /// Evaluate every this many steps (None: not yet known, see [`MetricLog::every`]).
     every: Option<usize>,
     writer: Option<HistoryCsv>,
-    pub history: Vec<Record>,
+    pub history: Vec<MetricRow>,
     /// The GAN view's columns (driver cosine, modes covered), when they apply.
     pub gan: GanColumns,
 }
 
-impl Recorder {
+impl MetricLog {
     /// Probes for `sim`'s fixed cloud; `held_out` is a second sample of it.
     pub fn new(
         sim: &Simulation,
@@ -113,21 +113,28 @@ impl Recorder {
 
     /// Evaluates `sim` as it stands; `report` is the step just taken (None at
     /// the start). The noise level and step size follow [`StepContext::after`].
-    fn evaluate(&mut self, sim: &Simulation, report: Option<&StepReport>, clock: Clock) -> &Record {
+    fn evaluate(&mut self, sim: &Simulation, report: Option<&StepReport>, clock: Clock) -> &MetricRow {
         let ctx = StepContext::after(sim, report);
         let sigma2 = ctx.sigma2;
         let (metrics, _) = self.probe.evaluate(sim.moving());
         let divergences = self.divergences.evaluate(sim.moving(), ctx);
         let Clock { seconds, kernel_evaluations } = clock;
-        self.history.push(Record { step: sim.step_index(), seconds, kernel_evaluations, sigma2, metrics, divergences });
+        self.history.push(MetricRow {
+            step: sim.step_index(),
+            seconds,
+            kernel_evaluations,
+            sigma2,
+            metrics,
+            divergences,
+        });
         &self.history[self.history.len() - 1]
     }
 
-    pub fn first(&self) -> &Record {
+    pub fn first(&self) -> &MetricRow {
         &self.history[0]
     }
 
-    pub fn last(&self) -> &Record {
+    pub fn last(&self) -> &MetricRow {
         &self.history[self.history.len() - 1]
     }
 
@@ -151,7 +158,7 @@ pub struct Clock {
 /// A finished headless run.
 pub struct Outcome {
     pub sim: Simulation,
-    pub recorder: Recorder,
+    pub recorder: MetricLog,
     /// Steps on the full path and on the cut-off.
     pub paths: [usize; 2],
     /// Steps per kernel path ([`crate::engine::KernelPath::name`]).
@@ -183,7 +190,7 @@ pub fn run_headless(
     let held_out = file.held_out(seed);
     let gan = GanColumns::new(scene);
     let mut recorder =
-        Recorder::new(&sim, gan, held_out.as_ref(), seed, scene.cfd_frequencies, every.map(|k| k as usize), csv_path)?;
+        MetricLog::new(&sim, gan, held_out.as_ref(), seed, scene.cfd_frequencies, every.map(|k| k as usize), csv_path)?;
     let mut clock = Clock::default();
     let mut paths = [0usize; 2];
     let mut path_counts = std::collections::BTreeMap::new();
