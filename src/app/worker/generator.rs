@@ -13,7 +13,7 @@
 
 use crate::engine::datasets::LinearTruth;
 use crate::engine::metrics::{LinearComparison, compare_linear};
-use crate::engine::{Cloud, FlowSettings, Model, Schedule, Simulation, StepReport, StepSize, Trainer};
+use crate::engine::{Cloud, FlowSettings, Model, RunReport, Schedule, Simulation, StepReport, StepSize, Trainer};
 
 /// Most generator samples drawn (and measured) per state.
 pub const MAX_SAMPLES: usize = 4000;
@@ -121,21 +121,6 @@ pub fn project_points(dim: usize, points: &[f32]) -> Vec<f32> {
     out
 }
 
-/// A generator's step, in the particle report's terms (for the status line).
-fn as_step_report(r: &crate::engine::TrainReport) -> StepReport {
-    StepReport {
-        step: r.step,
-        sigma2: r.sigma2,
-        kernel_sigma2: r.kernel_sigma2,
-        eta: r.eta,
-        path: r.path,
-        moved: r.batch,
-        kernel_evaluations: r.kernel_evaluations,
-        non_finite: 0,
-        driver_cosine: r.driver_cosine,
-    }
-}
-
 impl Run {
     pub fn step(&mut self) -> Option<StepReport> {
         match self {
@@ -145,7 +130,7 @@ impl Run {
                 g.samples = None;
                 g.losses.push((report.step + 1, report.loss));
                 g.last_eta = Some(report.eta);
-                Some(as_step_report(&report))
+                Some(RunReport::Generator(report).as_step_report())
             }
         }
     }
