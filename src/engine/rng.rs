@@ -9,7 +9,7 @@
 //!
 //! Each step and each parallel chunk of work draws from its own stream,
 //! keyed by (seed, step, chunk), so the numbers do not depend on the thread
-//! count or on whether earlier steps were replayed. tests/golden.rs pins the
+//! count or on whether earlier steps were replayed. tests/library/golden.rs pins the
 //! final points of a set of presets bit for bit.
 
 use rand::SeedableRng;

@@ -2,18 +2,17 @@
 //! and the heat map, checked against the engine computed directly on the
 //! same state. Waits are bounded loops of `app.update()`; nothing asserts
 //! on timing.
-#![cfg(feature = "app")]
 
 use std::path::Path;
 use std::time::Duration;
 
 use bevy::prelude::*;
 
+use crate::common;
+use common::{focused, wait};
 use sdflow::app::run::{MovingPositions, Playback, RunLink, RunStatus, SceneRequest};
 use sdflow::app::view::gan::{Colouring, GanView};
 use sdflow::app::worker::{Field, GRID_CELLS, GanValues, GridLayout, project3};
-mod common;
-use common::{focused, wait};
 use sdflow::engine::flow::optimal_logits;
 use sdflow::engine::{Simulation, StepReport};
 use sdflow::scene::SceneFile;

@@ -2,7 +2,6 @@
 //! pointer system sends) paint where the pointer went, show at once as
 //! preview points, and "Use painted clouds" turns them into CSV files and a
 //! scene that loads and runs with exactly the painted points.
-#![cfg(feature = "app")]
 
 use std::path::PathBuf;
 
@@ -16,7 +15,7 @@ use sdflow::app::tools::brush::{
 };
 use sdflow::app::view::clouds::{CloudEntities, ViewSettings};
 
-mod common;
+use crate::common;
 use common::{focused, wait};
 use sdflow::engine::Dataset;
 use sdflow::scene::{SceneCloud, SceneFile};

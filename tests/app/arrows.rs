@@ -3,8 +3,6 @@
 //! app-side colourings' bins follow their values. Waits are bounded loops of
 //! `app.update()`; nothing asserts on timing.
 
-#![cfg(feature = "app")]
-
 use bevy::prelude::*;
 
 use sdflow::app::run::{MovingPositions, Playback, RunLink, RunRequest, RunStatus, SceneRequest, SimRequest, ViewSlot};
@@ -15,7 +13,7 @@ use sdflow::app::view::clouds::CloudBounds;
 use sdflow::app::view::colours::{NO_BIN, PointValues, seq_bin, seq_range};
 use sdflow::app::view::gan::{Colouring, GanView};
 
-mod common;
+use crate::common;
 use common::{alone, focused, wait};
 
 /// More moving points than arrows, so the subsample is exercised.

@@ -2,8 +2,6 @@
 //! holds the runs until it is answered, Page Down advances, run_to pauses
 //! there, and the step's claims arrive measured.
 
-#![cfg(feature = "app")]
-
 use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
@@ -11,7 +9,7 @@ use bevy::prelude::*;
 use sdflow::app::lesson::{ClaimState, Claims, LessonCommand, LessonPlayer};
 use sdflow::app::run::{ActiveScene, Playback, RunStatus};
 
-mod common;
+use crate::common;
 use common::{focused, wait};
 
 fn scene(name: &str, method: &str, points: usize) -> String {

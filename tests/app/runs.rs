@@ -1,8 +1,6 @@
 //! Runs as entities: several runs open side by side step in lockstep, each
 //! exactly as it would alone, and closing one leaves the others running.
 
-#![cfg(feature = "app")]
-
 use std::path::Path;
 
 use bevy::prelude::*;
@@ -11,7 +9,7 @@ use sdflow::app::run::{ActiveScene, Focused, MovingPositions, OfRun, Playback, R
 use sdflow::app::view::clouds::{CloudEntities, PointIndex};
 use sdflow::app::worker::project3;
 
-mod common;
+use crate::common;
 use common::{alone, focused, wait};
 use sdflow::scene::SceneFile;
 

@@ -2,16 +2,15 @@
 //! trains the scene's generator, the moving entities are its samples, and
 //! the panel's data (losses, Fig. 6's comparison, the latent grid) arrive
 //! in the run status. Waits are bounded loops of `app.update()`.
-#![cfg(feature = "app")]
 
 use std::path::Path;
 
 use bevy::prelude::*;
 
+use crate::common;
+use common::{focused, focused_mut, moving_transforms, run_steps, wait};
 use sdflow::app::run::{Draft, MovingPositions, Playback, RunLink, RunStatus, SceneRequest, SimRequest};
 use sdflow::app::worker::{GRID_LINES, MAX_SAMPLES, project3};
-mod common;
-use common::{focused, focused_mut, moving_transforms, run_steps, wait};
 use sdflow::scene::SceneFile;
 
 const TARGET_POINTS: usize = 300;

@@ -3,8 +3,6 @@
 //! run's moving points and metric history exported as CSV; and no shortcut
 //! fires while the file dialog is open.
 
-#![cfg(feature = "app")]
-
 use std::path::PathBuf;
 
 use bevy::prelude::*;
@@ -14,7 +12,7 @@ use sdflow::app::run::{
     ActiveScene, Draft, MovingPositions, Playback, RunRequest, RunStatus, SceneErrors, SceneRequest, ViewSlot,
 };
 
-mod common;
+use crate::common;
 use common::{focused, focused_mut, wait};
 use sdflow::app::tools::share::{ShareLog, ShareRequest};
 use sdflow::engine::{Cloud, Dataset, StepSize};

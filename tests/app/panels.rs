@@ -1,8 +1,6 @@
 //! UI tests of the egui panels without a window (egui_kittest drives the
 //! widgets through their accessibility tree, as a user would click them).
 
-#![cfg(feature = "app")]
-
 use bevy::prelude::Entity;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;

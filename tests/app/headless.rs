@@ -1,22 +1,18 @@
-//! Headless tests of the app's plugins: MinimalPlugins plus the project's
-//! own plugins, the fixed timestep driven by a manual clock. Worker results
-//! arrive asynchronously, so each wait is a bounded loop of `app.update()`;
-//! nothing asserts on timing.
-#![cfg(feature = "app")]
+//! Startup, loading, stepping and keys of the app with a single run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bevy::prelude::*;
 
+use crate::common;
+use common::{focused, focused_mut, moving_transforms, run_steps, wait};
 use sdflow::app::controls::KeyboardCapture;
 use sdflow::app::run::{
     ActiveScene, Draft, MovingPositions, Playback, RunLink, RunState, RunStatus, SceneErrors, SceneRequest, SimRequest,
 };
 use sdflow::app::view::clouds::{CloudEntities, CloudRole};
 use sdflow::app::worker::project3;
-mod common;
-use common::{focused, focused_mut, moving_transforms, run_steps, wait};
 use sdflow::engine::Schedule;
 use sdflow::scene::SceneFile;
 
