@@ -76,11 +76,16 @@ pub struct Step {
     pub show: Option<Vec<String>>,
     #[serde(default)]
     pub question: Option<Question>,
+    /// Turn the brush on once the scene is shown, so the viewer paints a
+    /// cloud of their own (a 2-D scene; ignored by `lesson check`).
+    #[serde(default)]
+    pub paint: bool,
     #[serde(default)]
     pub checks: Vec<Check>,
 }
 
-/// How the player sets the view; None leaves it as it is.
+/// How the player sets the view; None leaves it as it is, but for `camera`,
+/// where None gives the scene's own starting angles.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct View {
@@ -300,6 +305,16 @@ pub fn metric_index(name: &str, scene: &SceneFile) -> Option<usize> {
     metric_columns(scene).iter().position(|n| *n == name)
 }
 
+/// Why the brush cannot paint this scene's clouds: it trains a generator,
+/// or a cloud is not 2-D (clouds read from files are checked on opening).
+fn paint_refusal(scene: &crate::scene::Scene) -> Option<String> {
+    if scene.model.is_some() {
+        return Some("the scene trains a generator".into());
+    }
+    let dims = [Some(&scene.target), scene.source.as_ref()].map(|d| d.and_then(|d| d.dim()));
+    dims.into_iter().flatten().find(|d| *d != 2).map(|d| format!("the scene is {d}-D"))
+}
+
 /// Problems of one step, as (path inside the step, message).
 fn step_problems(step: &Step, scenes: &[Option<SceneFile>]) -> Vec<(Vec<Seg<'static>>, String)> {
     let mut out = Vec::new();
@@ -329,6 +344,21 @@ fn step_problems(step: &Step, scenes: &[Option<SceneFile>]) -> Vec<(Vec<Seg<'sta
                 format!("unknown section {name:?}; use one of {}", SECTIONS.join(", ")),
             ));
         }
+    }
+    if let Some(why) = step.view.camera.and_then(CameraHint::problem) {
+        out.push((vec![Field("view"), Field("camera")], why));
+    }
+    if step.paint
+        && let Some(Some(file)) = scenes.first()
+        && let Some(why) = paint_refusal(&file.scene)
+    {
+        out.push((vec![Field("paint")], format!("the brush cannot open here: {why}; use a 2-D particle scene")));
+    }
+    if step.paint && step.show.as_ref().is_some_and(|s| !s.iter().any(|n| n == "paint")) {
+        out.push((
+            vec![Field("show")],
+            "the step turns the brush on but hides its section; add \"paint\" to show".into(),
+        ));
     }
     if let Some(q) = &step.question {
         if q.choices.len() < 2 {

@@ -111,6 +111,19 @@ pub struct CameraHint {
     pub pitch_deg: f64,
 }
 
+impl CameraHint {
+    /// Why these angles cannot be used, if they cannot.
+    pub fn problem(self) -> Option<String> {
+        let usable = self.yaw_deg.is_finite() && self.pitch_deg.is_finite() && self.pitch_deg.abs() <= 90.0;
+        (!usable).then(|| {
+            format!(
+                "camera angles ({}, {}) are not usable; give finite degrees with |pitch_deg| <= 90",
+                self.yaw_deg, self.pitch_deg
+            )
+        })
+    }
+}
+
 fn cfd_frequencies() -> usize {
     CFD_FREQUENCIES
 }
@@ -386,16 +399,8 @@ impl Scene {
                 ));
             }
         }
-        if let Some(c) = self.camera
-            && !(c.yaw_deg.is_finite() && c.pitch_deg.is_finite() && c.pitch_deg.abs() <= 90.0)
-        {
-            out.push((
-                vec!["camera"],
-                format!(
-                    "camera angles ({}, {}) are not usable; give finite degrees with |pitch_deg| <= 90",
-                    c.yaw_deg, c.pitch_deg
-                ),
-            ));
+        if let Some(why) = self.camera.and_then(CameraHint::problem) {
+            out.push((vec!["camera"], why));
         }
         out.extend(self.theory_problems());
         for (field, message) in self.driver.problems() {

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use bevy::prelude::*;
 
 use sdflow::app::lesson::{ClaimState, Claims, LessonCommand, LessonPlayer};
-use sdflow::app::run::{ActiveScene, Playback, RunStatus};
+use sdflow::app::run::{ActiveScene, Focused, Playback, RunStatus};
+use sdflow::app::tools::brush::PaintDraft;
+use sdflow::app::view::clouds::ViewSettings;
+use sdflow::scene::CameraHint;
 
 use crate::common;
 use common::{focused, wait};
@@ -55,6 +58,14 @@ fn lesson_dir(tag: &str) -> PathBuf {
     ],
 )"#;
     std::fs::write(dir.join("lesson.ron"), lesson).expect("write");
+    let paint = r#"(
+    title: "Turn, then paint",
+    steps: [
+        (caption: "Seen from the side.", scene: "sd.ron", view: (camera: Some((yaw_deg: 30.0, pitch_deg: 10.0)))),
+        (caption: "Paint your own.", scene: "alone.ron", paint: true, show: Some(["paint"])),
+    ],
+)"#;
+    std::fs::write(dir.join("paint.ron"), paint).expect("write");
     dir
 }
 
@@ -147,4 +158,22 @@ fn page_down_and_n_advance_page_up_goes_back() {
     wait(&mut app, "step 1", |w| step(w) == Some(0));
     common::press(&mut app, KeyCode::KeyN);
     wait(&mut app, "step 2 again", |w| step(w) == Some(1));
+}
+
+#[test]
+fn a_step_sets_the_camera_and_a_paint_step_turns_the_brush_on() {
+    let dir = lesson_dir("paint");
+    let mut app = common::paused_app();
+    app.world_mut().write_message(LessonCommand::Open { path: dir.join("paint.ron"), step: 0 });
+    wait(&mut app, "step 1's run", |w| names(w) == ["sd"] && common::all_idle_and_loaded(w, 1));
+    let hint = Some(CameraHint { yaw_deg: 30.0, pitch_deg: 10.0 });
+    assert_eq!(app.world().resource::<ViewSettings>().camera, hint, "the step's angles");
+    let has_draft = |w: &mut World| w.query_filtered::<&PaintDraft, With<Focused>>().iter(w).next().is_some();
+    assert!(!has_draft(app.world_mut()), "no brush on a step without paint");
+
+    app.world_mut().write_message(LessonCommand::Next);
+    wait(&mut app, "the brush on step 2's scene", |w| names(w) == ["alone"] && has_draft(w));
+    assert_eq!(app.world().resource::<ViewSettings>().camera, None, "the scene's own angles again");
+    assert_eq!(app.world().resource::<LessonPlayer>().paint_after, None, "the brush turns on once");
+    assert!(!app.world().resource::<Playback>().playing, "paused while painting");
 }

@@ -227,7 +227,7 @@ mod lesson_panel {
     #[test]
     fn a_section_the_step_hides_is_not_drawn() {
         // Step 1 of sd_vs_mmd shows only the timeline and the plots.
-        let player = LessonPlayer { open: Some(sd_vs_mmd(0, None)) };
+        let player = LessonPlayer { open: Some(sd_vs_mmd(0, None)), ..Default::default() };
         let mut h = Harness::new_ui(move |ui| {
             section(ui, shows(&player, "scene"), "Scene", true, |ui| ui.label("scene body"));
             section(ui, shows(&player, "plots"), "Plots", true, |ui| ui.label("plots body"));

@@ -56,6 +56,30 @@ fn step_beyond_the_scene_is_a_problem() {
     assert!(e.contains("probe.ron:9:53: step 501 is out of range"), "{e}");
 }
 
+#[test]
+fn the_brush_only_opens_on_a_2d_scene() {
+    let lesson = |scene: &str| {
+        format!(
+            "(\n    title: \"t\",\n    steps: [\n        (\n            caption: \"c\",\n            scene: \"../scenes/{scene}\",\n            paint: true,\n        ),\n    ],\n)\n"
+        )
+    };
+    // The mystery question mark is 3-D: line 7 holds `paint`.
+    let e = problem(&lesson("mystery_overlap.ron"));
+    assert!(e.contains("probe.ron:7:13: the brush cannot open here: the scene is 3-D"), "{e}");
+    let e = problem(&lesson("mlp_grid25.ron"));
+    assert!(e.contains("probe.ron:7:13: the brush cannot open here: the scene trains a generator"), "{e}");
+    let path = lessons_dir().join("probe.ron");
+    let file = LessonFile::parse(&path, &lesson("two_moons_from_ring.ron")).expect("a 2-D scene can be painted");
+    assert!(file.lesson.steps[0].paint);
+}
+
+#[test]
+fn unusable_camera_angles_point_at_the_camera() {
+    let text = "(\n    title: \"t\",\n    steps: [\n        (\n            caption: \"c\",\n            scene: \"../scenes/mystery_overlap.ron\",\n            view: (camera: Some((yaw_deg: 0.0, pitch_deg: 95.0))),\n        ),\n    ],\n)\n";
+    let e = problem(text);
+    assert!(e.contains("probe.ron:7:20: camera angles (0, 95) are not usable"), "{e}");
+}
+
 fn sdflow(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sdflow")).args(args).output().expect("sdflow runs");
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);

@@ -1,15 +1,18 @@
 //! The open lesson and the way through it. A step opens its scene in the
 //! focused run and its `compare` scenes beside it, sets the view, plays to
 //! `run_to` and pauses there; a step with a question holds the runs until
-//! the viewer answers, then plays on.
+//! the viewer answers, then plays on. A step with `paint` turns the brush on
+//! once its scene is shown; a step's `camera` overrides the scene's angles.
 
 use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
 
-use crate::app::run::{PlaybackCommand, RunRequest, SceneErrors, SceneRequest};
+use crate::app::run::{Focused, PlaybackCommand, RunLink, RunRequest, RunStatus, SceneErrors, SceneRequest};
 use crate::app::schedule::AppSet;
+use crate::app::tools::brush::PaintRequest;
 use crate::app::view::arrows::ArrowSettings;
+use crate::app::view::clouds::ViewSettings;
 use crate::app::view::gan::{Colouring, GanView};
 use crate::lesson::{Colour, LessonFile, Step};
 
@@ -40,6 +43,9 @@ pub struct LessonList(pub Vec<(PathBuf, String, String)>);
 #[derive(Resource, Debug, Default)]
 pub struct LessonPlayer {
     pub open: Option<OpenLesson>,
+    /// The step wants the brush: it turns on once the focused run has
+    /// loaded a scene newer than this generation and shows it.
+    pub paint_after: Option<u64>,
 }
 
 /// A lesson in the player.
@@ -88,7 +94,7 @@ impl Plugin for PlayerPlugin {
             .insert_resource(LessonList(lesson_list(Path::new(LESSON_DIR))))
             .add_message::<LessonCommand>()
             .add_systems(Startup, open_initial_lesson)
-            .add_systems(Update, handle_lesson_commands.in_set(AppSet::Requests));
+            .add_systems(Update, (handle_lesson_commands, start_lesson_brush).chain().in_set(AppSet::Requests));
     }
 }
 
@@ -128,20 +134,24 @@ fn open_initial_lesson(
 /// The messages a step change sends, so the headless runner and the window
 /// agree on what a step shows.
 #[derive(bevy::ecs::system::SystemParam)]
-pub(super) struct StepOutputs<'w> {
+pub(super) struct StepOutputs<'w, 's> {
     scenes: MessageWriter<'w, SceneRequest>,
     runs: MessageWriter<'w, RunRequest>,
     playback: MessageWriter<'w, PlaybackCommand>,
     arrows: ResMut<'w, ArrowSettings>,
     gan: ResMut<'w, GanView>,
+    view: ResMut<'w, ViewSettings>,
+    focused: Query<'w, 's, &'static RunLink, With<Focused>>,
 }
 
-impl StepOutputs<'_> {
+impl StepOutputs<'_, '_> {
     /// Opens `step`'s runs (the focused run takes its scene, the others
     /// close, its `compare` scenes open beside it), sets the view, and plays
-    /// to `run_to` (held first when the step asks a question).
-    fn show(&mut self, step: &Step, file: &LessonFile, index: usize, load: bool) {
+    /// to `run_to` (held first when the step asks a question). Returns the
+    /// generation after which the brush turns on, for a `paint` step.
+    fn show(&mut self, step: &Step, file: &LessonFile, index: usize, load: bool) -> Option<u64> {
         self.playback.write(PlaybackCommand::Release);
+        let generation = self.focused.single().map_or(0, |link| link.generation);
         if load {
             self.runs.write(RunRequest::CloseOthers);
             let scenes = &file.scenes[index];
@@ -159,17 +169,26 @@ impl StepOutputs<'_> {
         if let Some(heat_map) = step.view.heat_map {
             self.gan.heat_map = heat_map;
         }
+        if self.view.camera != step.view.camera {
+            self.view.camera = step.view.camera;
+            self.view.fit_requested = true;
+        }
         self.playback.write(PlaybackCommand::StopAtStep(step.run_to));
         self.playback.write(if step.run_to.is_some() { PlaybackCommand::Play } else { PlaybackCommand::Pause });
         if step.question.is_some() {
             self.playback.write(PlaybackCommand::Hold);
         }
+        // A scene the app opened itself (the initial lesson) counts once shown.
+        step.paint.then_some(if load { generation } else { 0 })
     }
 
     /// Back to the normal lab: no limit, nothing held.
     fn leave(&mut self) {
         self.playback.write(PlaybackCommand::Release);
         self.playback.write(PlaybackCommand::StopAtStep(None));
+        if self.view.camera.take().is_some() {
+            self.view.fit_requested = true;
+        }
     }
 }
 
@@ -196,7 +215,7 @@ fn handle_lesson_commands(
     if !*started {
         *started = true;
         if let Some(open) = &player.open {
-            out.show(open.current(), &open.file, open.step, false);
+            player.paint_after = out.show(open.current(), &open.file, open.step, false);
         }
     }
     for command in commands.read() {
@@ -205,7 +224,7 @@ fn handle_lesson_commands(
                 Ok(file) => {
                     let step = (*step).min(file.lesson.steps.len().saturating_sub(1));
                     let open = OpenLesson { file, step, answer: None };
-                    out.show(open.current(), &open.file, step, true);
+                    player.paint_after = out.show(open.current(), &open.file, step, true);
                     player.open = Some(open);
                 }
                 Err(e) => errors.error = Some(e.to_string()),
@@ -219,7 +238,8 @@ fn handle_lesson_commands(
                 if next != open.step {
                     open.step = next;
                     open.answer = None;
-                    out.show(open.current(), &open.file, next, true);
+                    let paint = out.show(open.current(), &open.file, next, true);
+                    player.paint_after = paint;
                 }
             }
             LessonCommand::Answer(choice) => {
@@ -230,10 +250,26 @@ fn handle_lesson_commands(
                 }
             }
             LessonCommand::Leave => {
+                player.paint_after = None;
                 if player.open.take().is_some() {
                     out.leave();
                 }
             }
         }
+    }
+}
+
+/// Turns the brush on for a `paint` step once the step's scene is shown in
+/// the focused run (the brush copies the loaded clouds, so not before).
+fn start_lesson_brush(
+    mut player: ResMut<LessonPlayer>,
+    runs: Query<(&RunLink, &RunStatus), With<Focused>>,
+    mut paint: MessageWriter<PaintRequest>,
+) {
+    let Some(after) = player.paint_after else { return };
+    let Ok((link, status)) = runs.single() else { return };
+    if link.generation > after && status.is_shown(link) {
+        player.paint_after = None;
+        paint.write(PaintRequest::Start);
     }
 }

@@ -36,11 +36,14 @@ pub fn timeline_ui(ui: &mut egui::Ui, shown: usize, history: Option<&HistoryInfo
         .text("step")
         .integer()
         .clamping(egui::SliderClamping::Always);
-    // A long slider: one pixel per step where the panel allows.
-    ui.spacing_mut().slider_width = (ui.available_width() - 90.0).max(120.0);
-    let response = ui
-        .add_enabled(h.furthest > h.first, slider)
-        .on_hover_text("drag to show any recorded step of every run; Play goes on from there");
+    // A long slider: one pixel per step where the panel allows. In its own
+    // scope, so the sections drawn after it keep their slider width.
+    let response = ui.scope(|ui| {
+        ui.spacing_mut().slider_width = (ui.available_width() - 90.0).max(120.0);
+        ui.add_enabled(h.furthest > h.first, slider)
+            .on_hover_text("drag to show any recorded step of every run; Play goes on from there")
+    });
+    let response = response.inner;
     if response.changed() && step != shown {
         action = Some(TimelineAction::Seek(step));
     }

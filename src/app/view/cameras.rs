@@ -11,6 +11,7 @@ use bevy_panorbit_camera::{PanOrbitCamera, PanOrbitCameraSystemSet};
 use super::clouds::{CloudBounds, ViewSettings, run_layer};
 use crate::app::run::{ActiveScene, Focused, RunId, ViewSlot};
 use crate::app::schedule::AppSet;
+use crate::scene::CameraHint;
 
 /// The cameras (needs the render plugins).
 pub struct CamerasPlugin;
@@ -121,12 +122,11 @@ impl OrbitTargets {
     }
 }
 
-/// Starting angles (yaw, pitch) in radians: the scene's camera hint, else
-/// slightly from the side and above, so depth shows.
-pub fn view_angles(scene: Option<&crate::scene::Scene>) -> (f32, f32) {
-    scene
-        .and_then(|s| s.camera)
-        .map_or((0.35, 0.2), |c| (c.yaw_deg.to_radians() as f32, c.pitch_deg.to_radians() as f32))
+/// Starting angles (yaw, pitch) in radians: the given camera hint (a
+/// lesson's, else the scene's), else slightly from the side and above, so
+/// depth shows.
+pub fn view_angles(hint: Option<CameraHint>) -> (f32, f32) {
+    hint.map_or((0.35, 0.2), |c| (c.yaw_deg.to_radians() as f32, c.pitch_deg.to_radians() as f32))
 }
 
 /// Camera distance that frames the clouds in a view of vertical field of
@@ -179,7 +179,7 @@ fn fit_view(
             cam.pitch_upper_limit = Some(0.0);
             cam.pitch_lower_limit = Some(0.0);
         } else {
-            (cam.target_yaw, cam.target_pitch) = view_angles(scene);
+            (cam.target_yaw, cam.target_pitch) = view_angles(view.camera.or(scene.and_then(|s| s.camera)));
             cam.yaw_upper_limit = None;
             cam.yaw_lower_limit = None;
             cam.pitch_upper_limit = None;

@@ -14,6 +14,7 @@ use bevy::prelude::*;
 
 use crate::app::run::{FixedPositions, MovingPositions, OfRun, RunId};
 use crate::app::schedule::DeriveSet;
+use crate::scene::CameraHint;
 
 /// Okabe-Ito blue: the fixed cloud (what the flow aims at).
 pub const FIXED_COLOR: Color = Color::srgb_u8(0x00, 0x72, 0xB2);
@@ -44,11 +45,20 @@ pub struct ViewSettings {
     pub auto_rotate: bool,
     /// Set to frame both clouds at the next frame.
     pub fit_requested: bool,
+    /// Starting angles that override the scene's (a lesson step's `camera`).
+    pub camera: Option<CameraHint>,
 }
 
 impl Default for ViewSettings {
     fn default() -> Self {
-        Self { point_size: 1.0, show_fixed: true, show_moving: true, auto_rotate: false, fit_requested: true }
+        Self {
+            point_size: 1.0,
+            show_fixed: true,
+            show_moving: true,
+            auto_rotate: false,
+            fit_requested: true,
+            camera: None,
+        }
     }
 }
 
