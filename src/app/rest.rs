@@ -21,7 +21,7 @@ use bevy::window::{CursorMoved, RequestRedraw};
 use bevy::winit::{UpdateMode, WinitSettings};
 
 use super::tools::screenshot::ScreenshotPlan;
-use crate::app::run::{FlowWorker, Playback, RunLink, RunStatus};
+use crate::app::run::{FlowWorker, Playback, RunLink, RunProgress};
 use crate::app::view::ViewportRect;
 use crate::app::view::clouds::ViewSettings;
 
@@ -125,7 +125,7 @@ impl UserInput<'_, '_> {
 #[derive(SystemParam)]
 struct Work<'w, 's> {
     playback: Res<'w, Playback>,
-    runs: Query<'w, 's, (&'static RunStatus, &'static RunLink)>,
+    runs: Query<'w, 's, (&'static RunProgress, &'static RunLink)>,
     worker: Res<'w, FlowWorker>,
     view: Res<'w, ViewSettings>,
     plan: Option<Res<'w, ScreenshotPlan>>,

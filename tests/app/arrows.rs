@@ -5,7 +5,9 @@
 
 use bevy::prelude::*;
 
-use sdflow::app::run::{MovingPositions, Playback, RunLink, RunRequest, RunStatus, SceneRequest, SimRequest, ViewSlot};
+use sdflow::app::run::{
+    MovingPositions, Playback, RunCurves, RunLink, RunProgress, RunRequest, SceneRequest, SimRequest, ViewSlot,
+};
 use sdflow::app::view::arrows::{
     ARROW_SHARE, ArrowScale, Arrows, Displacement, KEEP_SCALE, TYPICAL_SHARE, arrow_count, subsample, typical_length,
 };
@@ -37,7 +39,7 @@ fn scene_text(name: &str, method: &str) -> String {
 }
 
 fn steps_of(world: &mut World) -> Vec<usize> {
-    world.query::<&RunStatus>().iter(world).map(|s| s.step_index).collect()
+    world.query::<&RunProgress>().iter(world).map(|s| s.step_index).collect()
 }
 
 /// An app with the headless plugins and these scenes open side by side
@@ -151,7 +153,7 @@ fn displacement_colouring_bins_follow_the_lengths_and_a_reset_clears_them() {
 
     // Back to step 0: no displacement, no arrows, no values.
     app.world_mut().write_message(SimRequest::Reset);
-    wait(&mut app, "the reset", |w| focused::<RunStatus>(w).step_index == 0 && !focused::<RunLink>(w).busy());
+    wait(&mut app, "the reset", |w| focused::<RunProgress>(w).step_index == 0 && !focused::<RunLink>(w).busy());
     app.update();
     assert!(focused::<Displacement>(app.world()).vectors.is_empty());
     assert!(focused::<Arrows>(app.world()).vectors.is_empty());
@@ -168,7 +170,7 @@ fn nearest_target_colouring_shows_the_metrics_distances() {
     let sd = scene_text("sd", "Sd");
     let mut app = app(std::slice::from_ref(&sd), Colouring::NearestTarget);
     play_then_single_step(&mut app, 2, 1);
-    let status = focused::<RunStatus>(app.world());
+    let status = focused::<RunCurves>(app.world());
     assert_eq!(status.moving_nn.len(), SOURCE_POINTS);
     let nn: Vec<f32> = status.moving_nn.iter().map(|&d| d as f32).collect();
     let values = focused::<PointValues>(app.world());

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use bevy::prelude::*;
 
 use sdflow::app::run::{
-    ActiveScene, FixedPositions, Focused, MovingPositions, Playback, RunLink, RunRequest, RunStatus, SceneRequest,
+    ActiveScene, FixedPositions, Focused, MovingPositions, Playback, RunLink, RunProgress, RunRequest, SceneRequest,
 };
 use sdflow::app::tools::brush::{
     BrushInput, BrushSettings, PaintDraft, PaintFolder, PaintNotice, PaintPoint, PaintRequest,
@@ -42,8 +42,8 @@ const SOLID: &str = r#"(
 )"#;
 
 fn loaded(world: &mut World) -> bool {
-    let (s, l) = (focused::<RunStatus>(world), focused::<RunLink>(world));
-    !l.busy() && l.generation > 0 && s.generation == l.generation && s.moving_count > 0
+    let (m, l) = (focused::<MovingPositions>(world), focused::<RunLink>(world));
+    !l.busy() && m.is_shown(l)
 }
 
 fn start_app(text: &str, folder: &str) -> (App, PathBuf) {
@@ -187,7 +187,7 @@ fn painted_clouds_round_trip_through_csv_into_a_scene_that_runs() {
     assert!(text.contains("target: Csv(path: \"painted-001-target.csv\")"), "{text}");
 
     // And it runs.
-    wait(&mut app, "steps on the painted clouds", |w| focused::<RunStatus>(w).step_index >= 3);
+    wait(&mut app, "steps on the painted clouds", |w| focused::<RunProgress>(w).step_index >= 3);
     let after = &focused::<MovingPositions>(app.world()).positions;
     let painted: Vec<f32> = source.iter().flat_map(|p| [p[0], p[1], 0.0]).collect();
     assert_eq!(after.len(), painted.len());

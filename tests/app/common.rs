@@ -8,7 +8,7 @@ use std::time::Duration;
 use bevy::ecs::component::Mutable;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
-use sdflow::app::run::{Playback, RunLink, RunStatus, focused_run};
+use sdflow::app::run::{Playback, RunLink, RunProgress, focused_run};
 use sdflow::app::view::clouds::{CloudEntities, PointIndex};
 use sdflow::app::worker::project3;
 use sdflow::scene::SceneFile;
@@ -54,7 +54,7 @@ pub fn paused_app() -> App {
 /// Exactly `count` runs are open, each has its first state and none waits
 /// for the worker.
 pub fn all_idle_and_loaded(world: &mut World, count: usize) -> bool {
-    let mut q = world.query::<(&RunStatus, &RunLink)>();
+    let mut q = world.query::<(&RunProgress, &RunLink)>();
     let all: Vec<_> = q.iter(world).collect();
     all.len() == count && all.iter().all(|(s, l)| !l.busy() && l.generation > 0 && s.generation == l.generation)
 }
@@ -64,13 +64,13 @@ pub fn pause(app: &mut App) -> usize {
     app.world_mut().resource_mut::<Playback>().playing = false;
     wait(app, "the worker to go idle", |w| !focused::<RunLink>(w).busy());
     app.update();
-    focused::<RunStatus>(app.world()).step_index
+    focused::<RunProgress>(app.world()).step_index
 }
 
 /// Plays until at least `at_least` steps, then pauses; returns the steps taken.
 pub fn run_steps(app: &mut App, at_least: usize) -> usize {
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(app, "steps", |w| focused::<RunStatus>(w).step_index >= at_least);
+    wait(app, "steps", |w| focused::<RunProgress>(w).step_index >= at_least);
     pause(app)
 }
 

@@ -10,7 +10,7 @@ use bevy::prelude::*;
 
 use crate::common;
 use common::{focused, wait};
-use sdflow::app::run::{MovingPositions, Playback, RunLink, RunStatus, SceneRequest};
+use sdflow::app::run::{MovingPositions, Playback, RunCurves, RunGan, RunLink, RunProgress, SceneRequest};
 use sdflow::app::view::gan::{Colouring, GanView};
 use sdflow::app::worker::{Field, GRID_CELLS, GanValues, GridLayout, project3};
 use sdflow::engine::flow::optimal_logits;
@@ -40,12 +40,12 @@ fn app(text: &str, view: GanView) -> App {
     let mut app = common::paused_app();
     *app.world_mut().resource_mut::<GanView>() = view;
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: text.into() });
-    wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
+    wait(&mut app, "the scene to load", |w| focused::<MovingPositions>(w).count() > 0);
     app
 }
 
 fn values(app: &App) -> Option<GanValues> {
-    focused::<RunStatus>(app.world()).gan.clone()
+    focused::<RunGan>(app.world()).0.clone()
 }
 
 /// The same scene run directly with the engine for `steps` steps.
@@ -74,7 +74,7 @@ fn the_default_colouring_sends_no_values() {
     for _ in 0..200 {
         app.update();
         assert!(values(&app).is_none(), "the default view got GAN values");
-        if focused::<RunStatus>(app.world()).step_index >= 5 {
+        if focused::<RunProgress>(app.world()).step_index >= 5 {
             break;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -90,7 +90,7 @@ fn h_star_colouring_sends_the_optimal_logits_of_the_shown_state() {
     let view = GanView { colouring: Colouring::OptimalLogRatio, heat_map: false };
     let mut app = app(SOLID, view);
     // Before any step: at the schedule's first kernel variance.
-    wait(&mut app, "values at load", |w| focused::<RunStatus>(w).gan.is_some());
+    wait(&mut app, "values at load", |w| focused::<RunGan>(w).0.is_some());
     let (sim, _) = engine_run(SOLID, 0);
     let v = values(&app).expect("values");
     assert_eq!((v.field, v.step_index, v.sigma2), (Field::Optimal, 0, 2.0));
@@ -115,7 +115,7 @@ fn h_star_colouring_sends_the_optimal_logits_of_the_shown_state() {
 
     // Back to the default while paused: the values go at once.
     app.world_mut().resource_mut::<GanView>().colouring = Colouring::OkabeIto;
-    wait(&mut app, "the values to go", |w| focused::<RunStatus>(w).gan.is_none());
+    wait(&mut app, "the values to go", |w| focused::<RunGan>(w).0.is_none());
 }
 
 #[test]
@@ -125,8 +125,8 @@ fn the_heat_map_and_the_discriminator_colouring_on_a_2d_scene() {
     let steps = common::run_steps(&mut app, 6);
     // A paused run gets a heat map of its own state.
     wait(&mut app, "a fresh heat map", |w| {
-        let s = focused::<RunStatus>(w);
-        s.gan.as_ref().and_then(|g| g.grid.as_ref()).is_some_and(|g| g.step_index == s.step_index)
+        let step = focused::<RunProgress>(w).step_index;
+        focused::<RunGan>(w).0.as_ref().and_then(|g| g.grid.as_ref()).is_some_and(|g| g.step_index == step)
     });
     let v = values(&app).expect("values");
     assert_eq!((v.field, v.step_index), (Field::Discriminator, steps));
@@ -141,14 +141,14 @@ fn the_heat_map_and_the_discriminator_colouring_on_a_2d_scene() {
     assert_close(&grid.values, &disc.logits(&layout.queries(2)), "discriminator h over the grid");
 
     // One driver cosine per step, in order.
-    let status = focused::<RunStatus>(app.world());
+    let status = focused::<RunCurves>(app.world());
     let cos_steps: Vec<usize> = status.cosines.iter().map(|c| c.0).collect();
     assert_eq!(cos_steps, (1..=steps).collect::<Vec<_>>());
     assert!(status.cosines.iter().all(|c| c.1.is_finite() && c.1.abs() <= 1.0 + 1e-9));
 
     // The heat map alone shows h* (the points keep their colour).
     app.world_mut().resource_mut::<GanView>().colouring = Colouring::OkabeIto;
-    wait(&mut app, "h* values", |w| focused::<RunStatus>(w).gan.as_ref().is_some_and(|g| g.field == Field::Optimal));
+    wait(&mut app, "h* values", |w| focused::<RunGan>(w).0.as_ref().is_some_and(|g| g.field == Field::Optimal));
     let v = values(&app).expect("values");
     let grid = v.grid.as_ref().expect("a heat map");
     let expected: Vec<f32> =
@@ -163,7 +163,7 @@ fn a_scene_without_a_discriminator_falls_back_to_the_default_colouring() {
     app.update();
     assert_eq!(app.world().resource::<GanView>().colouring, Colouring::OkabeIto);
     assert!(values(&app).is_none());
-    assert!(focused::<RunStatus>(app.world()).cosines.is_empty());
+    assert!(focused::<RunCurves>(app.world()).cosines.is_empty());
 }
 
 /// A small MLP generator on the 2-D grid (Algorithm 2).
@@ -181,8 +181,8 @@ fn a_generator_run_is_coloured_by_h_star_of_its_samples() {
     let mut app = app(GENERATOR, view);
     let steps = common::run_steps(&mut app, 4);
     wait(&mut app, "values of the paused state", |w| {
-        let s = focused::<RunStatus>(w);
-        s.gan.as_ref().is_some_and(|g| g.step_index == s.step_index)
+        let step = focused::<RunProgress>(w).step_index;
+        focused::<RunGan>(w).0.as_ref().is_some_and(|g| g.step_index == step)
     });
     let v = values(&app).expect("values");
     // The same training run directly, and its samples as drawn in the window.

@@ -9,7 +9,10 @@ use bevy::prelude::*;
 
 use crate::common;
 use common::{focused, focused_mut, moving_transforms, run_steps, wait};
-use sdflow::app::run::{Draft, MovingPositions, Playback, RunLink, RunStatus, SceneRequest, SimRequest};
+use sdflow::app::run::{
+    Draft, FixedPositions, MovingPositions, Playback, RunCurves, RunGenerator, RunLink, RunProgress, SceneRequest,
+    SimRequest,
+};
 use sdflow::app::worker::{GRID_LINES, MAX_SAMPLES, project3};
 use sdflow::scene::SceneFile;
 
@@ -51,7 +54,7 @@ fn mlp_scene() -> String {
 fn app(text: String) -> App {
     let mut app = common::paused_app();
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text });
-    wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
+    wait(&mut app, "the scene to load", |w| focused::<MovingPositions>(w).count() > 0);
     app.update();
     app
 }
@@ -59,12 +62,12 @@ fn app(text: String) -> App {
 #[test]
 fn the_moving_entities_are_the_trained_generators_samples() {
     let mut app = app(linear_scene());
-    let status = focused::<RunStatus>(app.world());
-    let info = status.generator.as_ref().and_then(|g| g.info.clone()).expect("generator info on load");
+    let info =
+        focused::<RunGenerator>(app.world()).0.as_ref().and_then(|g| g.info.clone()).expect("generator info on load");
     assert_eq!((info.kind, info.latent, info.dim, info.batch), ("Linear", 3, 6, 64));
     assert!(info.linear && info.has_truth && !info.grid);
-    assert_eq!(status.moving_count, TARGET_POINTS.min(MAX_SAMPLES));
-    assert_eq!(status.fixed_count, TARGET_POINTS);
+    assert_eq!(focused::<MovingPositions>(app.world()).count(), TARGET_POINTS.min(MAX_SAMPLES));
+    assert_eq!(focused::<FixedPositions>(app.world()).count(), TARGET_POINTS);
 
     let steps = run_steps(&mut app, 5);
     assert!(steps >= 5);
@@ -93,7 +96,7 @@ fn the_moving_entities_are_the_trained_generators_samples() {
 fn losses_grow_step_by_step_and_the_linear_comparison_arrives() {
     let mut app = app(linear_scene());
     let first = run_steps(&mut app, 3);
-    let g = focused::<RunStatus>(app.world()).generator.clone().expect("generator status");
+    let g = focused::<RunGenerator>(app.world()).0.clone().expect("generator status");
     assert_eq!(g.losses.len(), first, "one loss per step");
     assert!(g.losses.iter().all(|(_, l)| l.is_finite() && *l >= 0.0));
     let c = g.comparison.expect("Fig. 6's comparison on a LinearGaussian target");
@@ -102,15 +105,15 @@ fn losses_grow_step_by_step_and_the_linear_comparison_arrives() {
     assert!(c.offset_error.is_finite() && c.covariance_error.is_finite());
 
     let more = run_steps(&mut app, first + 3);
-    let g = focused::<RunStatus>(app.world()).generator.clone().expect("generator status");
+    let g = focused::<RunGenerator>(app.world()).0.clone().expect("generator status");
     assert_eq!(g.losses.len(), more);
     let steps: Vec<usize> = g.losses.iter().map(|(s, _)| *s).collect();
     assert_eq!(steps, (1..=more).collect::<Vec<_>>(), "every step once, in order");
 
     // A reset starts the loss history over.
     app.world_mut().write_message(SimRequest::Reset);
-    wait(&mut app, "the reset", |w| focused::<RunStatus>(w).step_index == 0 && !focused::<RunLink>(w).busy());
-    let g = focused::<RunStatus>(app.world()).generator.clone().expect("generator status");
+    wait(&mut app, "the reset", |w| focused::<RunProgress>(w).step_index == 0 && !focused::<RunLink>(w).busy());
+    let g = focused::<RunGenerator>(app.world()).0.clone().expect("generator status");
     assert!(g.losses.is_empty());
     assert!(g.info.is_some());
 }
@@ -120,18 +123,18 @@ fn a_paused_generator_run_sends_no_work() {
     let mut app = app(linear_scene());
     run_steps(&mut app, 2);
     let sent = focused::<RunLink>(app.world()).work_sent();
-    let steps = focused::<RunStatus>(app.world()).step_index;
+    let steps = focused::<RunProgress>(app.world()).step_index;
     for _ in 0..200 {
         app.update();
     }
     assert_eq!(focused::<RunLink>(app.world()).work_sent(), sent, "a paused run sent work");
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, steps);
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, steps);
 }
 
 #[test]
 fn an_mlp_generator_sends_its_latent_grid() {
     let app = app(mlp_scene());
-    let g = focused::<RunStatus>(app.world()).generator.clone().expect("generator status");
+    let g = focused::<RunGenerator>(app.world()).0.clone().expect("generator status");
     let info = g.info.expect("info");
     assert!(info.grid && !info.linear);
     // Two families of lines (one per latent axis), each point x, y, z.
@@ -156,15 +159,15 @@ fn a_particle_scene_has_no_generator_status() {
 )"#;
     let mut app = app(text.into());
     run_steps(&mut app, 2);
-    assert!(focused::<RunStatus>(app.world()).generator.is_none());
+    assert!(focused::<RunGenerator>(app.world()).0.is_none());
 }
 
 #[test]
 fn flow_edits_wait_for_a_restart_in_a_generator_run() {
     let mut app = app(linear_scene().replace("steps: 500", "steps: 4"));
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(&mut app, "the end of the run", |w| focused::<RunStatus>(w).finished && !focused::<RunLink>(w).busy());
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, 4);
+    wait(&mut app, "the end of the run", |w| focused::<RunProgress>(w).finished && !focused::<RunLink>(w).busy());
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, 4);
     // More steps T in the panel: the trainer keeps its settings until a
     // restart, so the finished run stays at rest.
     if let Some(scene) = focused_mut::<Draft>(app.world_mut()).scene.as_mut() {
@@ -175,12 +178,12 @@ fn flow_edits_wait_for_a_restart_in_a_generator_run() {
         app.update();
     }
     assert_eq!(focused::<RunLink>(app.world()).work_sent(), sent, "a finished generator run sent work");
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, 4);
-    assert!(focused::<RunStatus>(app.world()).markers.is_empty(), "no change was applied mid-run");
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, 4);
+    assert!(focused::<RunCurves>(app.world()).markers.is_empty(), "no change was applied mid-run");
 
     // Apply and restart trains with the edited settings.
     app.world_mut().write_message(SceneRequest::Restart { new_seed: false });
     wait(&mut app, "the restarted run to end", |w| {
-        focused::<RunStatus>(w).finished && focused::<RunStatus>(w).step_index == 10
+        focused::<RunProgress>(w).finished && focused::<RunProgress>(w).step_index == 10
     });
 }

@@ -9,7 +9,8 @@ use crate::common;
 use common::{focused, focused_mut, moving_transforms, run_steps, wait};
 use sdflow::app::controls::KeyboardCapture;
 use sdflow::app::run::{
-    ActiveScene, Draft, MovingPositions, Playback, RunLink, RunState, RunStatus, SceneErrors, SceneRequest, SimRequest,
+    ActiveScene, Draft, MovingPositions, Playback, RunCurves, RunLink, RunProgress, RunState, SceneErrors,
+    SceneRequest, SimRequest,
 };
 use sdflow::app::view::clouds::{CloudEntities, CloudRole};
 use sdflow::app::worker::project3;
@@ -44,7 +45,7 @@ const PATH: &str = "test_scene.ron";
 fn app() -> App {
     let mut app = common::paused_app();
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("test") });
-    wait(&mut app, "the scene to load", |w| focused::<RunStatus>(w).moving_count > 0);
+    wait(&mut app, "the scene to load", |w| focused::<MovingPositions>(w).count() > 0);
     app
 }
 
@@ -95,14 +96,14 @@ fn pause_stops_the_steps_and_single_step_takes_one() {
     for _ in 0..60 {
         app.update();
     }
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, steps, "paused, yet steps were taken");
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, steps, "paused, yet steps were taken");
 
     app.world_mut().resource_mut::<Playback>().single_step = true;
-    wait(&mut app, "a single step", |w| focused::<RunStatus>(w).step_index == steps + 1);
+    wait(&mut app, "a single step", |w| focused::<RunProgress>(w).step_index == steps + 1);
     for _ in 0..60 {
         app.update();
     }
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, steps + 1);
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, steps + 1);
 }
 
 #[test]
@@ -114,9 +115,9 @@ fn a_changed_parameter_reaches_the_engine() {
     focused_mut::<Draft>(app.world_mut()).scene.as_mut().expect("draft").schedule = constant;
     app.update();
     assert_eq!(focused::<Draft>(app.world()).applied.as_ref().map(|s| s.schedule), Some(constant));
-    let before = focused::<RunStatus>(app.world()).step_index;
+    let before = focused::<RunProgress>(app.world()).step_index;
     run_steps(&mut app, before + 2);
-    let report = focused::<RunStatus>(app.world()).last_report.expect("a report");
+    let report = focused::<RunProgress>(app.world()).last_report.expect("a report");
     assert_eq!(report.sigma2, 0.125, "the engine did not get the new schedule");
     assert!(!focused::<Draft>(app.world()).needs_restart(focused::<ActiveScene>(app.world())));
 }
@@ -163,7 +164,7 @@ fn a_bad_scene_keeps_the_running_one_and_records_the_error() {
     assert!(app.world().resource::<SceneErrors>().error.as_deref().is_some_and(|e| e.contains("cannot read")));
 
     // The old scene still runs.
-    let steps = focused::<RunStatus>(app.world()).step_index;
+    let steps = focused::<RunProgress>(app.world()).step_index;
     run_steps(&mut app, steps + 2);
     assert_eq!(count(&mut app, CloudRole::Moving), SOURCE_POINTS);
 
@@ -179,7 +180,7 @@ fn reset_and_restart() {
     let start = focused::<MovingPositions>(app.world()).positions.clone();
     run_steps(&mut app, 3);
     app.world_mut().write_message(SimRequest::Reset);
-    wait(&mut app, "the reset", |w| focused::<RunStatus>(w).step_index == 0);
+    wait(&mut app, "the reset", |w| focused::<RunProgress>(w).step_index == 0);
     app.update();
     assert_eq!(focused::<MovingPositions>(app.world()).positions, start);
 
@@ -195,7 +196,7 @@ fn reset_and_restart() {
     app.update();
     assert!(focused::<Draft>(app.world()).needs_restart(focused::<ActiveScene>(app.world())));
     app.world_mut().write_message(SceneRequest::Restart { new_seed: false });
-    wait(&mut app, "the restart", |w| focused::<RunStatus>(w).moving_count == 40);
+    wait(&mut app, "the restart", |w| focused::<MovingPositions>(w).count() == 40);
     app.update();
     assert_eq!(count(&mut app, CloudRole::Moving), 40);
     assert!(!focused::<Draft>(app.world()).needs_restart(focused::<ActiveScene>(app.world())));
@@ -229,19 +230,19 @@ fn a_finished_run_stops_and_goes_on_when_steps_grow() {
     });
     wait(&mut app, "the short scene", |w| focused::<ActiveScene>(w).scene().is_some_and(|s| s.name == "short"));
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(&mut app, "the end of the run", |w| focused::<RunStatus>(w).finished);
+    wait(&mut app, "the end of the run", |w| focused::<RunProgress>(w).finished);
     for _ in 0..30 {
         app.update();
     }
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, 5);
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, 5);
 
     focused_mut::<Draft>(app.world_mut()).scene.as_mut().expect("draft").steps = 8;
-    wait(&mut app, "the longer run", |w| focused::<RunStatus>(w).step_index == 8);
+    wait(&mut app, "the longer run", |w| focused::<RunProgress>(w).step_index == 8);
     for _ in 0..30 {
         app.update();
     }
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, 8);
-    assert!(focused::<RunStatus>(app.world()).finished);
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, 8);
+    assert!(focused::<RunProgress>(app.world()).finished);
 }
 
 #[test]
@@ -253,7 +254,7 @@ fn a_dropped_file_loads_and_presets_are_listed() {
     wait(&mut app, "the dropped scene", |w| {
         focused::<ActiveScene>(w).file.as_ref().is_some_and(|f| f.path == Path::new("scenes/grid25.ron"))
     });
-    wait(&mut app, "its clouds", |w| focused::<RunStatus>(w).moving_count == 1000);
+    wait(&mut app, "its clouds", |w| focused::<MovingPositions>(w).count() == 1000);
 
     let presets = sdflow::app::run::read_presets(Path::new("scenes"));
     assert!(presets.iter().any(|(p, name)| p.ends_with("swiss_to_mystery.ron") && name == "Swiss roll -> mystery"));
@@ -275,21 +276,21 @@ fn a_fast_flow_takes_more_steps_than_frames() {
     // steps: the largest jump of the step count between two frames says so.
     let mut most_per_frame = 0;
     let mut frames = 0;
-    while focused::<RunStatus>(app.world()).step_index < 100 && frames < 4000 {
-        let before = focused::<RunStatus>(app.world()).step_index;
+    while focused::<RunProgress>(app.world()).step_index < 100 && frames < 4000 {
+        let before = focused::<RunProgress>(app.world()).step_index;
         app.update();
         frames += 1;
-        most_per_frame = most_per_frame.max(focused::<RunStatus>(app.world()).step_index - before);
+        most_per_frame = most_per_frame.max(focused::<RunProgress>(app.world()).step_index - before);
         assert!(focused::<RunLink>(app.world()).steps_in_flight() <= sdflow::app::worker::MAX_STEPS_PER_REQUEST);
         std::thread::sleep(Duration::from_millis(1));
     }
-    assert!(focused::<RunStatus>(app.world()).step_index >= 100, "the flow stalled");
+    assert!(focused::<RunProgress>(app.world()).step_index >= 100, "the flow stalled");
     assert!(most_per_frame > 2, "at most {most_per_frame} steps per frame: the rate is capped by the frame rate");
 }
 
 fn run_state(app: &App) -> RunState {
     let w = app.world();
-    focused::<RunStatus>(w).state(
+    focused::<RunProgress>(w).state(
         w.resource::<Playback>(),
         focused::<RunLink>(w),
         w.resource::<sdflow::app::run::FlowWorker>(),
@@ -307,13 +308,13 @@ fn shortcuts_are_ignored_while_a_text_field_has_focus() {
     for _ in 0..30 {
         app.update();
     }
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, steps, "a key reached the shortcuts");
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, steps, "a key reached the shortcuts");
     assert!(!app.world().resource::<Playback>().playing);
 
     // The field lets go of the keyboard: the same key is a shortcut again.
     app.world_mut().resource_mut::<KeyboardCapture>().text_field_focused = false;
     common::press(&mut app, KeyCode::KeyR);
-    wait(&mut app, "the reset by R", |w| focused::<RunStatus>(w).step_index == 0);
+    wait(&mut app, "the reset by R", |w| focused::<RunProgress>(w).step_index == 0);
     common::press(&mut app, KeyCode::Space);
     assert!(app.world().resource::<Playback>().playing);
 }
@@ -335,7 +336,7 @@ fn paused_and_finished_runs_send_no_work_to_the_worker() {
     });
     wait(&mut app, "the short scene", |w| focused::<ActiveScene>(w).scene().is_some_and(|s| s.name == "short"));
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(&mut app, "the end of the run", |w| focused::<RunStatus>(w).finished && !focused::<RunLink>(w).busy());
+    wait(&mut app, "the end of the run", |w| focused::<RunProgress>(w).finished && !focused::<RunLink>(w).busy());
     assert_eq!(run_state(&app), RunState::Finished);
     let sent = focused::<RunLink>(app.world()).work_sent();
     for _ in 0..200 {
@@ -353,15 +354,15 @@ fn the_first_view_holds_before_the_flow_starts() {
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("held") });
     wait(&mut app, "the new scene's first state", |w| {
         focused::<ActiveScene>(w).scene().is_some_and(|s| s.name == "held")
-            && focused::<RunStatus>(w).generation == focused::<RunLink>(w).generation
+            && focused::<RunProgress>(w).generation == focused::<RunLink>(w).generation
     });
     // 0.5 s more of a 3 s hold: the starting clouds stay.
     for _ in 0..20 {
         app.update();
     }
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, 0);
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, 0);
     assert_eq!(run_state(&app), RunState::Starting);
-    wait(&mut app, "the flow to start", |w| focused::<RunStatus>(w).step_index > 0);
+    wait(&mut app, "the flow to start", |w| focused::<RunProgress>(w).step_index > 0);
     assert_eq!(run_state(&app), RunState::Playing);
 }
 
@@ -370,15 +371,15 @@ fn fast_runs_record_every_step_and_mark_setting_changes() {
     let mut app = app();
     app.world_mut().resource_mut::<Playback>().steps_per_second = 1000.0;
     run_steps(&mut app, 40);
-    let steps: Vec<usize> = focused::<RunStatus>(app.world()).history.iter().map(|h| h.step).collect();
+    let steps: Vec<usize> = focused::<RunCurves>(app.world()).history.iter().map(|h| h.step).collect();
     let last = *steps.last().expect("samples");
     // The starting state, then every step.
     assert_eq!(steps, (0..=last).collect::<Vec<_>>(), "a computed step is missing from the plots");
 
     focused_mut::<Draft>(app.world_mut()).scene.as_mut().expect("draft").method = sdflow::engine::Method::Mmd;
     app.update();
-    let status = focused::<RunStatus>(app.world());
-    assert_eq!(status.markers, vec![(status.step_index, "method Mmd".to_string())]);
+    let step = focused::<RunProgress>(app.world()).step_index;
+    assert_eq!(focused::<RunCurves>(app.world()).markers, vec![(step, "method Mmd".to_string())]);
 }
 
 #[test]
@@ -386,7 +387,7 @@ fn divergences_arrive_on_their_cadence_and_match_the_engine() {
     use sdflow::engine::{DivergenceProbe, Divergences, StepContext};
     let mut app = app();
     // The starting state is evaluated at load.
-    let first = focused::<RunStatus>(app.world()).divergences.first().cloned().expect("divergences at step 0");
+    let first = focused::<RunCurves>(app.world()).divergences.first().cloned().expect("divergences at step 0");
     assert_eq!(first.0, 0);
     // The same numbers straight from the engine.
     let file = SceneFile::parse(Path::new(PATH), scene_text("test")).expect("test scene parses");
@@ -401,7 +402,7 @@ fn divergences_arrive_on_their_cadence_and_match_the_engine() {
         assert!((a.is_nan() && b.is_nan()) || a == b, "{name}: app {a}, engine {b}");
     }
     run_steps(&mut app, 60);
-    let status = focused::<RunStatus>(app.world());
+    let status = focused::<RunCurves>(app.world());
     assert!(status.divergences.len() >= 2, "no divergences after 60 steps");
     let kl = Divergences::NAMES.iter().position(|n| *n == "kl_qp").expect("kl_qp");
     let (start, last) = (first.1[kl], status.divergences.last().expect("values").1[kl]);

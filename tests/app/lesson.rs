@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use bevy::prelude::*;
 
 use sdflow::app::lesson::{ClaimState, Claims, LessonCommand, LessonPlayer};
-use sdflow::app::run::{ActiveScene, Focused, Playback, RunStatus};
+use sdflow::app::run::{ActiveScene, Focused, Playback, RunProgress};
 use sdflow::app::tools::brush::PaintDraft;
 use sdflow::app::view::clouds::ViewSettings;
 use sdflow::scene::CameraHint;
@@ -113,13 +113,13 @@ fn run_to_pauses_there_and_the_claims_arrive_measured() {
     open(&mut app, &dir, 0);
     wait(&mut app, "the pause at step 6", |w| {
         !w.resource::<Playback>().playing
-            && focused::<RunStatus>(w).step_index == 6
+            && focused::<RunProgress>(w).step_index == 6
             && common::all_idle_and_loaded(w, 2)
     });
     for _ in 0..20 {
         app.update();
     }
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, 6, "no further than run_to");
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, 6, "no further than run_to");
     wait(&mut app, "the measured claims", |w| matches!(w.resource::<Claims>().state, ClaimState::Done(_)));
     let claims = app.world().resource::<Claims>();
     assert!(claims.shown(0, 2).expect("measured").is_empty(), "not shown before the runs reach step 3");
@@ -138,10 +138,10 @@ fn a_question_holds_the_runs_until_it_is_answered() {
     for _ in 0..40 {
         app.update();
     }
-    assert_eq!(focused::<RunStatus>(app.world()).step_index, 0, "held until answered");
+    assert_eq!(focused::<RunProgress>(app.world()).step_index, 0, "held until answered");
     assert!(app.world().resource::<Playback>().held.is_some());
     app.world_mut().write_message(LessonCommand::Answer(1));
-    wait(&mut app, "steps after the answer", |w| focused::<RunStatus>(w).step_index > 3);
+    wait(&mut app, "steps after the answer", |w| focused::<RunProgress>(w).step_index > 3);
     let player = app.world().resource::<LessonPlayer>();
     assert_eq!(player.open.as_ref().and_then(|o| o.answer), Some(1));
 }

@@ -5,7 +5,10 @@ use std::path::Path;
 
 use bevy::prelude::*;
 
-use sdflow::app::run::{ActiveScene, Focused, MovingPositions, OfRun, Playback, RunRequest, RunStatus, SceneRequest};
+use sdflow::app::run::{
+    ActiveScene, Focused, MovingPositions, OfRun, Playback, RunCurves, RunProgress, RunRequest, RunTimeline,
+    SceneRequest,
+};
 use sdflow::app::view::clouds::{CloudEntities, PointIndex};
 use sdflow::app::worker::project3;
 
@@ -30,7 +33,7 @@ fn scene_text(name: &str, method: &str) -> String {
 
 /// (step, moving positions, name) of every run, in view order.
 fn runs(world: &mut World) -> Vec<(usize, Vec<f32>, String)> {
-    let mut q = world.query::<(&sdflow::app::run::ViewSlot, &RunStatus, &MovingPositions, &ActiveScene)>();
+    let mut q = world.query::<(&sdflow::app::run::ViewSlot, &RunProgress, &MovingPositions, &ActiveScene)>();
     let mut out: Vec<_> = q
         .iter(world)
         .map(|(slot, s, m, a)| (slot.0, s.step_index, m.positions.clone(), a.scene().map(|s| s.name.clone())))
@@ -102,13 +105,13 @@ fn one_run(text: &str) -> App {
 
 fn seek(app: &mut App, step: usize) {
     app.world_mut().resource_mut::<Playback>().seek_to = Some(step);
-    wait(app, "the seek", |w| focused::<RunStatus>(w).step_index == step && common::all_idle_and_loaded(w, 1));
+    wait(app, "the seek", |w| focused::<RunProgress>(w).step_index == step && common::all_idle_and_loaded(w, 1));
 }
 
 fn single_step(app: &mut App) {
-    let next = focused::<RunStatus>(app.world()).step_index + 1;
+    let next = focused::<RunProgress>(app.world()).step_index + 1;
     app.world_mut().resource_mut::<Playback>().single_step = true;
-    wait(app, "a single step", |w| focused::<RunStatus>(w).step_index == next && common::all_idle_and_loaded(w, 1));
+    wait(app, "a single step", |w| focused::<RunProgress>(w).step_index == next && common::all_idle_and_loaded(w, 1));
 }
 
 #[test]
@@ -116,21 +119,21 @@ fn scrubbing_back_and_replaying_reproduces_the_recorded_points_bit_for_bit() {
     let sd = scene_text("sd", "Sd");
     let mut app = one_run(&sd);
     app.world_mut().resource_mut::<Playback>().playing = true;
-    wait(&mut app, "steps", |w| focused::<RunStatus>(w).step_index >= 20);
+    wait(&mut app, "steps", |w| focused::<RunProgress>(w).step_index >= 20);
     app.world_mut().resource_mut::<Playback>().playing = false;
     wait(&mut app, "the worker to go idle", |w| common::all_idle_and_loaded(w, 1));
-    let end = focused::<RunStatus>(app.world()).step_index;
+    let end = focused::<RunProgress>(app.world()).step_index;
     let at_end = focused::<MovingPositions>(app.world()).positions.clone();
-    assert_eq!(focused::<RunStatus>(app.world()).timeline.as_ref().map(|t| t.furthest), Some(end));
+    assert_eq!(focused::<RunTimeline>(app.world()).0.as_ref().map(|t| t.furthest), Some(end));
 
     // Back to step 7: the points are the run's at step 7, exactly.
     seek(&mut app, 7);
     assert_eq!(focused::<MovingPositions>(app.world()).positions, alone(&sd, 7));
     // The curves keep the recorded future while scrubbing.
-    assert!(focused::<RunStatus>(app.world()).history.iter().any(|h| h.step == end));
+    assert!(focused::<RunCurves>(app.world()).history.iter().any(|h| h.step == end));
     // Left arrow: one step back.
     app.world_mut().write_message(sdflow::app::controls::AppCommand::StepBack);
-    wait(&mut app, "a step back", |w| focused::<RunStatus>(w).step_index == 6 && common::all_idle_and_loaded(w, 1));
+    wait(&mut app, "a step back", |w| focused::<RunProgress>(w).step_index == 6 && common::all_idle_and_loaded(w, 1));
     assert_eq!(focused::<MovingPositions>(app.world()).positions, alone(&sd, 6));
     // Forward again, by steps and by the slider: the recorded points, bit for bit.
     for _ in 6..10 {
@@ -155,8 +158,9 @@ fn a_change_at_an_earlier_step_branches_and_drops_the_future() {
         sdflow::engine::Method::Mmd;
     app.update();
     single_step(&mut app);
-    let status = focused::<RunStatus>(app.world());
-    assert_eq!(status.timeline.as_ref().map(|t| t.furthest), Some(6), "the future was kept");
+    let timeline = focused::<RunTimeline>(app.world());
+    assert_eq!(timeline.0.as_ref().map(|t| t.furthest), Some(6), "the future was kept");
+    let status = focused::<RunCurves>(app.world());
     assert!(status.history.iter().all(|h| h.step <= 6), "curves of the dropped future remain");
     assert_eq!(status.markers.last().map(|m| m.0), Some(5), "the change is marked at step 5");
     let branched = focused::<MovingPositions>(app.world()).positions.clone();

@@ -9,7 +9,8 @@ use bevy::prelude::*;
 
 use sdflow::app::controls::KeyboardCapture;
 use sdflow::app::run::{
-    ActiveScene, Draft, MovingPositions, Playback, RunRequest, RunStatus, SceneErrors, SceneRequest, ViewSlot,
+    ActiveScene, Draft, FixedPositions, MovingPositions, Playback, RunCurves, RunProgress, RunRequest, SceneErrors,
+    SceneRequest, ViewSlot,
 };
 
 use crate::common;
@@ -46,7 +47,7 @@ fn app() -> App {
 
 /// (step, moving positions) of every run in view order.
 fn runs(world: &mut World) -> Vec<(usize, Vec<f32>)> {
-    let mut q = world.query::<(&ViewSlot, &RunStatus, &MovingPositions)>();
+    let mut q = world.query::<(&ViewSlot, &RunProgress, &MovingPositions)>();
     let mut out: Vec<_> = q.iter(world).map(|(v, s, m)| (v.0, s.step_index, m.positions.clone())).collect();
     out.sort_by_key(|r| r.0);
     out.into_iter().map(|(_, s, p)| (s, p)).collect()
@@ -135,7 +136,7 @@ fn a_csv_cloud_replaces_the_target_and_exports_come_back_exactly() {
         focused::<ActiveScene>(w).scene().is_some_and(|s| matches!(s.target, Dataset::Csv { .. }))
             && common::all_idle_and_loaded(w, 1)
     });
-    assert_eq!(focused::<RunStatus>(app.world()).fixed_count, 5);
+    assert_eq!(focused::<FixedPositions>(app.world()).count(), 5);
     assert!(app.world().resource::<SceneErrors>().error.is_none());
 
     // A CSV of the wrong dimension is refused with the reason; the run goes on.
@@ -143,13 +144,13 @@ fn a_csv_cloud_replaces_the_target_and_exports_come_back_exactly() {
     write_points(&wrong, &Cloud::from_points(3, &[[0.0f32, 1.0, 2.0]])).expect("csv written");
     app.world_mut().write_message(ShareRequest::OpenCsv { path: wrong, role: SceneCloud::Source });
     wait(&mut app, "the error", |w| w.resource::<SceneErrors>().error.is_some());
-    assert_eq!(focused::<RunStatus>(app.world()).fixed_count, 5, "the running scene is kept");
+    assert_eq!(focused::<FixedPositions>(app.world()).count(), 5, "the running scene is kept");
 
     play(&mut app, 1, 4);
     let out = dir.join("out");
     let message = share(&mut app, ShareRequest::Export { folder: out.clone() });
     assert!(message.contains("exported 2 files"), "{message}");
-    let step = focused::<RunStatus>(app.world()).step_index;
+    let step = focused::<RunProgress>(app.world()).step_index;
     let points = out.join(format!("ring-moons-small-view1-step{step}-points.csv"));
     let exported = read_points(&points).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(exported.dim(), 2, "a 2-D scene exports 2 coordinates");
@@ -161,7 +162,7 @@ fn a_csv_cloud_replaces_the_target_and_exports_come_back_exactly() {
     let mut lines = history.lines();
     let header = lines.next().expect("a header");
     assert!(header.starts_with("step,cfd,outlier_fraction,kl_qp,"), "{header}");
-    let status = focused::<RunStatus>(app.world());
+    let status = focused::<RunCurves>(app.world());
     let mut steps: Vec<usize> =
         status.history.iter().map(|s| s.step).chain(status.divergences.iter().map(|d| d.0)).collect();
     steps.sort_unstable();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
 
-use crate::app::run::{Focused, PlaybackCommand, RunLink, RunRequest, RunStatus, SceneErrors, SceneRequest};
+use crate::app::run::{Focused, MovingPositions, PlaybackCommand, RunLink, RunRequest, SceneErrors, SceneRequest};
 use crate::app::schedule::AppSet;
 use crate::app::tools::brush::PaintRequest;
 use crate::app::view::arrows::ArrowSettings;
@@ -263,12 +263,12 @@ fn handle_lesson_commands(
 /// the focused run (the brush copies the loaded clouds, so not before).
 fn start_lesson_brush(
     mut player: ResMut<LessonPlayer>,
-    runs: Query<(&RunLink, &RunStatus), With<Focused>>,
+    runs: Query<(&RunLink, &MovingPositions), With<Focused>>,
     mut paint: MessageWriter<PaintRequest>,
 ) {
     let Some(after) = player.paint_after else { return };
-    let Ok((link, status)) = runs.single() else { return };
-    if link.generation > after && status.is_shown(link) {
+    let Ok((link, moving)) = runs.single() else { return };
+    if link.generation > after && moving.is_shown(link) {
         player.paint_after = None;
         paint.write(PaintRequest::Start);
     }

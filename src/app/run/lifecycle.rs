@@ -14,7 +14,7 @@ use super::link::{FlowWorker, RunId, RunLink};
 use super::loading::{ActiveScene, Draft};
 use super::markers::{Focused, ViewSlot};
 use super::requests::{LoadInto, RunRequest};
-use super::status::{FixedPositions, MovingPositions, RunStatus};
+use super::status::{FixedPositions, MovingPositions, RunCurves, RunGan, RunGenerator, RunProgress, RunTimeline};
 use crate::app::schedule::AppSet;
 use crate::engine::Method;
 use crate::scene::Scene;
@@ -38,9 +38,8 @@ pub fn run_bundle(id: u32, slot: usize) -> impl Bundle {
     (
         RunId(id),
         RunLink::new(id),
-        RunStatus::default(),
-        MovingPositions::default(),
-        FixedPositions::default(),
+        (RunProgress::default(), RunCurves::default(), RunGan::default(), RunGenerator::default()),
+        (RunTimeline::default(), MovingPositions::default(), FixedPositions::default()),
         (ActiveScene::default(), Draft::default()),
         ViewSlot(slot),
         Name::new(format!("run {id}")),

@@ -14,7 +14,7 @@ use bevy::prelude::*;
 use super::link::{FlowWorker, RunLink};
 use super::markers::Focused;
 use super::requests::{InitialCompare, InitialScene, LoadInto, RunRequest, SceneRequest};
-use super::status::RunStatus;
+use super::status::{RunCurves, RunGenerator, RunProgress};
 use crate::app::schedule::AppSet;
 use crate::engine::FlowSettings;
 use crate::scene::{Scene, SceneFile};
@@ -99,7 +99,7 @@ impl Plugin for LoadingPlugin {
 /// A scene that could not start (a generator that cannot be built) shows
 /// its message as a scene error.
 fn report_load_errors(
-    runs: Query<(Entity, Ref<RunStatus>)>,
+    runs: Query<(Entity, Ref<RunProgress>)>,
     mut errors: ResMut<SceneErrors>,
     mut seen: Local<std::collections::HashMap<Entity, u64>>,
 ) {
@@ -271,17 +271,29 @@ fn read_request(
 
 /// Sends valid edited flow settings to the worker and marks the step where
 /// they took effect (the plots draw the marks); records problems otherwise.
-fn apply_draft(mut worker: ResMut<FlowWorker>, mut runs: Query<(&mut Draft, &mut RunLink, &mut RunStatus)>) {
-    for (draft, mut link, mut status) in &mut runs {
-        // Only an edited draft touches the link and status: borrowing them
+/// A run's parts a flow edit touches.
+type EditedRun =
+    (&'static mut Draft, &'static mut RunLink, &'static mut RunCurves, &'static RunProgress, &'static RunGenerator);
+
+fn apply_draft(mut worker: ResMut<FlowWorker>, mut runs: Query<EditedRun>) {
+    for (draft, mut link, mut curves, progress, generator) in &mut runs {
+        // Only an edited draft touches the link and curves: borrowing them
         // mutably would mark them changed every frame.
         if draft.is_changed() {
-            apply_run_draft(&mut worker, draft, &mut link, &mut status);
+            let generator = generator.0.is_some();
+            apply_run_draft(&mut worker, draft, &mut link, &mut curves, progress.step_index, generator);
         }
     }
 }
 
-fn apply_run_draft(worker: &mut FlowWorker, mut draft: Mut<Draft>, link: &mut RunLink, status: &mut RunStatus) {
+fn apply_run_draft(
+    worker: &mut FlowWorker,
+    mut draft: Mut<Draft>,
+    link: &mut RunLink,
+    curves: &mut RunCurves,
+    step: usize,
+    generator: bool,
+) {
     if !draft.is_changed() {
         return;
     }
@@ -291,15 +303,13 @@ fn apply_run_draft(worker: &mut FlowWorker, mut draft: Mut<Draft>, link: &mut Ru
     let draft = draft.bypass_change_detection();
     // A generator run takes flow edits only on restart (the engine's trainer
     // has no settings setter; the panel says so): nothing is sent or marked.
-    let generator = status.generator.is_some();
     if problems.is_empty() && draft.applied.as_ref() != Some(&settings) && !generator {
         if let Some(old) = &draft.applied {
             let change = describe_change(old, &settings);
-            let step = status.step_index;
-            match status.markers.last_mut() {
+            match curves.markers.last_mut() {
                 // Dragging a value sends many small changes: one mark per step.
                 Some((at, text)) if *at == step => *text = change,
-                _ => status.markers.push((step, change)),
+                _ => curves.markers.push((step, change)),
             }
         }
         worker.set_settings(link, settings.clone());

@@ -9,7 +9,8 @@
 //! - [`loading`]: scenes from the command line, presets, drops and edits on disk;
 //! - [`link`]: Bevy's end of the worker channels and each run's link;
 //! - [`receive`]: the replies applied to the run components;
-//! - [`status`]: what a run shows (positions, status, state);
+//! - [`status`]: what a run shows, one component per group of a reply
+//!   (progress, curves, positions, GAN values, generator, timeline);
 //! - [`generator`]: a generator run's status;
 //! - [`playback`]: play, pause, speed and the fixed-timestep pacing.
 
@@ -33,7 +34,9 @@ pub use markers::{Focused, OfRun, RunParts, ViewSlot};
 pub use playback::{Playback, PlaybackCommand, RunState, SimRequest, apply_playback_commands, request_step};
 pub use receive::receive_replies;
 pub use requests::{DEFAULT_SCENE, InitialCompare, InitialScene, LoadInto, RunRequest, SceneRequest};
-pub use status::{FixedPositions, MovingPositions, RateMeter, RunStatus};
+pub use status::{
+    FixedPositions, MovingPositions, RateMeter, ReplyTargets, RunCurves, RunGan, RunGenerator, RunProgress, RunTimeline,
+};
 
 use crate::app::schedule::AppSet;
 

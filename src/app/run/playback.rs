@@ -12,7 +12,7 @@ use crate::app::worker::MAX_STEPS_PER_REQUEST;
 
 use super::link::{FlowWorker, RunLink};
 use super::markers::Focused;
-use super::status::RunStatus;
+use super::status::RunProgress;
 use crate::app::schedule::AppSet;
 
 /// Playback, the fixed timestep that paces the steps, and resets.
@@ -148,7 +148,7 @@ pub fn apply_playback_commands(
     commands: Res<Messages<PlaybackCommand>>,
     mut cursor: ResMut<PlaybackCursor>,
     mut playback: ResMut<Playback>,
-    focused: Query<&RunStatus, With<Focused>>,
+    focused: Query<&RunProgress, With<Focused>>,
 ) {
     let shown = focused.single().ok().map(|s| s.step_index);
     let next = cursor.0.read(&commands).fold(playback.clone(), |p, c| p.after(*c, shown));
@@ -186,7 +186,7 @@ pub enum SimRequest {
 pub fn request_step(
     mut worker: ResMut<FlowWorker>,
     mut playback: ResMut<Playback>,
-    mut runs: Query<(Entity, &mut RunLink, &mut RunStatus)>,
+    mut runs: Query<(Entity, &mut RunLink, &mut RunProgress)>,
     time: Res<Time>,
     mut owed: Local<usize>,
     mut loaded: Local<std::collections::HashMap<Entity, (u64, f64)>>,
@@ -314,7 +314,7 @@ impl RunState {
     }
 }
 
-impl RunStatus {
+impl RunProgress {
     /// What the run is doing now.
     pub fn state(&self, playback: &Playback, link: &RunLink, worker: &FlowWorker) -> RunState {
         if worker.stopped().is_some() {

@@ -16,7 +16,9 @@ use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy::window::PrimaryWindow;
 
 use crate::app::controls::AppCommand;
-use crate::app::run::{ActiveScene, InitialCompare, Playback, PlaybackCommand, RunLink, RunStatus, SceneErrors};
+use crate::app::run::{
+    ActiveScene, InitialCompare, MovingPositions, Playback, PlaybackCommand, RunLink, RunProgress, SceneErrors,
+};
 use crate::app::view::ViewOf;
 
 /// Folder the S key saves into.
@@ -136,7 +138,7 @@ fn screenshot_on_command(
 /// `--compare` scenes expected beside the first, and a load that failed.
 #[derive(SystemParam)]
 struct PlannedRuns<'w, 's> {
-    runs: Query<'w, 's, (&'static RunStatus, &'static RunLink, &'static ActiveScene)>,
+    runs: Query<'w, 's, (&'static RunProgress, &'static RunLink, &'static ActiveScene, &'static MovingPositions)>,
     compare: Option<Res<'w, InitialCompare>>,
     errors: Res<'w, SceneErrors>,
 }
@@ -169,7 +171,7 @@ fn run_screenshot_plan(
             }
             // Every run of `--compare` is open and has its first state.
             let expected = 1 + compare.map_or(0, |c| c.0.len());
-            let loaded = runs.iter().count() >= expected && runs.iter().all(|(s, l, _)| s.is_shown(l));
+            let loaded = runs.iter().count() >= expected && runs.iter().all(|(_, l, _, m)| m.is_shown(l));
             if !loaded {
                 return;
             }

@@ -9,7 +9,7 @@ use bevy_egui::egui::{self, Color32, RichText};
 use egui_plot::{Line, PlotPoints};
 
 use super::widgets::small_plot;
-use crate::app::run::RunStatus;
+use crate::app::run::RunCurves;
 use crate::engine::Divergences;
 use crate::engine::metrics::DIVERGENCE_COUNT as COUNT;
 
@@ -56,7 +56,7 @@ pub fn series(history: &[(usize, [f64; COUNT])], i: usize) -> Vec<[f64; 2]> {
 
 /// The table, the chosen divergences over the steps, the KL rate and
 /// Tweedie's residual.
-pub fn divergences_ui(ui: &mut egui::Ui, status: &RunStatus, plot: &mut DivergencePlot) {
+pub fn divergences_ui(ui: &mut egui::Ui, status: &RunCurves, plot: &mut DivergencePlot) {
     let Some((step, latest)) = status.divergences.last() else {
         ui.label(RichText::new("no values yet").weak());
         return;

@@ -15,7 +15,7 @@ use super::generator::restart_note_ui;
 use super::state::Requests;
 use super::style::{BAD, WARN, egui_color};
 use super::widgets::small_plot;
-use crate::app::run::{ActiveScene, Draft, RunStatus, SceneRequest};
+use crate::app::run::{ActiveScene, Draft, RunGenerator, RunProgress, SceneRequest};
 use crate::app::view::clouds::MOVING_COLOR;
 use crate::engine::{Bandwidth, CutOff, Dataset, Direction, Method, Rho, Schedule, StepSize};
 use crate::scene::Scene;
@@ -42,7 +42,8 @@ impl FlowPanel<'_> {
         ui: &mut egui::Ui,
         draft: &mut Mut<Draft>,
         active: &ActiveScene,
-        status: &RunStatus,
+        status: &RunProgress,
+        generator: &RunGenerator,
         out: &mut Requests,
     ) -> bool {
         // Edit a copy; write back only on change (change detection drives validation).
@@ -50,7 +51,7 @@ impl FlowPanel<'_> {
         let Some(running) = active.scene() else { return false };
         let restart = RestartNeeds::of(&scene, running, active.seed);
         let mut requests = Vec::new();
-        if status.generator.is_some() {
+        if generator.0.is_some() {
             requests.extend(restart_note_ui(ui, &scene, running));
         }
         egui::CollapsingHeader::new("Flow")

@@ -7,7 +7,7 @@ use egui_plot::{HLine, Line, PlotPoints};
 
 use super::style::WARN;
 use super::widgets::{nice_step, small_plot};
-use crate::app::run::{ActiveScene, RunStatus};
+use crate::app::run::{ActiveScene, RunCurves};
 use crate::app::view::gan::{BINS, Colouring, GanView, bin_colour, has_discriminator};
 use crate::app::worker::{Field, GanValues};
 
@@ -17,10 +17,17 @@ const COSINE_COLOR: Color32 = Color32::from_rgb(0x56, 0xB4, 0xE9);
 const MAX_DRAWN: usize = 4000;
 
 /// The colouring choice and the heat map switch (edited in `view`), and the
-/// legend of the run's discriminator values.
-pub fn colouring_ui(ui: &mut egui::Ui, view: &mut GanView, with_discriminator: bool, flat: bool, status: &RunStatus) {
+/// legend of the run's discriminator values (`values`, of step `step`).
+pub fn colouring_ui(
+    ui: &mut egui::Ui,
+    view: &mut GanView,
+    with_discriminator: bool,
+    flat: bool,
+    values: Option<&GanValues>,
+    step: usize,
+) {
     choice_ui(ui, view, with_discriminator, flat);
-    let Some(values) = &status.gan else { return };
+    let Some(values) = values else { return };
     let coloured = view.colouring.field() == Some(values.field);
     let heat = view.heat_map && flat && values.grid.is_some();
     if !coloured && !heat {
@@ -30,7 +37,7 @@ pub fn colouring_ui(ui: &mut egui::Ui, view: &mut GanView, with_discriminator: b
         ui.colored_label(WARN, "This run has no discriminator to show.");
         return;
     }
-    legend_ui(ui, values, status.step_index);
+    legend_ui(ui, values, step);
 }
 
 fn choice_ui(ui: &mut egui::Ui, view: &mut GanView, with_discriminator: bool, flat: bool) {
@@ -147,11 +154,11 @@ pub fn tick_label(value: f32, step: f32) -> String {
 }
 
 /// The driver cosine per step, for scenes with a `Discriminator` driver.
-pub fn cosine_ui(ui: &mut egui::Ui, active: &ActiveScene, status: &RunStatus) {
+pub fn cosine_ui(ui: &mut egui::Ui, active: &ActiveScene, curves: &RunCurves) {
     if !has_discriminator(active) {
         return;
     }
-    let cosines = &status.cosines;
+    let cosines = &curves.cosines;
     ui.horizontal(|ui| {
         ui.label(RichText::new("Discriminator vs optimal").strong());
         if let Some((_, c)) = cosines.last() {

@@ -10,7 +10,7 @@ use egui_plot::{Line, PlotPoints, Points};
 
 use super::style::egui_color;
 use super::widgets::small_plot;
-use crate::app::run::{GeneratorStatus, RunStatus, SceneRequest};
+use crate::app::run::{GeneratorStatus, RunGenerator, RunProgress, SceneRequest};
 use crate::app::view::clouds::{FIXED_COLOR, MOVING_COLOR};
 use crate::app::view::generator::GeneratorView;
 use crate::app::worker::GeneratorInfo;
@@ -29,10 +29,10 @@ pub struct GeneratorPanel<'w> {
 }
 
 impl GeneratorPanel<'_> {
-    /// The section for the focused run's `status`, when it trains a
-    /// generator; returns whether it showed anything.
-    pub fn show(&mut self, ui: &mut egui::Ui, status: &RunStatus) -> bool {
-        let Some(g) = &status.generator else { return false };
+    /// The section for the focused run's `generator`, when it trains one;
+    /// returns whether it showed anything.
+    pub fn show(&mut self, ui: &mut egui::Ui, generator: &RunGenerator, status: &RunProgress) -> bool {
+        let Some(g) = &generator.0 else { return false };
         let sigma2_now = status.last_report.map(|r| r.sigma2);
         // The grid toggle is the one setting here: the view is written only
         // when it changes.

@@ -11,7 +11,7 @@ use bevy::prelude::*;
 use bevy_egui::egui::{self, Color32, RichText};
 
 use crate::app::lesson::{ClaimState, Claims, LessonCommand, LessonList, LessonPlayer, OpenLesson, Presenter};
-use crate::app::run::{Focused, RunStatus};
+use crate::app::run::{Focused, RunProgress};
 use crate::lesson::Bound;
 use crate::lesson::check::Outcome;
 
@@ -41,7 +41,7 @@ pub struct LessonPanel<'w, 's> {
     list: Res<'w, LessonList>,
     presenter: ResMut<'w, Presenter>,
     commands: MessageWriter<'w, LessonCommand>,
-    focused: Query<'w, 's, &'static RunStatus, With<Focused>>,
+    focused: Query<'w, 's, &'static RunProgress, With<Focused>>,
 }
 
 impl LessonPanel<'_, '_> {

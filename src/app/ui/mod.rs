@@ -133,7 +133,7 @@ fn ui_system(
                     out.app(command);
                 }
                 ui.separator();
-                p.playback.show(ui, run.status, &mut out);
+                p.playback.show(ui, run.progress, run.timeline, &mut out);
                 ui.separator();
                 lesson::section(ui, true, "Lessons", p.lesson.open(), |ui| p.lesson.menu(ui));
                 lesson::section(ui, shows(&p, "scene"), "Scene", true, |ui| {
@@ -151,7 +151,7 @@ fn ui_system(
                 }
                 // No scene yet: nothing to edit or share.
                 let flow = ["method", "flow", "parameters", "schedule"].iter().any(|s| shows(&p, s));
-                if flow && p.flow.show(ui, &mut run.draft, run.active, run.status, &mut out) {
+                if flow && p.flow.show(ui, &mut run.draft, run.active, run.progress, run.generator, &mut out) {
                     let name = run.active.scene().map_or("recording", |s| s.name.as_str());
                     let share = shows(&p, "share");
                     lesson::section(ui, share, "Share", true, |ui| p.share.show(ui, name));
@@ -166,20 +166,21 @@ fn ui_system(
             egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
                 if shows(&p, "view") {
                     ui.heading("View");
-                    p.view.show(ui, run.active, run.status, run.bounds, &mut out);
+                    p.view.show(ui, run.active, run.progress, run.gan, run.bounds, &mut out);
                     ui.separator();
                 }
-                if shows(&p, "generator") && p.generator.show(ui, run.status) {
+                if shows(&p, "generator") && p.generator.show(ui, run.generator, run.progress) {
                     ui.separator();
                 }
                 if shows(&p, "plots") || shows(&p, "divergences") {
-                    p.plots.show(ui, run.active, run.status);
+                    p.plots.show(ui, run.active, run.progress, run.curves, run.timeline);
                 }
             });
         },
     );
     egui::Panel::bottom("status").show(&mut root, |ui| {
-        p.status.show(ui, run.status, &run.draft, run.link, frame.state.fps);
+        let counts = (run.moving.count(), run.fixed.count());
+        p.status.show(ui, run.progress, counts, &run.draft, run.link, frame.state.fps);
     });
     p.overlays.show_errors(&mut root, run.active.file.is_some());
     let rect = root.available_rect_before_wrap();

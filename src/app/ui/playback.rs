@@ -10,7 +10,7 @@ use bevy_egui::egui::{self, RichText};
 use super::state::Requests;
 use super::timeline::{TimelineAction, timeline_ui};
 use crate::app::controls::AppCommand;
-use crate::app::run::{Playback, PlaybackCommand, RunStatus};
+use crate::app::run::{Playback, PlaybackCommand, RunProgress, RunTimeline};
 
 /// What the Playback panel reads and sends.
 #[derive(SystemParam)]
@@ -30,8 +30,9 @@ pub enum PlaybackAction {
 }
 
 impl PlaybackPanel<'_> {
-    /// The controls and the timeline for the focused run's `status`.
-    pub fn show(&mut self, ui: &mut egui::Ui, status: &RunStatus, out: &mut Requests) {
+    /// The controls and the timeline for the focused run (its `status` and
+    /// recorded `history`).
+    pub fn show(&mut self, ui: &mut egui::Ui, status: &RunProgress, history: &RunTimeline, out: &mut Requests) {
         let rate = status.rate.rate(self.time.elapsed_secs_f64());
         for action in playback_ui(ui, &self.playback, status, rate) {
             match action {
@@ -42,14 +43,14 @@ impl PlaybackPanel<'_> {
             }
         }
         let shown = self.playback.seek_to.unwrap_or(status.step_index);
-        if let Some(TimelineAction::Seek(step)) = timeline_ui(ui, shown, status.timeline.as_ref()) {
+        if let Some(TimelineAction::Seek(step)) = timeline_ui(ui, shown, history.0.as_ref()) {
             self.commands.write(PlaybackCommand::SeekTo(step));
         }
     }
 }
 
 /// Play, step, restart and the speed; returns what was clicked or moved.
-pub fn playback_ui(ui: &mut egui::Ui, playback: &Playback, status: &RunStatus, rate: f64) -> Vec<PlaybackAction> {
+pub fn playback_ui(ui: &mut egui::Ui, playback: &Playback, status: &RunProgress, rate: f64) -> Vec<PlaybackAction> {
     let mut actions = Vec::new();
     let mut speed = playback.steps_per_second;
     ui.horizontal(|ui| {

@@ -16,7 +16,7 @@ use super::gan::cosine_ui;
 use super::state::{RunView, RunViewItem, run_label, runs_in_view_order};
 use super::style::{egui_color, run_colour};
 use super::widgets::small_plot;
-use crate::app::run::{ActiveScene, Focused, RunStatus};
+use crate::app::run::{ActiveScene, Focused, RunCurves, RunProgress, RunTimeline};
 use crate::app::view::clouds::{FIXED_COLOR, MOVING_COLOR};
 use crate::engine::metrics::percentile;
 
@@ -34,24 +34,35 @@ pub struct PlotsPanel<'w, 's> {
 }
 
 impl PlotsPanel<'_, '_> {
-    /// The metrics of the focused run (`active`, `status`), the curves of
-    /// every run, and the divergences.
-    pub fn show(&mut self, ui: &mut egui::Ui, active: &ActiveScene, status: &RunStatus) {
+    /// The metrics of the focused run (`active`, `progress`, `curves`,
+    /// `history`), the curves of every run, and the divergences.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        active: &ActiveScene,
+        progress: &RunProgress,
+        curves: &RunCurves,
+        history: &RunTimeline,
+    ) {
         let runs = runs_in_view_order(&self.runs);
-        metrics_ui(ui, active, status, &runs, &self.histograms);
+        // Scrubbed back: the plots mark the step shown.
+        let shown = history.0.as_ref().filter(|t| progress.step_index < t.furthest).map(|_| progress.step_index);
+        metrics_ui(ui, active, curves, shown, &runs, &self.histograms);
         ui.separator();
         egui::CollapsingHeader::new(RichText::new("Divergences").heading()).default_open(true).show(ui, |ui| {
-            divergences_ui(ui, status, &mut self.divergences);
+            divergences_ui(ui, curves, &mut self.divergences);
         });
     }
 }
 
 /// The latest metrics, the driver cosine, CFD and outliers per step (one
-/// curve per run in `runs`) and the nearest-neighbour histograms.
+/// curve per run in `runs`) and the nearest-neighbour histograms; `shown`
+/// is the step on screen when it is behind the furthest recorded one.
 pub fn metrics_ui(
     ui: &mut egui::Ui,
     active: &ActiveScene,
-    s: &RunStatus,
+    s: &RunCurves,
+    shown: Option<usize>,
     runs: &[RunViewItem],
     histograms: &NnHistograms,
 ) {
@@ -80,8 +91,8 @@ pub fn metrics_ui(
     let markers = &s.markers;
 
     // One curve per run (compare mode: each in its run's colour, legend above).
-    let curves: Vec<(String, egui::Color32, &RunStatus)> = if runs.len() > 1 {
-        runs.iter().map(|r| (run_label(r.slot.0, r.active), run_colour(r.slot.0), r.status)).collect()
+    let curves: Vec<(String, egui::Color32, &RunCurves)> = if runs.len() > 1 {
+        runs.iter().map(|r| (run_label(r.slot.0, r.active), run_colour(r.slot.0), r.curves)).collect()
     } else {
         vec![("moving".into(), orange, s)]
     };
@@ -90,7 +101,7 @@ pub fn metrics_ui(
         .on_hover_text("App. E.1: mean |phi_p - phi_q| over 256 random frequencies; 0 when the clouds agree");
     run_legend(ui, &curves);
     // Scrubbed back: a line at the step shown.
-    let shown = s.timeline.as_ref().filter(|t| s.step_index < t.furthest).map(|_| s.step_index as f64);
+    let shown = shown.map(|step| step as f64);
     small_plot("cfd-plot", "log10 CFD", PLOT_HEIGHT).show(ui, |plot| {
         mark_shown(plot, shown);
         for (name, colour, status) in &curves {
@@ -150,7 +161,7 @@ pub fn metrics_ui(
 }
 
 /// The runs' names in their curve colours, above a plot (compare mode only).
-fn run_legend(ui: &mut egui::Ui, curves: &[(String, egui::Color32, &RunStatus)]) {
+fn run_legend(ui: &mut egui::Ui, curves: &[(String, egui::Color32, &RunCurves)]) {
     if curves.len() < 2 {
         return;
     }
@@ -190,7 +201,7 @@ pub struct Histograms {
 
 /// The focused run's histograms, rebuilt when its status changes or the
 /// focus moves to another run.
-pub fn update_histograms(runs: Query<(Ref<RunStatus>, Ref<Focused>)>, mut out: ResMut<NnHistograms>) {
+pub fn update_histograms(runs: Query<(Ref<RunCurves>, Ref<Focused>)>, mut out: ResMut<NnHistograms>) {
     let Ok((status, focused)) = runs.single() else { return };
     if status.is_changed() || focused.is_added() {
         out.0 = histograms(&status.moving_nn, &status.fixed_nn);

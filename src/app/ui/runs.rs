@@ -162,7 +162,9 @@ pub fn view_labels(ctx: &egui::Context, runs: &[RunViewItem], area: egui::Rect, 
                             egui::Label::new(RichText::new(run_name(r.active)).strong().color(Color32::from_gray(30)))
                                 .truncate(),
                         );
-                        ui.label(RichText::new(format!("step {}", r.status.step_index)).color(Color32::from_gray(60)));
+                        ui.label(
+                            RichText::new(format!("step {}", r.progress.step_index)).color(Color32::from_gray(60)),
+                        );
                         if let Some(scale) = r.arrow_scale.and_then(|a| a.label()).filter(|_| arrows_shown) {
                             ui.label(RichText::new(scale).color(Color32::from_gray(60)));
                         }

@@ -7,7 +7,10 @@ use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 
 use crate::app::controls::AppCommand;
-use crate::app::run::{ActiveScene, Draft, Focused, RunLink, RunStatus, SceneRequest, ViewSlot};
+use crate::app::run::{
+    ActiveScene, Draft, FixedPositions, Focused, MovingPositions, RunCurves, RunGan, RunGenerator, RunLink,
+    RunProgress, RunTimeline, SceneRequest, ViewSlot,
+};
 use crate::app::view::arrows::ArrowScale;
 use crate::app::view::clouds::CloudBounds;
 
@@ -38,7 +41,13 @@ pub struct FocusedRun {
     pub entity: Entity,
     pub active: &'static ActiveScene,
     pub draft: &'static mut Draft,
-    pub status: &'static RunStatus,
+    pub progress: &'static RunProgress,
+    pub curves: &'static RunCurves,
+    pub gan: &'static RunGan,
+    pub generator: &'static RunGenerator,
+    pub timeline: &'static RunTimeline,
+    pub moving: &'static MovingPositions,
+    pub fixed: &'static FixedPositions,
     pub link: &'static RunLink,
     pub bounds: &'static CloudBounds,
 }
@@ -49,7 +58,8 @@ pub struct RunView {
     pub entity: Entity,
     pub slot: &'static ViewSlot,
     pub active: &'static ActiveScene,
-    pub status: &'static RunStatus,
+    pub progress: &'static RunProgress,
+    pub curves: &'static RunCurves,
     pub link: &'static RunLink,
     pub focused: Has<Focused>,
     pub arrow_scale: Option<&'static ArrowScale>,

@@ -13,7 +13,7 @@ use super::share::status_notice_ui;
 use super::state::{RunView, RunViewItem, run_name, runs_in_view_order};
 use super::style::{BAD, WARN, egui_color, run_colour};
 use crate::app::controls::{AppCommand, CONTROLS, HelpOverlay, MOUSE_HELP};
-use crate::app::run::{Draft, FlowWorker, Playback, RunLink, RunState, RunStatus, SceneErrors};
+use crate::app::run::{Draft, FlowWorker, Playback, RunLink, RunProgress, RunState, SceneErrors};
 use crate::app::tools::capture::Recording;
 use crate::app::tools::screenshot::ScreenshotLog;
 use crate::app::tools::share::ShareLog;
@@ -42,8 +42,17 @@ pub struct StatusFacts<'a> {
 }
 
 impl StatusLine<'_, '_> {
-    /// The line for the focused run (`status`, `draft`, `link`).
-    pub fn show(&self, ui: &mut egui::Ui, status: &RunStatus, draft: &Draft, link: &RunLink, fps: f64) {
+    /// The line for the focused run (`status`, its clouds' point `counts`
+    /// (moving, fixed), `draft`, `link`).
+    pub fn show(
+        &self,
+        ui: &mut egui::Ui,
+        status: &RunProgress,
+        counts: (usize, usize),
+        draft: &Draft,
+        link: &RunLink,
+        fps: f64,
+    ) {
         let facts = StatusFacts {
             state: status.state(&self.playback, link, &self.worker),
             now: self.time.elapsed_secs_f64(),
@@ -51,7 +60,7 @@ impl StatusLine<'_, '_> {
             recording: &self.recording,
             log: &self.log,
         };
-        status_line(ui, &facts, status, draft, &runs_in_view_order(&self.runs), fps);
+        status_line(ui, &facts, status, counts, draft, &runs_in_view_order(&self.runs), fps);
     }
 }
 
@@ -125,12 +134,13 @@ pub fn header_ui(ui: &mut egui::Ui) -> Option<AppCommand> {
 /// Run state, step, sigma², timing, counts and notices: one line when the
 /// view is wide enough, wrapped onto a second (the bar grows) rather than cut
 /// when side panels leave it narrow.
-/// `s`, `draft` and `link` are the focused run's, `runs` every run in view
-/// order, `fps` the smoothed frame rate.
+/// `s`, `counts` (moving, fixed points) and `draft` are the focused run's,
+/// `runs` every run in view order, `fps` the smoothed frame rate.
 pub fn status_line(
     ui: &mut egui::Ui,
     facts: &StatusFacts,
-    s: &RunStatus,
+    s: &RunProgress,
+    counts: (usize, usize),
     draft: &Draft,
     runs: &[RunViewItem],
     fps: f64,
@@ -161,7 +171,7 @@ pub fn status_line(
             // (runs step in lockstep), the rest on hover.
             ui.label("ms/step");
             for r in runs {
-                let (step, ms) = (r.status.step_index, r.status.step_ms);
+                let (step, ms) = (r.progress.step_index, r.progress.step_ms);
                 let text = if step == s.step_index { format!("■ {ms:.2}") } else { format!("■ {ms:.2} @{step}") };
                 ui.label(RichText::new(text).color(run_colour(r.slot.0))).on_hover_text(format!(
                     "view {}: {} · step {step}, {ms:.2} ms/step",
@@ -188,8 +198,8 @@ pub fn status_line(
         ui.separator();
         if !comparing {
             // (In compare mode each view's label names its own clouds.)
-            ui.label(RichText::new(format!("{} moving", s.moving_count)).color(egui_color(MOVING_COLOR)));
-            ui.label(RichText::new(format!("{} fixed", s.fixed_count)).color(egui_color(FIXED_COLOR)));
+            ui.label(RichText::new(format!("{} moving", counts.0)).color(egui_color(MOVING_COLOR)));
+            ui.label(RichText::new(format!("{} fixed", counts.1)).color(egui_color(FIXED_COLOR)));
         }
         if let Some((shot, error)) = facts.shots.notice(now) {
             ui.separator();

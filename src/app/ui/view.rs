@@ -12,7 +12,7 @@ use super::gan::colouring_ui;
 use super::state::{Requests, RunView};
 use super::style::egui_color;
 use crate::app::controls::AppCommand;
-use crate::app::run::{ActiveScene, Focused, RunStatus};
+use crate::app::run::{ActiveScene, Focused, RunGan, RunProgress};
 use crate::app::view::arrows::{
     ARROW_EVERY, ARROW_SHARE, ArrowScale, ArrowSettings, Arrows, Displacement, MAX_ARROWS, scale_label,
 };
@@ -46,7 +46,8 @@ impl ViewPanel<'_, '_> {
         &mut self,
         ui: &mut egui::Ui,
         active: &ActiveScene,
-        status: &RunStatus,
+        status: &RunProgress,
+        gan_values: &RunGan,
         bounds: &CloudBounds,
         out: &mut Requests,
     ) {
@@ -59,7 +60,7 @@ impl ViewPanel<'_, '_> {
             *self.view = view;
         }
         let mut gan = self.gan.clone();
-        colouring_ui(ui, &mut gan, has_discriminator(active), bounds.flat, status);
+        colouring_ui(ui, &mut gan, has_discriminator(active), bounds.flat, gan_values.0.as_ref(), status.step_index);
         if gan != *self.gan {
             *self.gan = gan;
         }

@@ -23,7 +23,7 @@ use bevy::prelude::*;
 use crate::engine::metrics::quantile_in_place;
 
 use super::clouds::{CloudBounds, run_layer};
-use crate::app::run::{ActiveScene, MovingPositions, OfRun, RunId, RunStatus};
+use crate::app::run::{ActiveScene, MovingPositions, OfRun, RunId, RunProgress};
 use crate::app::schedule::DeriveSet;
 
 /// Most arrows drawn per run.
@@ -287,7 +287,7 @@ impl Plugin for ArrowsPlugin {
 /// A run's parts the arrows follow.
 type ArrowSource = (
     Ref<'static, MovingPositions>,
-    &'static RunStatus,
+    &'static RunProgress,
     &'static ActiveScene,
     &'static CloudBounds,
     &'static mut Displacement,

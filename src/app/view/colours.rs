@@ -1,6 +1,6 @@
 //! Colourings of the moving points computed on the app side: the length of
 //! each point's last displacement ([`super::arrows::Displacement`]), and the
-//! distance to the nearest fixed point (`RunStatus::moving_nn`, sent by the
+//! distance to the nearest fixed point (`RunCurves::moving_nn`, sent by the
 //! worker with the metrics). Both are O(N) per new state and nothing per
 //! frame.
 //!
@@ -21,7 +21,7 @@ use super::arrows::Displacement;
 use super::clouds::{CloudAssets, CloudEntities, PointIndex};
 use super::gan::{Colouring, GanView};
 use super::palette::{MAGMA, interpolate};
-use crate::app::run::{RunId, RunStatus};
+use crate::app::run::{MovingPositions, RunCurves, RunId, RunProgress};
 use crate::app::schedule::DeriveSet;
 
 /// Bins (materials) of the sequential map.
@@ -140,16 +140,25 @@ impl Plugin for FlowColoursPlugin {
 
 /// Recomputes a run's values when their source changed: a new displacement,
 /// new metrics, a new load, or another colouring.
-fn update_point_values(view: Res<GanView>, mut runs: Query<(&Displacement, &RunStatus, &mut PointValues)>) {
+/// A run's parts its point values come from.
+type ValueSource = (
+    &'static Displacement,
+    &'static RunProgress,
+    &'static RunCurves,
+    &'static MovingPositions,
+    &'static mut PointValues,
+);
+
+fn update_point_values(view: Res<GanView>, mut runs: Query<ValueSource>) {
     let colouring = view.colouring;
-    for (displacement, status, mut values) in &mut runs {
+    for (displacement, status, curves, moving, mut values) in &mut runs {
         let key = match colouring {
             Colouring::Displacement => Some(SourceKey::Displacement(status.generation, displacement.steps)),
             Colouring::NearestTarget => Some(SourceKey::Metrics(
                 status.generation,
                 status.step_index,
-                status.latest.as_ref().map(|m| m.cfd.to_bits()),
-                status.moving_nn.len(),
+                curves.latest.as_ref().map(|m| m.cfd.to_bits()),
+                curves.moving_nn.len(),
             )),
             _ => None,
         };
@@ -160,10 +169,8 @@ fn update_point_values(view: Res<GanView>, mut runs: Query<(&Displacement, &RunS
             Colouring::Displacement if displacement.steps.is_some() => {
                 PointValues::of(colouring, displacement.lengths())
             }
-            Colouring::NearestTarget
-                if !status.moving_nn.is_empty() && status.moving_nn.len() == status.moving_count =>
-            {
-                PointValues::of(colouring, status.moving_nn.iter().map(|&d| d as f32).collect())
+            Colouring::NearestTarget if !curves.moving_nn.is_empty() && curves.moving_nn.len() == moving.count() => {
+                PointValues::of(colouring, curves.moving_nn.iter().map(|&d| d as f32).collect())
             }
             c if is_app_side(c) => PointValues { colouring: Some(c), ..default() },
             _ => PointValues::default(),

@@ -8,7 +8,7 @@
 
 use bevy::prelude::*;
 
-use crate::app::run::{ActiveScene, FlowWorker, Playback, RunLink, RunStatus};
+use crate::app::run::{ActiveScene, FlowWorker, Playback, RunGan, RunLink, RunProgress};
 use crate::app::schedule::AppSet;
 use crate::app::worker::{Field, ViewRequest};
 
@@ -178,17 +178,16 @@ pub fn send_view_request(
     view: Res<GanView>,
     playback: Res<Playback>,
     mut worker: ResMut<FlowWorker>,
-    mut runs: Query<(&ActiveScene, &RunStatus, &mut RunLink)>,
+    mut runs: Query<(&ActiveScene, &RunProgress, &RunGan, &mut RunLink)>,
 ) {
-    for (active, status, mut link) in &mut runs {
+    for (active, status, gan, mut link) in &mut runs {
         let request = ViewRequest::of(&view, has_discriminator(active));
         if link.view() != request {
             worker.set_view(&mut link, request);
             continue;
         }
         let settled = (!playback.playing || status.finished) && !link.busy() && status.generation == link.generation;
-        let lagging =
-            status.gan.as_ref().and_then(|g| g.grid.as_ref()).is_some_and(|g| g.step_index != status.step_index);
+        let lagging = gan.0.as_ref().and_then(|g| g.grid.as_ref()).is_some_and(|g| g.step_index != status.step_index);
         if settled && lagging && request.grid {
             worker.set_view(&mut link, request);
         }

@@ -3,7 +3,7 @@
 
 use bevy::prelude::*;
 
-use crate::app::run::{Focused, RunStatus};
+use crate::app::run::{Focused, RunGenerator};
 use crate::app::schedule::DeriveSet;
 
 /// Whether the latent grid is drawn.
@@ -43,12 +43,12 @@ const GRID_COLOR: Color = Color::srgba(0.05, 0.45, 0.25, 0.8);
 
 /// The focused run's grid (gizmos draw on layer 0, which only the focused
 /// view shows).
-fn draw_grid(mut gizmos: Gizmos, runs: Query<&RunStatus, With<Focused>>, view: Res<GeneratorView>) {
-    let Ok(status) = runs.single() else { return };
+fn draw_grid(mut gizmos: Gizmos, runs: Query<&RunGenerator, With<Focused>>, view: Res<GeneratorView>) {
+    let Ok(generator) = runs.single() else { return };
     if !view.show_grid {
         return;
     }
-    let Some(generator) = &status.generator else { return };
+    let Some(generator) = &generator.0 else { return };
     for line in &generator.grid {
         gizmos.linestrip(line.chunks_exact(3).map(|p| Vec3::new(p[0], p[1], p[2])), GRID_COLOR);
     }

@@ -13,7 +13,7 @@ use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 
 use super::clouds::{BACKGROUND, CloudAssets, CloudBounds, CloudEntities, PointIndex};
 use super::gan::{BINS, GanView, bin, bin_colour, heat_pixels};
-use crate::app::run::{Focused, RunStatus};
+use crate::app::run::{Focused, RunGan};
 use crate::app::schedule::DeriveSet;
 use crate::app::worker::GridValues;
 
@@ -100,7 +100,7 @@ struct ShownBins {
 /// the colouring changes or the points are respawned; touches only the
 /// points whose bin changed.
 fn colour_points(
-    runs: Query<(Entity, &RunStatus, Ref<CloudEntities>)>,
+    runs: Query<(Entity, &RunGan, Ref<CloudEntities>)>,
     view: Res<GanView>,
     assets: Option<Res<CloudAssets>>,
     palette: Option<Res<GanPalette>>,
@@ -109,10 +109,10 @@ fn colour_points(
 ) {
     let (Some(assets), Some(palette)) = (assets, palette) else { return };
     shown_by_run.retain(|run, _| runs.contains(*run));
-    for (run, status, entities) in &runs {
+    for (run, gan, entities) in &runs {
         let shown = shown_by_run.entry(run).or_default();
         let paint = Paint { view: &view, view_changed: view.is_changed(), assets: &assets, palette: &palette };
-        colour_run(status, &entities, entities.is_changed(), &paint, &mut points, shown);
+        colour_run(gan, &entities, entities.is_changed(), &paint, &mut points, shown);
     }
 }
 
@@ -126,7 +126,7 @@ struct Paint<'a> {
 }
 
 fn colour_run(
-    status: &RunStatus,
+    gan: &RunGan,
     entities: &CloudEntities,
     respawned: bool,
     paint: &Paint,
@@ -139,10 +139,8 @@ fn colour_run(
         shown.bins = vec![DEFAULT_BIN; entities.moving.len()];
         shown.serial = None;
     }
-    let values = status
-        .gan
-        .as_ref()
-        .filter(|g| Some(g.field) == view.colouring.field() && g.points.len() == entities.moving.len());
+    let values =
+        gan.0.as_ref().filter(|g| Some(g.field) == view.colouring.field() && g.points.len() == entities.moving.len());
     let serial = values.map(|g| g.serial);
     if serial == shown.serial && !respawned && !view_changed {
         return;
@@ -165,7 +163,7 @@ fn colour_run(
 /// grid's rectangle just behind the plane of the points, and shows it while
 /// asked for in a 2-D scene.
 fn update_heat_map(
-    runs: Query<(Entity, &RunStatus, &CloudBounds), With<Focused>>,
+    runs: Query<(Entity, &RunGan, &CloudBounds), With<Focused>>,
     view: Res<GanView>,
     heat: Option<Res<HeatMap>>,
     mut images: ResMut<Assets<Image>>,
@@ -174,13 +172,13 @@ fn update_heat_map(
     mut shown: Local<Option<(Entity, u64, u32)>>,
 ) {
     let Some(heat) = heat else { return };
-    let Ok((run, status, bounds)) = runs.single() else { return };
+    let Ok((run, gan, bounds)) = runs.single() else { return };
     let Ok((mut transform, mut visibility)) = quads.get_mut(heat.entity) else { return };
     let grid: Option<&GridValues> =
-        status.gan.as_ref().and_then(|g| g.grid.as_ref()).filter(|g| g.values.len() == g.layout.len());
+        gan.0.as_ref().and_then(|g| g.grid.as_ref()).filter(|g| g.values.len() == g.layout.len());
     let show = view.heat_map && bounds.flat && grid.is_some();
     visibility.set_if_neq(if show { Visibility::Inherited } else { Visibility::Hidden });
-    let (Some(grid), Some(gan)) = (grid, status.gan.as_ref()) else { return };
+    let (Some(grid), Some(gan)) = (grid, gan.0.as_ref()) else { return };
     // The colours follow the points' range, so a new range redraws too.
     let key = (run, grid.serial, gan.range.to_bits());
     if !show || *shown == Some(key) {

@@ -24,6 +24,7 @@ pub use generator::{
 };
 pub use project::project3;
 pub use protocol::{
-    Command, HistoryInfo, Load, MAX_STEPS_PER_REQUEST, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET,
+    Command, HistoryInfo, Load, MAX_STEPS_PER_REQUEST, Measures, MetricSample, Progress, ProjectedClouds, Reply,
+    ReplyKind, RunKey, STEP_BUDGET,
 };
 pub use thread::spawn;

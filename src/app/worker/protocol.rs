@@ -94,47 +94,69 @@ pub struct HistoryInfo {
     pub line: String,
 }
 
-/// What the worker sends back after a load, a step or a reset.
+/// What the worker sends back after a load, a step or a reset, in groups:
+/// each group is applied whole to the run component of the same name.
+#[derive(Debug)]
 pub struct Reply {
     pub run: RunKey,
     pub generation: u64,
     pub kind: ReplyKind,
+    /// Where the run is (`RunProgress`).
+    pub progress: Progress,
+    /// The clouds as the view draws them (`MovingPositions`, `FixedPositions`).
+    pub clouds: ProjectedClouds,
+    /// Values measured since the last reply (`RunCurves`).
+    pub measures: Measures,
+    /// The GAN view's values at this state, while the view asks for any (`RunGan`).
+    pub gan: Option<GanValues>,
+    /// A generator run's losses, comparison and grid; None for particles (`RunGenerator`).
+    pub generator: Option<GeneratorReply>,
+    /// The run's history, particle runs only (`RunTimeline`).
+    pub history: Option<HistoryInfo>,
+}
+
+/// Where a run is after the command a reply answers.
+#[derive(Debug, Default)]
+pub struct Progress {
     /// Steps taken so far.
     pub step_index: usize,
     pub finished: bool,
-    /// Moving cloud, projected to 3-D (x, y, z per point).
-    pub moving: Vec<f32>,
-    /// Fixed cloud, projected to 3-D; only on `Loaded`.
-    pub fixed: Option<Vec<f32>>,
-    /// Target-to-target nearest-neighbour distances; only on `Loaded`.
-    pub fixed_nn: Option<Vec<f64>>,
     pub report: Option<StepReport>,
     /// Steps this reply accounts for.
     pub steps: usize,
     pub step_ms: f64,
+    pub eta: Option<f64>,
+    /// Non-finite updates dropped since the start.
+    pub non_finite: u64,
+    /// Why the scene could not start (a generator that cannot be built).
+    pub error: Option<String>,
+}
+
+/// The clouds projected to 3-D (x, y, z per point).
+#[derive(Debug, Default)]
+pub struct ProjectedClouds {
+    pub moving: Vec<f32>,
+    /// Only on `Loaded`.
+    pub fixed: Option<Vec<f32>>,
+}
+
+/// What was measured while serving the command.
+#[derive(Debug, Default)]
+pub struct Measures {
     /// Metrics and moving-to-target nearest-neighbour distances, when computed.
     pub metrics: Option<(Metrics, Vec<f64>)>,
+    /// Target-to-target nearest-neighbour distances; only on `Loaded`.
+    pub fixed_nn: Option<Vec<f64>>,
     /// Every step's metrics computed while serving this request (small
     /// clouds: each step), so fast runs still plot every step.
     pub samples: Vec<MetricSample>,
-    pub eta: Option<f64>,
     /// Divergences (steps done, values), on their cadence.
     pub divergences: Option<(usize, [f64; DIVERGENCES])>,
     /// RectifiedFlow: Tweedie's residual, on the divergences' cadence.
     pub tweedie: Option<f64>,
-    /// Non-finite updates dropped since the start.
-    pub non_finite: u64,
-    /// The GAN view's values at this state, while the view asks for any.
-    pub gan: Option<GanValues>,
     /// (steps taken, driver cosine) of each step served by this request
     /// (`Discriminator` drivers only).
     pub cosines: Vec<(usize, f64)>,
-    /// A generator run's losses, comparison and grid (None for particles).
-    pub generator: Option<GeneratorReply>,
-    /// Why the scene could not start (a generator that cannot be built).
-    pub error: Option<String>,
-    /// The run's history (particle runs).
-    pub history: Option<HistoryInfo>,
 }
 
 impl Reply {
@@ -144,24 +166,11 @@ impl Reply {
             run,
             generation,
             kind,
-            step_index: 0,
-            finished: true,
-            moving: Vec::new(),
-            fixed: None,
-            fixed_nn: None,
-            report: None,
-            steps: 0,
-            step_ms: 0.0,
-            metrics: None,
-            samples: Vec::new(),
-            eta: None,
-            divergences: None,
-            tweedie: None,
-            non_finite: 0,
+            progress: Progress { finished: true, ..Progress::default() },
+            clouds: ProjectedClouds::default(),
+            measures: Measures::default(),
             gan: None,
-            cosines: Vec::new(),
             generator: None,
-            error: None,
             history: None,
         }
     }

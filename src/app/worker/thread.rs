@@ -18,7 +18,10 @@ use crate::engine::{
 use super::gan::WorkerView;
 use super::generator::{GeneratorRun, Run};
 use super::project::project3;
-use super::protocol::{Command, HistoryInfo, Load, MetricSample, Reply, ReplyKind, RunKey, STEP_BUDGET};
+use super::protocol::{
+    Command, HistoryInfo, Load, Measures, MetricSample, Progress, ProjectedClouds, Reply, ReplyKind, RunKey,
+    STEP_BUDGET,
+};
 
 /// Clouds below this many points (fixed + moving) get metrics every step;
 /// bigger ones at most every [`METRICS_INTERVAL`] of wall time.
@@ -207,7 +210,7 @@ impl Slot {
                 self.sim = None;
                 self.failed = Some(generation);
                 let mut reply = Reply::bare(run, generation, ReplyKind::Loaded);
-                reply.error = Some(format!("{}: the generator cannot start: {e}", scene.name));
+                reply.progress.error = Some(format!("{}: the generator cannot start: {e}", scene.name));
                 return Some(reply);
             }
         };
@@ -230,8 +233,8 @@ impl Slot {
         self.view.loaded(&sim.gan_state());
         self.sim = Some((generation, sim, probe));
         let mut reply = self.reply(pool, run, ReplyKind::Loaded, None, 0.0, true)?;
-        reply.fixed = Some(fixed);
-        reply.fixed_nn = Some(fixed_nn);
+        reply.clouds.fixed = Some(fixed);
+        reply.measures.fixed_nn = Some(fixed_nn);
         Some(reply)
     }
 
@@ -263,15 +266,16 @@ impl Slot {
     fn finish_step(&mut self, pool: &rayon::ThreadPool, run: RunKey, tally: StepTally) -> Option<Reply> {
         let ms = tally.seconds * 1e3 / tally.steps.max(1) as f64;
         let mut reply = self.reply(pool, run, ReplyKind::Stepped, tally.report, ms, false)?;
-        if reply.metrics.is_none() {
-            reply.metrics = tally.last;
+        let measures = &mut reply.measures;
+        if measures.metrics.is_none() {
+            measures.metrics = tally.last;
         }
         let mut samples = tally.samples;
-        samples.extend(reply.metrics.as_ref().map(|(m, _)| MetricSample::of(reply.step_index, m)));
+        samples.extend(measures.metrics.as_ref().map(|(m, _)| MetricSample::of(reply.progress.step_index, m)));
         samples.dedup_by_key(|s| s.step);
-        reply.samples = samples;
-        reply.steps = tally.steps;
-        reply.cosines = tally.cosines;
+        measures.samples = samples;
+        measures.cosines = tally.cosines;
+        reply.progress.steps = tally.steps;
         Some(reply)
     }
 
@@ -364,24 +368,27 @@ impl Slot {
             run,
             generation: *generation,
             kind,
-            step_index: sim.step_index(),
-            finished: sim.is_finished(),
-            moving: project3(sim.moving()),
-            fixed: None,
-            fixed_nn: None,
-            report,
-            steps: 0,
-            step_ms,
-            samples: metrics.iter().map(|(m, _)| MetricSample::of(sim.step_index(), m)).collect(),
-            metrics,
-            eta: sim.eta(),
-            divergences,
-            tweedie,
-            non_finite,
+            progress: Progress {
+                step_index: sim.step_index(),
+                finished: sim.is_finished(),
+                report,
+                steps: 0,
+                step_ms,
+                eta: sim.eta(),
+                non_finite,
+                error: None,
+            },
+            clouds: ProjectedClouds { moving: project3(sim.moving()), fixed: None },
+            measures: Measures {
+                samples: metrics.iter().map(|(m, _)| MetricSample::of(sim.step_index(), m)).collect(),
+                metrics,
+                fixed_nn: None,
+                divergences,
+                tweedie,
+                cosines: Vec::new(),
+            },
             gan,
-            cosines: Vec::new(),
             generator,
-            error: None,
             history: self.sim.as_ref().and_then(|(_, sim, _)| sim.as_particles()).map(|_| HistoryInfo {
                 first: self.timeline.first(),
                 furthest: self.timeline.furthest(),

@@ -15,7 +15,7 @@ use bevy::window::PrimaryWindow;
 use super::book::{FrameBook, PixelRect, view_pixels};
 use super::encoder::{EncoderMsg, encode_frames};
 use super::frames::{RecordFormat, open_sink};
-use crate::app::run::{InitialCompare, Playback, PlaybackCommand, RunLink, RunStatus};
+use crate::app::run::{InitialCompare, MovingPositions, Playback, PlaybackCommand, RunLink, RunProgress};
 use crate::app::tools::share::{ShareLog, slug};
 use crate::app::view::ViewportRect;
 
@@ -138,7 +138,7 @@ impl Plugin for RecordingPlugin {
 /// The least number of steps done over the loaded runs that still step (as
 /// the stepping counts them; they step in lockstep), or over all loaded runs
 /// once every one has finished.
-fn steps_done(runs: &Query<(&RunStatus, &RunLink)>) -> Option<usize> {
+fn steps_done(runs: &Query<(&RunProgress, &RunLink)>) -> Option<usize> {
     let loaded = || runs.iter().filter(|(s, l)| s.is_current(l));
     loaded()
         .filter(|(s, _)| !s.finished)
@@ -170,7 +170,7 @@ fn start_or_cancel(
     mut requests: MessageReader<RecordRequest>,
     mut recording: ResMut<Recording>,
     (playback, mut commands): (Res<Playback>, MessageWriter<PlaybackCommand>),
-    runs: Query<(&RunStatus, &RunLink)>,
+    runs: Query<(&RunProgress, &RunLink)>,
     area: CaptureArea,
     mut log: ResMut<ShareLog>,
     time: Res<Time<Real>>,
@@ -244,7 +244,7 @@ fn capture_frames(
     mut recording: ResMut<Recording>,
     playback: Res<Playback>,
     mut playback_commands: MessageWriter<PlaybackCommand>,
-    runs: Query<(&RunStatus, &RunLink)>,
+    runs: Query<(&RunProgress, &RunLink)>,
     mut commands: Commands,
 ) {
     let Some(active) = recording.active.as_mut() else { return };
@@ -327,7 +327,7 @@ fn finish_recording(
 fn run_record_plan(
     mut plan: ResMut<RecordPlan>,
     recording: Res<Recording>,
-    runs: Query<(&RunStatus, &RunLink)>,
+    runs: Query<(&MovingPositions, &RunLink)>,
     compare: Option<Res<InitialCompare>>,
     mut requests: MessageWriter<RecordRequest>,
     mut exit: MessageWriter<AppExit>,
@@ -335,7 +335,7 @@ fn run_record_plan(
 ) {
     if !plan.started {
         let expected = 1 + compare.map_or(0, |c| c.0.len());
-        let loaded = runs.iter().count() >= expected && runs.iter().all(|(s, l)| s.is_shown(l));
+        let loaded = runs.iter().count() >= expected && runs.iter().all(|(m, l)| m.is_shown(l));
         // A few frames so the panels and the view have settled.
         *frames = if loaded { *frames + 1 } else { 0 };
         if *frames > 6 {

@@ -10,7 +10,9 @@ use bevy::prelude::*;
 use bevy::tasks::{IoTaskPool, Task, futures::check_ready};
 
 use super::files::{RunExport, export_runs, moving_dim, scene_to_save, scene_with_csv};
-use crate::app::run::{ActiveScene, Draft, Focused, MovingPositions, RunStatus, SceneErrors, SceneRequest, ViewSlot};
+use crate::app::run::{
+    ActiveScene, Draft, Focused, MovingPositions, RunCurves, RunProgress, SceneErrors, SceneRequest, ViewSlot,
+};
 use crate::app::schedule::AppSet;
 use crate::scene::SceneCloud;
 
@@ -100,12 +102,16 @@ impl Plugin for SharePlugin {
     }
 }
 
+/// A run's parts an export writes.
+type ExportedRun =
+    (&'static ViewSlot, &'static ActiveScene, &'static RunProgress, &'static RunCurves, &'static MovingPositions);
+
 /// The runs a share request reads: the focused one (its scene and the
 /// edits to it) and every run (what an export writes).
 #[derive(SystemParam)]
 struct ShareRuns<'w, 's> {
     focused: Query<'w, 's, (&'static ActiveScene, &'static Draft), With<Focused>>,
-    all: Query<'w, 's, (&'static ViewSlot, &'static ActiveScene, &'static RunStatus, &'static MovingPositions)>,
+    all: Query<'w, 's, ExportedRun>,
 }
 
 fn handle_share_requests(
@@ -143,16 +149,16 @@ fn handle_share_requests(
             ShareRequest::Export { folder } => {
                 let mut data: Vec<RunExport> = runs
                     .iter()
-                    .filter_map(|(slot, active, status, moving)| {
+                    .filter_map(|(slot, active, progress, curves, moving)| {
                         let scene = active.scene()?;
                         Some(RunExport {
                             slot: slot.0,
                             scene_name: scene.name.clone(),
-                            step: status.step_index,
+                            step: progress.step_index,
                             positions: moving.positions.clone(),
                             dim: moving_dim(scene),
-                            history: status.history.clone(),
-                            divergences: status.divergences.clone(),
+                            history: curves.history.clone(),
+                            divergences: curves.divergences.clone(),
                         })
                     })
                     .collect();
