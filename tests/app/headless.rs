@@ -148,7 +148,7 @@ fn a_bad_scene_keeps_the_running_one_and_records_the_error() {
     for (path, text) in broken {
         app.world_mut().write_message(SceneRequest::Text { path: path.into(), text });
         app.update();
-        let error = app.world().resource::<SceneErrors>().error.clone().expect("an error is recorded");
+        let error = app.world().resource::<SceneErrors>().first().map(str::to_owned).expect("an error is recorded");
         assert!(error.starts_with(&format!("{path}:")), "error without file:line:col: {error}");
         let mut parts = error.splitn(4, ':');
         let (_, line, col) = (parts.next(), parts.next(), parts.next());
@@ -161,7 +161,7 @@ fn a_bad_scene_keeps_the_running_one_and_records_the_error() {
     // A missing file too.
     app.world_mut().write_message(SceneRequest::Open(PathBuf::from("/nonexistent/scene.ron")));
     app.update();
-    assert!(app.world().resource::<SceneErrors>().error.as_deref().is_some_and(|e| e.contains("cannot read")));
+    assert!(app.world().resource::<SceneErrors>().first().is_some_and(|e| e.contains("cannot read")));
 
     // The old scene still runs.
     let steps = focused::<RunProgress>(app.world()).step_index;
@@ -171,7 +171,7 @@ fn a_bad_scene_keeps_the_running_one_and_records_the_error() {
     // A good scene clears the error.
     app.world_mut().write_message(SceneRequest::Text { path: PATH.into(), text: scene_text("again") });
     app.update();
-    assert!(app.world().resource::<SceneErrors>().error.is_none());
+    assert!(app.world().resource::<SceneErrors>().is_empty());
 }
 
 #[test]

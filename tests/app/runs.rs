@@ -6,8 +6,8 @@ use std::path::Path;
 use bevy::prelude::*;
 
 use sdflow::app::run::{
-    ActiveScene, Focused, MovingPositions, OfRun, Playback, RunCurves, RunProgress, RunRequest, RunTimeline,
-    SceneRequest,
+    ActiveScene, Focused, LoadInto, MovingPositions, OfRun, Playback, RunCurves, RunProgress, RunRequest, RunTimeline,
+    SceneErrors, SceneRequest, ViewSlot,
 };
 use sdflow::app::view::clouds::{CloudEntities, PointIndex};
 use sdflow::app::worker::project3;
@@ -205,4 +205,41 @@ fn the_histograms_follow_the_focus_while_paused() {
     assert_ne!(near_histogram, far_histogram, "focusing the far run kept the near run's histogram");
     app.world_mut().write_message(RunRequest::Focus(near));
     assert_eq!(moving_histogram(&mut app), near_histogram);
+}
+
+#[test]
+fn each_run_keeps_its_own_scene_error_until_it_loads_or_closes() {
+    let mut app = common::paused_app();
+    app.world_mut().write_message(SceneRequest::Text { path: "sd.ron".into(), text: scene_text("sd", "Sd") });
+    let mmd = SceneRequest::Text { path: "mmd.ron".into(), text: scene_text("mmd", "Mmd") };
+    app.world_mut().write_message(RunRequest::Compare(mmd));
+    wait(&mut app, "both runs to load", |w| common::all_idle_and_loaded(w, 2));
+    let second = {
+        let world = app.world_mut();
+        let mut q = world.query::<(Entity, &ViewSlot)>();
+        q.iter(world).find(|(_, slot)| slot.0 == 1).map(|(e, _)| e).expect("a second view")
+    };
+    let broken = SceneRequest::Text { path: "broken.ron".into(), text: "(name: \"x\",, )".into() };
+    app.world_mut().write_message(LoadInto { run: second, request: broken, new_run: false });
+    app.update();
+    let errors = |app: &App| -> Vec<(Option<Entity>, String)> {
+        app.world().resource::<SceneErrors>().iter().map(|(r, t)| (r, t.to_owned())).collect()
+    };
+    let shown = errors(&app);
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].0, Some(second), "the error is the second run's");
+    assert!(shown[0].1.starts_with("broken.ron:1:"), "{}", shown[0].1);
+
+    // The first run loading a good scene does not hide the second run's error.
+    app.world_mut().write_message(SceneRequest::Text { path: "sd.ron".into(), text: scene_text("sd again", "Sd") });
+    wait(&mut app, "the first run's new scene", |w| {
+        focused::<ActiveScene>(w).scene().is_some_and(|s| s.name == "sd again")
+    });
+    assert_eq!(errors(&app).len(), 1, "another run's load cleared this run's error");
+
+    // Closing the second run takes its error with it.
+    app.world_mut().write_message(RunRequest::Close(second));
+    wait(&mut app, "the second run to close", |w| common::all_idle_and_loaded(w, 1));
+    app.update();
+    assert!(errors(&app).is_empty(), "a closed run's error stays: {:?}", errors(&app));
 }

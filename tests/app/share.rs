@@ -137,13 +137,13 @@ fn a_csv_cloud_replaces_the_target_and_exports_come_back_exactly() {
             && common::all_idle_and_loaded(w, 1)
     });
     assert_eq!(focused::<FixedPositions>(app.world()).count(), 5);
-    assert!(app.world().resource::<SceneErrors>().error.is_none());
+    assert!(app.world().resource::<SceneErrors>().is_empty());
 
     // A CSV of the wrong dimension is refused with the reason; the run goes on.
     let wrong = dir.join("3d.csv");
     write_points(&wrong, &Cloud::from_points(3, &[[0.0f32, 1.0, 2.0]])).expect("csv written");
     app.world_mut().write_message(ShareRequest::OpenCsv { path: wrong, role: SceneCloud::Source });
-    wait(&mut app, "the error", |w| w.resource::<SceneErrors>().error.is_some());
+    wait(&mut app, "the error", |w| !w.resource::<SceneErrors>().is_empty());
     assert_eq!(focused::<FixedPositions>(app.world()).count(), 5, "the running scene is kept");
 
     play(&mut app, 1, 4);

@@ -127,7 +127,7 @@ fn open_initial_lesson(
             let step = initial.step.min(file.lesson.steps.len().saturating_sub(1));
             player.open = Some(OpenLesson { file, step, answer: None });
         }
-        Err(e) => errors.error = Some(e.to_string()),
+        Err(e) => errors.set(None, e.to_string()),
     }
 }
 
@@ -227,7 +227,7 @@ fn handle_lesson_commands(
                     player.paint_after = out.show(open.current(), &open.file, step, true);
                     player.open = Some(open);
                 }
-                Err(e) => errors.error = Some(e.to_string()),
+                Err(e) => errors.set(None, e.to_string()),
             },
             LessonCommand::Next | LessonCommand::Back => {
                 let Some(open) = player.open.as_mut() else { continue };

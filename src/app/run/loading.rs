@@ -66,10 +66,43 @@ impl Draft {
     }
 }
 
-/// The last scene error, shown in the window until the next successful load.
+/// Scenes that could not be loaded: one error per run (its load failed;
+/// its previous scene keeps running) and one for the window as a whole (a
+/// lesson or a file that names no run). Each is shown until that run loads
+/// a scene, the run closes, or the viewer dismisses it.
 #[derive(Resource, Default, Debug)]
 pub struct SceneErrors {
-    pub error: Option<String>,
+    entries: Vec<(Option<Entity>, String)>,
+}
+
+impl SceneErrors {
+    /// Records the error of `run` (None: of no run), replacing its last one.
+    pub fn set(&mut self, run: Option<Entity>, text: impl Into<String>) {
+        let text = text.into();
+        match self.entries.iter_mut().find(|(r, _)| *r == run) {
+            Some(entry) => entry.1 = text,
+            None => self.entries.push((run, text)),
+        }
+    }
+
+    /// Forgets the error of `run` (None: the one of no run).
+    pub fn clear(&mut self, run: Option<Entity>) {
+        self.entries.retain(|(r, _)| *r != run);
+    }
+
+    /// Every error, oldest first, with its run.
+    pub fn iter(&self) -> impl Iterator<Item = (Option<Entity>, &str)> {
+        self.entries.iter().map(|(r, t)| (*r, t.as_str()))
+    }
+
+    /// The oldest error's text.
+    pub fn first(&self) -> Option<&str> {
+        self.entries.first().map(|(_, t)| t.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 /// Scene files found in [`PRESET_DIR`]: (path, scene name).
@@ -105,13 +138,16 @@ fn report_load_errors(
 ) {
     // Closed runs leave no entries behind.
     seen.retain(|run, _| runs.contains(*run));
+    if errors.entries.iter().any(|(r, _)| r.is_some_and(|r| !runs.contains(r))) {
+        errors.entries.retain(|(r, _)| r.is_none_or(|r| runs.contains(r)));
+    }
     for (run, status) in &runs {
         if !status.is_changed() || seen.get(&run) == Some(&status.generation) {
             continue;
         }
         if let Some(error) = &status.load_error {
             seen.insert(run, status.generation);
-            errors.error = Some(error.clone());
+            errors.set(Some(run), error.clone());
         }
     }
 }
@@ -198,7 +234,7 @@ fn load_requested(
 ) {
     for LoadInto { run, request, new_run } in requests.read() {
         let Ok((mut active, mut draft, mut link)) = runs.get_mut(*run) else { continue };
-        let Some((file, seed, on_disk)) = read_request(request, &active, &draft, &mut errors) else {
+        let Some((file, seed, on_disk)) = read_request(request, &active, &draft, *run, &mut errors) else {
             if *new_run {
                 close.write(RunRequest::Close(*run));
             }
@@ -207,7 +243,7 @@ fn load_requested(
         let clouds = match file.clouds_with_seed(seed) {
             Ok(c) => c,
             Err(e) => {
-                errors.error = Some(e.to_string());
+                errors.set(Some(*run), e.to_string());
                 if *new_run {
                     close.write(RunRequest::Close(*run));
                 }
@@ -219,7 +255,10 @@ fn load_requested(
         draft.scene = Some(file.scene.clone());
         draft.applied = Some(file.scene.flow_settings());
         draft.problems.clear();
-        errors.error = None;
+        // This run's last error is over, and so is one that named no run
+        // (a file picked in the panel that could not be read).
+        errors.clear(Some(*run));
+        errors.clear(None);
         active.modified = if on_disk { modified(&file.path) } else { None };
         active.seed = seed;
         active.file = Some(file);
@@ -232,6 +271,7 @@ fn read_request(
     request: &SceneRequest,
     active: &ActiveScene,
     draft: &Draft,
+    run: Entity,
     errors: &mut SceneErrors,
 ) -> Option<(SceneFile, u64, bool)> {
     let read = |parsed: Result<SceneFile, _>, on_disk, errors: &mut SceneErrors| match parsed {
@@ -240,7 +280,7 @@ fn read_request(
             Some((f, seed, on_disk))
         }
         Err(e) => {
-            errors.error = Some(format!("{e}"));
+            errors.set(Some(run), format!("{e}"));
             None
         }
     };
@@ -259,7 +299,7 @@ fn read_request(
                 scene.seed = rand::random::<u64>() % 1_000_000;
             }
             if let Some(problem) = scene.problems().into_iter().next() {
-                errors.error = Some(format!("cannot restart: {}", problem.1));
+                errors.set(Some(run), format!("cannot restart: {}", problem.1));
                 return None;
             }
             let seed = scene.seed;

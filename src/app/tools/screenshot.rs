@@ -164,8 +164,8 @@ fn run_screenshot_plan(
     let WindowLayout { window, cameras } = layout;
     match plan.stage {
         PlanStage::Running => {
-            if runs.iter().any(|r| r.2.file.is_none()) && errors.error.is_some() {
-                error!("cannot take the screenshot: {}", errors.error.as_deref().unwrap_or_default());
+            if let Some(error) = errors.first().filter(|_| runs.iter().any(|r| r.2.file.is_none())) {
+                error!("cannot take the screenshot: {error}");
                 exit.write(AppExit::error());
                 return;
             }

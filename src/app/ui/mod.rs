@@ -85,7 +85,7 @@ pub struct Panels<'w, 's> {
     generator: generator::GeneratorPanel<'w>,
     plots: plots::PlotsPanel<'w, 's>,
     status: status::StatusLine<'w, 's>,
-    overlays: status::Overlays<'w>,
+    overlays: status::Overlays<'w, 's>,
     lesson: lesson::LessonPanel<'w, 's>,
 }
 

@@ -386,7 +386,7 @@ pub fn file_dialog_system(mut contexts: EguiContexts, dialog: DialogParams) -> R
                     Ok(Opened::Share(request)) => {
                         share_requests.write(request);
                     }
-                    Err(e) => errors.error = Some(e),
+                    Err(e) => errors.set(None, e),
                 },
                 DialogPurpose::SaveScene => {
                     share_requests.write(ShareRequest::SaveScene(path));

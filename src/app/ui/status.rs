@@ -13,7 +13,9 @@ use super::share::status_notice_ui;
 use super::state::{RunView, RunViewItem, run_name, runs_in_view_order};
 use super::style::{BAD, WARN, egui_color, run_colour};
 use crate::app::controls::{AppCommand, CONTROLS, HelpOverlay, MOUSE_HELP};
-use crate::app::run::{Draft, FlowWorker, Playback, RunLink, RunProgress, RunState, SceneErrors};
+use crate::app::run::{
+    ActiveScene, Draft, FlowWorker, Playback, RunLink, RunProgress, RunState, SceneErrors, ViewSlot,
+};
 use crate::app::tools::capture::Recording;
 use crate::app::tools::screenshot::ScreenshotLog;
 use crate::app::tools::share::ShareLog;
@@ -66,16 +68,17 @@ impl StatusLine<'_, '_> {
 
 /// What the boxes over the view and the help overlay read and close.
 #[derive(SystemParam)]
-pub struct Overlays<'w> {
+pub struct Overlays<'w, 's> {
     errors: ResMut<'w, SceneErrors>,
     worker: Res<'w, FlowWorker>,
     help: ResMut<'w, HelpOverlay>,
+    runs: Query<'w, 's, (&'static ViewSlot, &'static ActiveScene)>,
 }
 
-impl Overlays<'_> {
-    /// A red box on top of the view for a stopped flow and for a scene not
-    /// loaded (`running`: a previous scene goes on); the latter can be
-    /// dismissed.
+impl Overlays<'_, '_> {
+    /// A red box on top of the view for a stopped flow, and one for each
+    /// scene not loaded, naming its view when several are open (`running`:
+    /// the focused run's previous scene goes on); those can be dismissed.
     pub fn show_errors(&mut self, root: &mut egui::Ui, running: bool) {
         let frame = egui::Frame::new()
             .fill(Color32::from_rgb(0x5a, 0x10, 0x10))
@@ -86,14 +89,27 @@ impl Overlays<'_> {
                 error_box(ui, "The flow has stopped.", stopped);
             });
         }
-        if let Some(error) = self.errors.error.clone() {
-            let title =
-                if running { "Scene not loaded; the previous scene keeps running." } else { "Scene not loaded." };
-            egui::Panel::top("scene-error").frame(frame).show(root, |ui| {
-                if error_box(ui, title, &error) {
-                    self.errors.error = None;
+        let several = self.runs.iter().count() > 1;
+        let mut dismissed = Vec::new();
+        for (k, (run, error)) in self.errors.iter().enumerate() {
+            let (view, running) = match run.and_then(|r| self.runs.get(r).ok()) {
+                Some((slot, active)) => (several.then(|| slot.0 + 1), active.file.is_some()),
+                None => (None, running),
+            };
+            let title = match (view, running) {
+                (Some(v), true) => format!("Scene not loaded in view {v}; its previous scene keeps running."),
+                (Some(v), false) => format!("Scene not loaded in view {v}."),
+                (None, true) => "Scene not loaded; the previous scene keeps running.".into(),
+                (None, false) => "Scene not loaded.".into(),
+            };
+            egui::Panel::top(egui::Id::new(("scene-error", k))).frame(frame).show(root, |ui| {
+                if error_box(ui, &title, error) {
+                    dismissed.push(run);
                 }
             });
+        }
+        for run in dismissed {
+            self.errors.clear(run);
         }
     }
 

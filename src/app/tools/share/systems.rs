@@ -180,7 +180,7 @@ fn handle_share_requests(
                         log.say(format!("opening {} as the {} cloud", path.display(), role.name()), now, false);
                         scenes.write(SceneRequest::Scene { path: file.path.clone(), scene: Box::new(scene) });
                     }
-                    Err(e) => errors.error = Some(e),
+                    Err(e) => errors.set(None, e),
                 }
             }
         }
