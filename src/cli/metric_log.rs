@@ -273,13 +273,7 @@ pub fn summarise(
     ];
     text.extend(rec.gan.summary(start_cloud, sim.moving()));
     text.push(format!("CFD          {:.6} -> {:.6}", initial.cfd, last.cfd));
-    text.push(format!(
-        "outliers     {:.2}% -> {:.2}%",
-        100.0 * initial.outlier_fraction,
-        100.0 * last.outlier_fraction
-    ));
-    text.push(format!("mean error   {:.4} -> {:.4}", initial.mean_error, last.mean_error));
-    text.push(format!("cov error    {:.4} -> {:.4}", initial.cov_error, last.cov_error));
+    text.extend(summary_lines(&initial, &last));
     let (d0, d1) = (rec.first().divergences.values(), rec.last().divergences.values());
     for (k, name) in Divergences::NAMES.iter().enumerate() {
         text.push(format!("{name:<18} {:.6} -> {:.6}", d0[k], d1[k]));
@@ -310,4 +304,14 @@ pub fn summarise(
         curve,
         text,
     }
+}
+
+/// The summary's outlier and moment-error lines, from start to end (the run
+/// and the trainer print them alike).
+pub(super) fn summary_lines(initial: &Metrics, last: &Metrics) -> [String; 3] {
+    [
+        format!("outliers     {:.2}% -> {:.2}%", 100.0 * initial.outlier_fraction, 100.0 * last.outlier_fraction),
+        format!("mean error   {:.4} -> {:.4}", initial.mean_error, last.mean_error),
+        format!("cov error    {:.4} -> {:.4}", initial.cov_error, last.cov_error),
+    ]
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 
 use super::Outputs;
+use super::metric_log::summary_lines;
 use super::summary::{Curve, CurveRow, Points, RunSummary, Timings};
 use crate::engine::metrics::compare_linear;
 use crate::engine::{MetricProbe, Metrics, Schedule};
@@ -195,13 +196,7 @@ pub fn run(
     }
     text.extend(gan.summary(&start, &end_samples));
     text.push(format!("CFD          {:.6} -> {:.6} ({} samples)", initial.cfd, last.cfd, n_samples));
-    text.push(format!(
-        "outliers     {:.2}% -> {:.2}%",
-        100.0 * initial.outlier_fraction,
-        100.0 * last.outlier_fraction
-    ));
-    text.push(format!("mean error   {:.4} -> {:.4}", initial.mean_error, last.mean_error));
-    text.push(format!("cov error    {:.4} -> {:.4}", initial.cov_error, last.cov_error));
+    text.extend(summary_lines(&initial, &last));
     text.push(format!(
         "steps        {} ({}), {:.3} ms per step",
         steps,

@@ -123,7 +123,7 @@ fn check_means(path: &str, means: &[f32], centres: &Cloud, queries: &Cloud, s2: 
 
 /// `cases` cases from a fixed seed, so CI sees the same inputs on every run;
 /// `PROPTEST_RNG_SEED=N` explores others.
-fn config(cases: u32) -> Config {
+pub fn config(cases: u32) -> Config {
     let base = Config::default();
     let rng_seed = match base.rng_seed {
         RngSeed::Random => RngSeed::Fixed(2023),

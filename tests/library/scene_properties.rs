@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use proptest::prelude::*;
+
+use crate::properties::config;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, RngSeed};
 
 use sdflow::scene::{SceneError, SceneFile};
 
@@ -156,17 +157,6 @@ fn located_inside(e: &SceneError, text: &str) -> Result<(), TestCaseError> {
         prop_assert!(e.to_string().contains(&format!("scene.ron:{}:{}:", p.line, p.column)), "{e}");
     }
     Ok(())
-}
-
-/// `cases` cases from a fixed seed, so CI sees the same inputs on every run;
-/// `PROPTEST_RNG_SEED=N` explores others.
-fn config(cases: u32) -> Config {
-    let base = Config::default();
-    let rng_seed = match base.rng_seed {
-        RngSeed::Random => RngSeed::Fixed(2023),
-        chosen => chosen,
-    };
-    Config { cases, rng_seed, ..base }
 }
 
 proptest! {
