@@ -273,7 +273,7 @@ pub fn summarise(
     ];
     text.extend(rec.gan.summary(start_cloud, sim.moving()));
     text.push(format!("CFD          {:.6} -> {:.6}", initial.cfd, last.cfd));
-    text.extend(summary_lines(&initial, &last));
+    text.extend(summary_lines(initial, last));
     let (d0, d1) = (rec.first().divergences.values(), rec.last().divergences.values());
     for (k, name) in Divergences::NAMES.iter().enumerate() {
         text.push(format!("{name:<18} {:.6} -> {:.6}", d0[k], d1[k]));
