@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::engine::{Divergences, Metrics};
-use crate::scene::{CameraHint, Problem, SceneFile};
+use crate::scene::{CameraHint, PaintRefusal, Problem, SceneFile};
 use path::Seg::{Field, Index};
 pub use path::{Seg, locate_path};
 
@@ -305,16 +305,6 @@ pub fn metric_index(name: &str, scene: &SceneFile) -> Option<usize> {
     metric_columns(scene).iter().position(|n| *n == name)
 }
 
-/// Why the brush cannot paint this scene's clouds: it trains a generator,
-/// or a cloud is not 2-D (clouds read from files are checked on opening).
-fn paint_refusal(scene: &crate::scene::Scene) -> Option<String> {
-    if scene.model.is_some() {
-        return Some("the scene trains a generator".into());
-    }
-    let dims = [Some(&scene.target), scene.source.as_ref()].map(|d| d.and_then(|d| d.dim()));
-    dims.into_iter().flatten().find(|d| *d != 2).map(|d| format!("the scene is {d}-D"))
-}
-
 /// Problems of one step, as (path inside the step, message).
 fn step_problems(step: &Step, scenes: &[Option<SceneFile>]) -> Vec<(Vec<Seg<'static>>, String)> {
     let mut out = Vec::new();
@@ -350,8 +340,12 @@ fn step_problems(step: &Step, scenes: &[Option<SceneFile>]) -> Vec<(Vec<Seg<'sta
     }
     if step.paint
         && let Some(Some(file)) = scenes.first()
-        && let Some(why) = paint_refusal(&file.scene)
+        && let Some(refusal) = file.scene.paint_refusal()
     {
+        let why = match refusal {
+            PaintRefusal::Generator => "the scene trains a generator".to_string(),
+            PaintRefusal::Dim(d) => format!("the scene is {d}-D"),
+        };
         out.push((vec![Field("paint")], format!("the brush cannot open here: {why}; use a 2-D particle scene")));
     }
     if step.paint && step.show.as_ref().is_some_and(|s| !s.iter().any(|n| n == "paint")) {

@@ -288,7 +288,26 @@ impl SceneFile {
     }
 }
 
+/// Why the brush cannot paint a scene's clouds (see [`Scene::paint_refusal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaintRefusal {
+    /// The moving cloud is a generator's output.
+    Generator,
+    /// A cloud of this dimension (the brush paints on a plane).
+    Dim(usize),
+}
+
 impl Scene {
+    /// Why the brush cannot paint this scene's clouds, as far as the scene
+    /// says: clouds read from files are checked once loaded.
+    pub fn paint_refusal(&self) -> Option<PaintRefusal> {
+        if self.model.is_some() {
+            return Some(PaintRefusal::Generator);
+        }
+        let dims = [Some(&self.target), self.source.as_ref()].map(|d| d.and_then(|d| d.dim()));
+        dims.into_iter().flatten().find(|d| *d != 2).map(PaintRefusal::Dim)
+    }
+
     /// The engine settings of this scene.
     pub fn flow_settings(&self) -> FlowSettings {
         FlowSettings {

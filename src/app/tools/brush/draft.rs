@@ -9,7 +9,7 @@ use bevy::prelude::*;
 
 use crate::engine::brush::{Brush, Stroke, StrokeSampler, erase, in_disc, painted_cloud};
 use crate::engine::{Cloud, Dataset};
-use crate::scene::{Scene, SceneCloud};
+use crate::scene::{PaintRefusal, Scene, SceneCloud};
 
 /// The brush as set in the panel (scene units).
 #[derive(Resource, Debug, Clone, PartialEq)]
@@ -221,19 +221,22 @@ pub fn points_2d(cloud: &Cloud, name: &str) -> Result<Vec<[f32; 2]>, String> {
 /// dimension is only known once read).
 pub fn paint_blocker(scene: Option<&Scene>, flat: bool) -> Option<String> {
     let Some(scene) = scene else { return Some("no scene is loaded yet".into()) };
-    if scene.model.is_some() {
-        return Some(
-            "this scene trains a generator: its moving cloud is the network's output, so there is nothing to paint"
-                .into(),
-        );
+    match scene.paint_refusal() {
+        Some(PaintRefusal::Generator) => {
+            return Some(
+                "this scene trains a generator: its moving cloud is the network's output, so there is nothing to paint"
+                    .into(),
+            );
+        }
+        Some(PaintRefusal::Dim(d)) => {
+            return Some(format!(
+                "the brush paints on a plane: it works in 2-D scenes, and this one is {d}-D \
+                 (try Grid25, TwoMoons, Ring or a 2-D Swiss roll)"
+            ));
+        }
+        None => {}
     }
     let dims = [Some(&scene.target), scene.source.as_ref()].map(|d| d.and_then(Dataset::dim));
-    if let Some(d) = dims.into_iter().flatten().find(|d| *d != 2) {
-        return Some(format!(
-            "the brush paints on a plane: it works in 2-D scenes, and this one is {d}-D \
-             (try Grid25, TwoMoons, Ring or a 2-D Swiss roll)"
-        ));
-    }
     if dims.iter().all(Option::is_none) && !flat {
         return Some("the brush works in 2-D scenes, and these clouds are not flat".into());
     }
